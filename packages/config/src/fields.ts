@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default(fallback ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.join(" or ")} URL`);
+const secret = (min: number) => z.string().min(min, `must be at least ${min} characters`);
+
+/**
+ * Every environment variable Inboxerr reads, with its validation and default.
+ * Each service picks the ones it needs, so a worker never demands the api's JWT secret.
+ */
+export const fields = {
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/inboxerr"),
+  REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
+  // Renaming the prefix strands queued jobs: the sweeper re-enqueues them from Postgres.
+  QUEUE_PREFIX: z.string().min(1).default("inboxerr"),
+  JWT_SECRET: secret(32),
+  JWT_EXPIRES_IN: z.coerce.number().int().positive().default(3600),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_MESSAGE_TEXT: bool(false),
+  DEFAULT_PHONE_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 region such as US or GB")
+    .default("US"),
+  API_PORT: port(3000),
+  WEBHOOK_INGEST_PORT: port(3001),
+  SIMULATOR_PORT: port(3002),
+  SENDER_PORT: port(3003),
+  METRICS_WORKER_PORT: port(3004),
+  SMSGATE_URL: url(["http:", "https:"]).default("http://127.0.0.1:3002/3rdparty/v1"),
+  SMSGATE_USERNAME: z.string().min(1).default("inboxerr"),
+  SMSGATE_PASSWORD: z.string().min(1),
+  SMSGATE_DEVICE_ID: z.string().min(1).optional(),
+  SMSGATE_SIM_NUMBER: z.coerce.number().int().min(1).max(3).optional(),
+  SMSGATE_WEBHOOK_SIGNING_KEY: secret(16),
+  SMSGATE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  PUBLIC_WEBHOOK_URL: url(["http:", "https:"]).default("http://127.0.0.1:3001/webhooks/sms-gate"),
+  SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  SENDER_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+  SWEEPER_STALE_SECONDS: z.coerce.number().int().min(5).default(120),
+  SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
+  SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).default(200),
+  SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  SIMULATOR_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
+  SIMULATOR_SEED: z.string().min(1).default("inboxerr"),
+} as const;
+
+export type FieldName = keyof typeof fields;

@@ -1,0 +1,2 @@
+export { fields, type FieldName } from "./fields";
+export { parseConfig, loadConfig, ConfigError, type Config } from "./load";

@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import type { Queue } from "bullmq";
+import { createQueue, enqueueSends, publishEvents } from "./factories";
+import { createRedis } from "./redis";
+import { QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
+
+const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "producer");
+// Each test gets its own prefix so the queues it fills are its alone.
+const ctx = () => ({ connection, prefix: `${process.env.QUEUE_PREFIX ?? "{t}"}:${randomUUID()}` });
+const queues: Queue[] = [];
+
+afterAll(async () => {
+  for (const q of queues) await q.obliterate({ force: true }).catch(() => undefined);
+  for (const q of queues) await q.close();
+  await connection.quit();
+});
+
+describe("enqueueSends", () => {
+  it("adds one job per message with the message id as job id, and a repeat adds nothing", async () => {
+    const queue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, ctx());
+    queues.push(queue);
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    await enqueueSends(queue, ids.map((id) => ({ id, priority: 0 })));
+    await enqueueSends(queue, ids.map((id) => ({ id, priority: 0 })));
+    const counts = await queue.getJobCounts("wait", "prioritized", "delayed");
+    expect(counts.wait + counts.prioritized + counts.delayed).toBe(50);
+    const job = await queue.getJob(ids[0]!);
+    expect(job?.data).toEqual({ messageId: ids[0] });
+  });
+
+  it("turns a future send time into a delay and orders the rest by priority, highest first", async () => {
+    const queue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, ctx());
+    queues.push(queue);
+    const [low, high, later] = [randomUUID(), randomUUID(), randomUUID()];
+    const now = Date.now();
+    await enqueueSends(queue, [
+      { id: low, priority: -5 },
+      { id: high, priority: 100 },
+      { id: later, priority: 127, sendAt: new Date(now + 60_000) },
+    ], now);
+    expect(await queue.getJobState(later)).toBe("delayed");
+    const waiting = await queue.getJobs(["prioritized"], 0, -1, true);
+    const order = waiting.sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0)).map((j) => j.id);
+    expect(order).toEqual([high, low]);
+  });
+});
+
+describe("publishEvents", () => {
+  it("uses the event id as job id so a republish is a no-op", async () => {
+    const queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, ctx());
+    queues.push(queue);
+    const event: MessageEventJob = {
+      eventId: randomUUID(),
+      messageId: randomUUID(),
+      userId: randomUUID(),
+      status: "accepted",
+      occurredAt: new Date().toISOString(),
+      latencyMs: 12,
+    };
+    await publishEvents(queue, [event]);
+    await publishEvents(queue, [event]);
+    expect(await queue.getWaitingCount()).toBe(1);
+    expect((await queue.getJob(event.eventId))?.data).toEqual(event);
+  });
+});

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import type { JobsOptions } from "bullmq";
+
+/**
+ * Queue names. Renaming one strands every job already in Redis under the old name
+ * (the sweeper recovers sends from Postgres, the outbox relay recovers events), so treat
+ * them as a wire contract.
+ */
+export const QUEUE_NAMES = {
+  smsSend: "sms-send",
+  messageEvents: "message-events",
+} as const;
+
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+export const MESSAGE_STATUS_VALUES = [
+  "scheduled",
+  "queued",
+  "sending",
+  "accepted",
+  "sent",
+  "delivered",
+  "failed",
+  "cancelled",
+  "expired",
+] as const;
+
+/** One `sms-send` job = one message; jobId is the message id (invariant 2). */
+export const smsSendJobSchema = z.object({ messageId: z.uuid() });
+export type SmsSendJob = z.infer<typeof smsSendJobSchema>;
+
+/** One `message-events` job = one `message_events` outbox row; jobId is the event id. */
+export const messageEventJobSchema = z.object({
+  eventId: z.uuid(),
+  messageId: z.uuid(),
+  userId: z.uuid(),
+  status: z.enum(MESSAGE_STATUS_VALUES),
+  occurredAt: z.iso.datetime({ offset: true }),
+  /** Milliseconds from the message's creation to this transition. */
+  latencyMs: z.number().int().nullable(),
+});
+export type MessageEventJob = z.infer<typeof messageEventJobSchema>;
+
+/** Retry and retention defaults per queue, shared by producers and workers. */
+export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
+  "sms-send": {
+    // Transient gateway errors retry with exponential backoff and jitter; throttling
+    // answers (429/503) use worker.rateLimit and do not consume attempts.
+    attempts: 8,
+    backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
+    // Finished jobs are kept briefly so a duplicate add of the same id is a no-op;
+    // the sweeper removes a kept one before it re-enqueues that message.
+    removeOnComplete: { age: 3_600, count: 100_000 },
+    removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
+  },
+  "message-events": {
+    attempts: 10,
+    backoff: { type: "exponential", delay: 500, jitter: 0.5 },
+    removeOnComplete: { age: 3_600, count: 100_000 },
+    removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
+  },
+};
+
+/**
+ * Our priority is -128..127, higher first (as SMS Gate's). BullMQ's is 1 (first) .. 2^21,
+ * and jobs without a priority jump ahead of prioritised ones, so every job gets one.
+ */
+export function toQueuePriority(priority: number): number {
+  return 128 - Math.max(-128, Math.min(127, Math.trunc(priority)));
+}

@@ -1,0 +1,60 @@
+import { pino, type Logger, type LoggerOptions } from "pino";
+import { currentLogContext } from "./context";
+
+export type { Logger };
+
+/** Paths whose values never reach a log line. Wildcards cover one nesting level. */
+export const SECRET_PATHS = [
+  "password",
+  "*.password",
+  "passwordHash",
+  "*.passwordHash",
+  "token",
+  "*.token",
+  "access_token",
+  "*.access_token",
+  "apiKey",
+  "*.apiKey",
+  "key",
+  "*.key",
+  "secret",
+  "*.secret",
+  "authorization",
+  "*.authorization",
+  'headers["authorization"]',
+  'headers["x-api-key"]',
+  'headers["cookie"]',
+  '*.headers["authorization"]',
+  '*.headers["x-api-key"]',
+  '*.headers["cookie"]',
+  'headers["x-signature"]',
+  '*.headers["x-signature"]',
+];
+
+/** Message bodies are personal data: hidden unless LOG_MESSAGE_TEXT=true. */
+export const TEXT_PATHS = ["text", "*.text", "textMessage", "*.textMessage"];
+
+export type CreateLoggerOptions = {
+  service: string;
+  level?: string;
+  logMessageText?: boolean;
+  /** A writable stream (tests capture output through it); stdout by default. */
+  destination?: NodeJS.WritableStream;
+};
+
+export function createLogger(opts: CreateLoggerOptions): Logger {
+  const options: LoggerOptions = {
+    level: opts.level ?? "info",
+    base: { service: opts.service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: opts.logMessageText ? SECRET_PATHS : [...SECRET_PATHS, ...TEXT_PATHS],
+      censor: "[redacted]",
+    },
+    // Pulls requestId/jobId from AsyncLocalStorage, so handlers need not thread a logger.
+    mixin: () => currentLogContext(),
+  };
+  return opts.destination
+    ? pino(options, opts.destination as pino.DestinationStream)
+    : pino(options);
+}
