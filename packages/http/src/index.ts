@@ -1,0 +1,14 @@
+export { AppError, ERROR_CODES, notFound, type ErrorCode, type FieldError } from "./errors";
+export {
+  problemHandler,
+  notFoundHandler,
+  sendProblem,
+  zodFieldErrors,
+  problemType,
+  isDatabaseDown,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+} from "./problem";
+export { requestContext } from "./request-context";
+export { opsRouter, createMetricsRegistry, type ReadinessCheck } from "./ops";
+export { listen, closeServer, onShutdownSignal } from "./server";

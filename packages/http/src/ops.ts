@@ -1,0 +1,69 @@
+import { Router } from "express";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { RequestHandler } from "express";
+
+export type ReadinessCheck = () => Promise<unknown>;
+
+/** A per-service registry with process metrics and the HTTP duration histogram. */
+export function createMetricsRegistry(service: string): { registry: Registry; httpMetrics: RequestHandler } {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by route pattern and status",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const httpMetrics: RequestHandler = (req, res, next) => {
+    const end = duration.startTimer();
+    res.on("finish", () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : "unmatched";
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+  return { registry, httpMetrics };
+}
+
+/**
+ * /healthz (the process is alive), /readyz (each dependency answers within the timeout;
+ * 503 naming what is down), /metrics (Prometheus text).
+ */
+export function opsRouter(opts: { registry: Registry; checks: Record<string, ReadinessCheck>; timeoutMs?: number }): Router {
+  const router = Router();
+  const timeoutMs = opts.timeoutMs ?? 2_000;
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  router.get("/readyz", async (_req, res) => {
+    const entries = await Promise.all(
+      Object.entries(opts.checks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), timeoutMs);
+          return [name, "ok"] as const;
+        } catch (err) {
+          return [name, `down: ${(err as Error).message || "unreachable"}`] as const;
+        }
+      }),
+    );
+    const checks = Object.fromEntries(entries);
+    const ready = entries.every(([, v]) => v === "ok");
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
+  });
+  router.get("/metrics", async (_req, res) => {
+    res.type(opts.registry.contentType).send(await opts.registry.metrics());
+  });
+  return router;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}

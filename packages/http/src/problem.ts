@@ -1,0 +1,88 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from "express";
+import { z } from "zod";
+import type { Logger } from "@inboxerr/logger";
+import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "./errors";
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  errors?: FieldError[];
+  [k: string]: unknown;
+};
+
+export function problemType(code: ErrorCode): string {
+  return `https://inboxerr.dev/problems/${code.replaceAll("_", "-")}`;
+}
+
+export function sendProblem(res: Response, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): void {
+  const { status, title } = ERROR_CODES[code];
+  const body: Problem = { type: problemType(code), title, status, detail, code, ...extra };
+  const requestId = res.getHeader("x-request-id");
+  if (typeof requestId === "string") body.instance = `urn:request:${requestId}`;
+  res.status(status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+/** zod issues → RFC 9457 `errors[]` with dotted paths ("messages.3.to"). */
+export function zodFieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((i) => ({
+    path: i.path.map(String).join(".") || "(body)",
+    code: i.code,
+    detail: i.message,
+  }));
+}
+
+export const notFoundHandler: RequestHandler = (req, res) => {
+  sendProblem(res, "not_found", `No route for ${req.method} ${req.path}`);
+};
+
+type BodyParserError = Error & { type?: string; status?: number; limit?: number };
+
+/** The one place where our errors, framework errors and unknown errors become problem+json. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof AppError) {
+      const { retryAfterSeconds, ...extra } = err.extra;
+      if (retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(Math.ceil(retryAfterSeconds)));
+      return sendProblem(res, err.code, err.message, extra);
+    }
+    if (err instanceof z.ZodError) {
+      return sendProblem(res, "validation_failed", "The request has invalid fields", { errors: zodFieldErrors(err) });
+    }
+    const bp = err as BodyParserError;
+    switch (bp?.type) {
+      case "entity.parse.failed":
+        return sendProblem(res, "malformed_json", "The request body is not valid JSON");
+      case "entity.too.large":
+        return sendProblem(res, "payload_too_large", `The request body exceeds the ${bp.limit ?? ""} byte limit`.replace("  ", " "));
+      case "encoding.unsupported":
+      case "charset.unsupported":
+        return sendProblem(res, "unsupported_media_type", bp.message);
+    }
+    if (isDatabaseDown(err)) {
+      res.setHeader("Retry-After", "5");
+      return sendProblem(res, "service_unavailable", "The database is unavailable; retry shortly");
+    }
+    logger.error({ err }, "unhandled error");
+    return sendProblem(res, "internal", "An unexpected error occurred");
+  };
+}
+
+const DB_DOWN_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "57P01", "57P03", "08006", "08001", "08003"]);
+
+/** pg connection failures (refused, reset, admin shutdown, timeout acquiring a client). */
+export function isDatabaseDown(err: unknown): boolean {
+  let e = err as { code?: string; message?: string; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (e.code && DB_DOWN_CODES.has(e.code)) return true;
+    if (typeof e.message === "string" && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
