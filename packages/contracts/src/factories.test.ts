@@ -24,7 +24,7 @@ describe("enqueueSends", () => {
     await enqueueSends(queue, ids.map((id) => ({ id, priority: 0 })));
     await enqueueSends(queue, ids.map((id) => ({ id, priority: 0 })));
     const counts = await queue.getJobCounts("wait", "prioritized", "delayed");
-    expect(counts.wait + counts.prioritized + counts.delayed).toBe(50);
+    expect((counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0)).toBe(50);
     const job = await queue.getJob(ids[0]!);
     expect(job?.data).toEqual({ messageId: ids[0] });
   });

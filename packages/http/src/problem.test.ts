@@ -45,7 +45,7 @@ afterAll(() => closeServer(server));
 async function problem(path: string, init?: RequestInit) {
   const res = await fetch(base + path, init);
   expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
-  return { res, body: await res.json() };
+  return { res, body: (await res.json()) as Record<string, any> };
 }
 const post = (body: string) => ({ method: "POST", body, headers: { "content-type": "application/json" } });
 

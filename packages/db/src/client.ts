@@ -1,0 +1,47 @@
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import * as schema from "./schema/index";
+
+export type Schema = typeof schema;
+export type Db = NodePgDatabase<Schema>;
+/** The transaction handle drizzle passes to `db.transaction(async (tx) => ...)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Anything that can run a query: the pool-backed db or a transaction inside it. */
+export type DbOrTx = Db | Tx;
+
+export interface CreateDbOptions {
+  /** Pool size (default 10). */
+  max?: number;
+  /** Shows up in pg_stat_activity, so operators can tell services apart. */
+  applicationName?: string;
+  /** Server-side cap per statement; unset = the server default. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection (default 3 s): a down Postgres fails fast, never hangs. */
+  connectionTimeoutMillis?: number;
+  /** Errors of idle pooled connections (e.g. Postgres restarted); default: ignored. */
+  onError?: (err: Error) => void;
+}
+
+export interface DbHandle {
+  db: Db;
+  pool: pg.Pool;
+  /** Ends the pool; safe to call more than once. */
+  close: () => Promise<void>;
+}
+
+export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): DbHandle {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 3_000,
+    keepAlive: true,
+    ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
+  // Without a listener an idle client's error (server restart, network cut) crashes the
+  // process; the pool discards that client and the next query reconnects.
+  pool.on("error", opts.onError ?? (() => {}));
+  const db: Db = drizzle({ client: pool, schema });
+  let closing: Promise<void> | undefined;
+  return { db, pool, close: () => (closing ??= pool.end()) };
+}

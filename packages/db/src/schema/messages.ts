@@ -1,0 +1,122 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, jsonb, pgTable, smallint, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { MESSAGE_STATUSES, NON_TERMINAL_STATUSES } from "../status";
+import { users } from "./users";
+import { createdAt, sqlList, timestamps, tstz, uuidPk } from "./util";
+
+export const MESSAGE_ENCODINGS = ["GSM-7", "UCS-2"] as const;
+export type MessageEncoding = (typeof MESSAGE_ENCODINGS)[number];
+
+export const batches = pgTable(
+  "batches",
+  {
+    ...uuidPk(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    total: integer("total").notNull(),
+    ...createdAt(),
+  },
+  (t) => [index("batches_user_id_idx").on(t.userId)],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    ...uuidPk(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    batchId: uuid("batch_id").references(() => batches.id, { onDelete: "set null" }),
+    to: text("to").notNull(), // E.164
+    text: text("text").notNull(),
+    encoding: text("encoding", { enum: MESSAGE_ENCODINGS }).notNull(),
+    segments: integer("segments").notNull(),
+    // No default: the api decides between scheduled and queued, and stamps the matching *_at.
+    status: text("status", { enum: MESSAGE_STATUSES }).notNull(),
+    // Passed to SMS Gate as is; higher is dequeued first.
+    priority: smallint("priority").notNull().default(0),
+    // The requested send time (NULL = now); not the time the message entered `scheduled`.
+    scheduledAt: tstz("scheduled_at"),
+    validUntil: tstz("valid_until"),
+    customId: text("custom_id"),
+    error: text("error"),
+    // partsCount from sms:sent; delivered once parts_delivered reaches it (else `segments`).
+    partsExpected: integer("parts_expected"),
+    partsDelivered: integer("parts_delivered").notNull().default(0),
+    attempts: integer("attempts").notNull().default(0),
+    ...timestamps(),
+    queuedAt: tstz("queued_at"),
+    sendingAt: tstz("sending_at"),
+    acceptedAt: tstz("accepted_at"),
+    sentAt: tstz("sent_at"),
+    deliveredAt: tstz("delivered_at"),
+    failedAt: tstz("failed_at"),
+    cancelledAt: tstz("cancelled_at"),
+    expiredAt: tstz("expired_at"),
+  },
+  (t) => [
+    check("messages_status_check", sql`${t.status} in ${sqlList(MESSAGE_STATUSES)}`),
+    check("messages_encoding_check", sql`${t.encoding} in ${sqlList(MESSAGE_ENCODINGS)}`),
+    check("messages_priority_check", sql`${t.priority} between -128 and 127`),
+    check("messages_segments_check", sql`${t.segments} > 0`),
+    // customId is optional; uniqueness only binds the messages that carry one.
+    uniqueIndex("messages_user_id_custom_id_idx")
+      .on(t.userId, t.customId)
+      .where(sql`${t.customId} is not null`),
+    // GET /messages: newest first, keyset cursor on (created_at, id). NULLS FIRST matches a
+    // plain `ORDER BY ... DESC`; drizzle's default (NULLS LAST) would force a sort.
+    index("messages_user_id_created_at_id_idx").on(t.userId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    // GET /batches/:id counts; single sends have no batch, so they stay out of the index.
+    index("messages_batch_id_status_idx")
+      .on(t.batchId, t.status)
+      .where(sql`${t.batchId} is not null`),
+    // Sweeper scans for queued/stale work; terminal rows (the vast majority) stay out.
+    index("messages_status_updated_at_idx")
+      .on(t.status, t.updatedAt)
+      .where(sql`${t.status} in ${sqlList(NON_TERMINAL_STATUSES)}`),
+    // A user's messages to one number (the `phone` filter, per-user reply lookups).
+    index("messages_user_id_to_idx").on(t.userId, t.to),
+    // Inbound attribution: the latest message to a number, whoever sent it.
+    index("messages_to_created_at_idx").on(t.to, t.createdAt.desc().nullsFirst()),
+    index("messages_user_id_status_idx").on(t.userId, t.status),
+  ],
+);
+
+/** The outbox: one row per status transition, relayed to the `message-events` queue. */
+export const messageEvents = pgTable(
+  "message_events",
+  {
+    ...uuidPk(),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    // Copied from the message so consumers need no join; the message FK already cascades.
+    userId: uuid("user_id").notNull(),
+    status: text("status", { enum: MESSAGE_STATUSES }).notNull(),
+    // Server time of the transition: metrics bucket by it, never by the phone's clock.
+    occurredAt: tstz("occurred_at").notNull().defaultNow(),
+    // ms from when the message became due (created_at, or scheduled_at if later) to occurred_at.
+    // bigint: a message stuck for weeks would overflow an int4 and fail its transition.
+    latencyMs: bigint("latency_ms", { mode: "number" }),
+    payload: jsonb("payload"),
+    // Set by the outbox relay once the event is on the queue.
+    publishedAt: tstz("published_at"),
+    ...createdAt(),
+  },
+  (t) => [
+    check("message_events_status_check", sql`${t.status} in ${sqlList(MESSAGE_STATUSES)}`),
+    // Outbox relay: only the unpublished rows, oldest first.
+    index("message_events_created_at_idx")
+      .on(t.createdAt)
+      .where(sql`${t.publishedAt} is null`),
+    index("message_events_message_id_occurred_at_idx").on(t.messageId, t.occurredAt),
+  ],
+);
+
+export type Batch = typeof batches.$inferSelect;
+export type NewBatch = typeof batches.$inferInsert;
+export type Message = typeof messages.$inferSelect;
+export type NewMessage = typeof messages.$inferInsert;
+export type MessageEvent = typeof messageEvents.$inferSelect;
+export type NewMessageEvent = typeof messageEvents.$inferInsert;

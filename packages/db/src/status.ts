@@ -1,0 +1,71 @@
+/**
+ * The message state machine of DESIGN.md "Message states". Pure: no database access, so the
+ * API, workers and the SQL predicate in transition.ts all read the same rules.
+ */
+export const MESSAGE_STATUSES = [
+  "scheduled",
+  "queued",
+  "sending",
+  "accepted",
+  "sent",
+  "delivered",
+  "failed",
+  "cancelled",
+  "expired",
+] as const;
+
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const TERMINAL_STATUSES = ["delivered", "failed", "cancelled", "expired"] as const satisfies readonly MessageStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+export const NON_TERMINAL_STATUSES = ["scheduled", "queued", "sending", "accepted", "sent"] as const satisfies readonly MessageStatus[];
+
+/** Progress ranks; only the statuses on the main path have one. */
+export const STATUS_RANK = {
+  scheduled: 0,
+  queued: 0,
+  sending: 1,
+  accepted: 2,
+  sent: 3,
+  delivered: 4,
+} as const satisfies Partial<Record<MessageStatus, number>>;
+
+export function isMessageStatus(value: unknown): value is MessageStatus {
+  return typeof value === "string" && (MESSAGE_STATUSES as readonly string[]).includes(value);
+}
+
+export function isTerminalStatus(status: MessageStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/**
+ * Whether a message in `from` may move to `to`. Moves go strictly forward by rank (skips
+ * allowed: a delivery report can overtake the sent report); `failed` may follow any
+ * non-terminal status; `cancelled` only from scheduled|queued; `expired` only before the
+ * gateway has it (scheduled|queued|sending). Nothing leaves a terminal status.
+ */
+export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
+  if (from === to || isTerminalStatus(from)) return false;
+  switch (to) {
+    case "failed":
+      return true;
+    case "cancelled":
+      return from === "scheduled" || from === "queued";
+    case "expired":
+      return from === "scheduled" || from === "queued" || from === "sending";
+  }
+  // The one same-rank move: a due scheduled message becomes queued (sweeper), never back.
+  if (from === "scheduled" && to === "queued") return true;
+  return STATUS_RANK[to] > STATUS_RANK[from];
+}
+
+/** Every allowed (from, to) pair: the single table both canTransition callers and SQL use. */
+export const TRANSITIONS: readonly (readonly [from: MessageStatus, to: MessageStatus])[] = MESSAGE_STATUSES.flatMap(
+  (from) => MESSAGE_STATUSES.filter((to) => canTransition(from, to)).map((to) => [from, to] as const),
+);
+
+/** The statuses a message may be in for a move to `to` to apply. */
+export function allowedFrom(to: MessageStatus): MessageStatus[] {
+  return TRANSITIONS.filter(([, t]) => t === to).map(([from]) => from);
+}
