@@ -1,0 +1,13 @@
+export {
+  createDatabase,
+  dropDatabase,
+  dropStaleTestDatabases,
+  testDatabaseName,
+  TEST_DATABASE_PREFIX,
+  withAdminClient,
+  withDatabase,
+} from "./database";
+export { testDatabaseUrl, testEnv, uniqueSuffix, type TestEnv } from "./env";
+export { createTestUser, insertMessages } from "./fixtures";
+export { deleteKeysByPrefix } from "./redis";
+export { waitFor, type WaitForOptions } from "./wait-for";
