@@ -1,0 +1,71 @@
+/**
+ * The transport-neutral contract between Inboxerr and an SMS gateway. The sender-worker
+ * only sees these types, so a second gateway is a new driver, not a new worker.
+ */
+
+/** One SMS to one recipient; `id` is our message uuid and doubles as the gateway's id. */
+export type OutboundSms = {
+  id: string;
+  /** E.164, e.g. "+14155550100". */
+  to: string;
+  text: string;
+  /** -128..127; ≥ 100 makes SMS Gate skip the phone's own send limits. */
+  priority?: number;
+  validUntil?: Date | null;
+  /** Overrides the driver's default SIM (1..3). */
+  simNumber?: number;
+  /** Overrides the driver's default device. */
+  deviceId?: string;
+};
+
+/**
+ * What became of one send attempt.
+ * - accepted: the gateway owns the message now (202), or already owned it (409 same id,
+ *   `duplicate: true`; the 409 body carries no state, so `state` is null then).
+ * - throttled: the gateway asked us to slow down (429, 503 QueueLimitExceeded); retry later
+ *   without spending an attempt. `retryAfterMs` comes from `Retry-After` when present.
+ * - permanent: the gateway refused this message and would refuse it again (other 4xx).
+ * - transient: we do not know whether it arrived (5xx, network error, timeout); retry.
+ * `status` is the HTTP status, or null when no response arrived.
+ */
+export type SendResult =
+  | { kind: "accepted"; state: string | null; duplicate: boolean; status: number }
+  | { kind: "throttled"; retryAfterMs: number | null; reason: string; status: number }
+  | { kind: "permanent"; reason: string; status: number }
+  | { kind: "transient"; reason: string; status: number | null };
+
+export type WebhookRegistration = {
+  /** Reusing an id replaces that registration, which makes boot-time registration idempotent. */
+  id?: string;
+  url: string;
+  event: string;
+  deviceId?: string;
+};
+
+export type RegisteredWebhook = {
+  id: string;
+  url: string;
+  event: string;
+  deviceId: string | null;
+};
+
+export interface GatewayDriver {
+  /** Never throws for gateway answers or network failures: they are SendResults. */
+  send(msg: OutboundSms): Promise<SendResult>;
+  /** Throws GatewayRequestError when the gateway does not answer 2xx. */
+  registerWebhook(webhook: WebhookRegistration): Promise<RegisteredWebhook>;
+  listWebhooks(): Promise<RegisteredWebhook[]>;
+  deleteWebhook(id: string): Promise<void>;
+}
+
+/** A management call (webhooks) that the gateway refused or that never got an answer. */
+export class GatewayRequestError extends Error {
+  override name = "GatewayRequestError";
+  constructor(
+    message: string,
+    /** HTTP status, or null for network errors and timeouts. */
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}

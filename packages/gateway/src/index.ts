@@ -1,0 +1,39 @@
+export {
+  GatewayRequestError,
+  type GatewayDriver,
+  type OutboundSms,
+  type RegisteredWebhook,
+  type SendResult,
+  type WebhookRegistration,
+} from "./driver";
+export { createSmsGateDriver, type SmsGateDriverOptions } from "./smsgate";
+export { parseRetryAfter } from "./http";
+export {
+  signWebhook,
+  verifyWebhookSignature,
+  type SignatureFailure,
+  type SignatureVerdict,
+  type VerifyWebhookSignatureInput,
+} from "./signature";
+export {
+  WEBHOOK_EVENTS,
+  SMSGATE_EVENT_NAMES,
+  isKnownWebhookEvent,
+  recipientOf,
+  senderOf,
+  webhookEnvelopeSchema,
+  smsGateWebhookSchema,
+  smsSentPayloadSchema,
+  smsDeliveredPayloadSchema,
+  smsFailedPayloadSchema,
+  smsReceivedPayloadSchema,
+  systemPingPayloadSchema,
+  type WebhookEventName,
+  type WebhookEnvelope,
+  type SmsGateWebhook,
+  type SmsSentPayload,
+  type SmsDeliveredPayload,
+  type SmsFailedPayload,
+  type SmsReceivedPayload,
+  type SystemPingPayload,
+} from "./webhook-types";

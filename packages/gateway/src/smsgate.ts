@@ -1,0 +1,164 @@
+import {
+  GatewayRequestError,
+  type GatewayDriver,
+  type OutboundSms,
+  type RegisteredWebhook,
+  type SendResult,
+  type WebhookRegistration,
+} from "./driver";
+import { basicAuth, errorReason, networkReason, parseJsonObject, parseRetryAfter } from "./http";
+
+export type SmsGateDriverOptions = {
+  /** Up to and including `/3rdparty/v1` (cloud) or `/api/3rdparty/v1` (private server). */
+  baseUrl: string;
+  username: string;
+  password: string;
+  /** SMS Gate enforces id uniqueness per device, so pinning one keeps 409 meaningful. */
+  deviceId?: string;
+  simNumber?: number;
+  /** Bounds every call, body included, so a hung gateway never stalls a worker slot. */
+  timeoutMs: number;
+  /** Injected in tests; Node's global fetch (undici, keep-alive) otherwise. */
+  fetch?: typeof fetch;
+};
+
+type Answer = { status: number; headers: Headers; body: string };
+
+/** A GatewayDriver speaking the SMS Gate ("SMS Gateway for Android") 3rd-party API. */
+export function createSmsGateDriver(opts: SmsGateDriverOptions): GatewayDriver {
+  const baseUrl = opts.baseUrl.replace(/\/+$/, "");
+  const doFetch = opts.fetch ?? fetch;
+  const authorization = basicAuth(opts.username, opts.password);
+
+  async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+    const signal = AbortSignal.timeout(opts.timeoutMs);
+    const res = await doFetch(`${baseUrl}${path}`, {
+      method,
+      signal,
+      headers: {
+        authorization,
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    // Reading the body to the end also frees the keep-alive connection for reuse.
+    // A body cut off by the timeout still leaves a valid status: a 202 stays accepted.
+    const text = await res.text().catch(() => "");
+    return { status: res.status, headers: res.headers, body: text };
+  }
+
+  async function send(msg: OutboundSms): Promise<SendResult> {
+    const deviceId = msg.deviceId ?? opts.deviceId;
+    const simNumber = msg.simNumber ?? opts.simNumber;
+    const payload = {
+      id: msg.id,
+      textMessage: { text: msg.text },
+      phoneNumbers: [msg.to],
+      ...(deviceId ? { deviceId } : {}),
+      ...(simNumber !== undefined ? { simNumber } : {}),
+      withDeliveryReport: true,
+      ...(msg.priority !== undefined ? { priority: msg.priority } : {}),
+      ...(msg.validUntil ? { validUntil: msg.validUntil.toISOString() } : {}),
+    };
+    let answer: Answer;
+    try {
+      answer = await call("POST", "/messages", payload);
+    } catch (err) {
+      return { kind: "transient", reason: networkReason(err, opts.timeoutMs), status: null };
+    }
+    return classifySend(answer);
+  }
+
+  async function manage(method: string, path: string, body?: unknown): Promise<Answer> {
+    let answer: Answer;
+    try {
+      answer = await call(method, path, body);
+    } catch (err) {
+      throw new GatewayRequestError(`SMS Gate ${method} ${path}: ${networkReason(err, opts.timeoutMs)}`, null);
+    }
+    if (answer.status < 200 || answer.status > 299) {
+      const reason = errorReason(answer.status, answer.body);
+      throw new GatewayRequestError(`SMS Gate ${method} ${path} answered ${answer.status}: ${reason}`, answer.status);
+    }
+    return answer;
+  }
+
+  return {
+    send,
+    async registerWebhook(webhook: WebhookRegistration) {
+      const answer = await manage("POST", "/webhooks", {
+        ...(webhook.id ? { id: webhook.id } : {}),
+        url: webhook.url,
+        event: webhook.event,
+        ...(webhook.deviceId ? { deviceId: webhook.deviceId } : {}),
+      });
+      const registered = toWebhook(parseJsonObject(answer.body));
+      if (!registered) {
+        throw new GatewayRequestError("SMS Gate POST /webhooks answered without a webhook id", answer.status);
+      }
+      return registered;
+    },
+    async listWebhooks() {
+      const answer = await manage("GET", "/webhooks");
+      let items: unknown;
+      try {
+        items = JSON.parse(answer.body);
+      } catch {
+        items = null;
+      }
+      if (!Array.isArray(items)) {
+        throw new GatewayRequestError("SMS Gate GET /webhooks answered with a non-list body", answer.status);
+      }
+      return items.flatMap((item: unknown) => {
+        const hook = toWebhook(item && typeof item === "object" ? (item as Record<string, unknown>) : null);
+        return hook ? [hook] : [];
+      });
+    },
+    async deleteWebhook(id: string) {
+      try {
+        await manage("DELETE", `/webhooks/${encodeURIComponent(id)}`);
+      } catch (err) {
+        // Deleting what is already gone is the outcome the caller wanted.
+        if (err instanceof GatewayRequestError && err.status === 404) return;
+        throw err;
+      }
+    },
+  };
+}
+
+function classifySend(answer: Answer): SendResult {
+  const { status, headers, body } = answer;
+  if (status >= 200 && status <= 299) {
+    const state = parseJsonObject(body)?.state;
+    return { kind: "accepted", state: typeof state === "string" ? state : null, duplicate: false, status };
+  }
+  // Invariant 2: a retry after a crash finds its own earlier request already accepted.
+  if (status === 409) return { kind: "accepted", state: null, duplicate: true, status };
+  const reason = errorReason(status, body);
+  const retryAfterMs = parseRetryAfter(headers.get("retry-after"));
+  if (status === 429) return { kind: "throttled", retryAfterMs, reason, status };
+  if (status === 503 && parseJsonObject(body)?.error === "QueueLimitExceeded") {
+    return { kind: "throttled", retryAfterMs, reason, status };
+  }
+  // 408 is the server giving up on a slow request: nothing wrong with the message itself.
+  if (status === 408) return { kind: "transient", reason, status };
+  // Bad credentials are the operator's to fix, not the message's fault: failing every message
+  // in flight would lose them. Throttling pauses the whole queue (every send would get the
+  // same answer) until the config is fixed; validUntil still bounds each message.
+  if (status === 401 || status === 403) {
+    return { kind: "throttled", retryAfterMs: retryAfterMs ?? 30_000, reason: `gateway refused our credentials: ${reason}`, status };
+  }
+  if (status >= 400 && status <= 499) return { kind: "permanent", reason, status };
+  return { kind: "transient", reason, status };
+}
+
+function toWebhook(obj: Record<string, unknown> | null): RegisteredWebhook | null {
+  if (!obj || typeof obj.id !== "string" || obj.id === "") return null;
+  return {
+    id: obj.id,
+    url: typeof obj.url === "string" ? obj.url : "",
+    event: typeof obj.event === "string" ? obj.event : "",
+    deviceId: typeof obj.deviceId === "string" ? obj.deviceId : null,
+  };
+}

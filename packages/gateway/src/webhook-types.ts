@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+/**
+ * SMS Gate webhook events. Schemas are loose on purpose: extra fields pass through (the app
+ * adds fields between versions) and only what Inboxerr relies on is required, because a 4xx
+ * makes the phone retry an event for days.
+ */
+export const WEBHOOK_EVENTS = {
+  smsReceived: "sms:received",
+  smsSent: "sms:sent",
+  smsDelivered: "sms:delivered",
+  smsFailed: "sms:failed",
+  systemPing: "system:ping",
+} as const;
+
+export type WebhookEventName = (typeof WEBHOOK_EVENTS)[keyof typeof WEBHOOK_EVENTS];
+
+/** Every event the real gateway accepts in a registration, including ones Inboxerr ignores. */
+export const SMSGATE_EVENT_NAMES = [
+  "sms:received",
+  "sms:data-received",
+  "sms:sent",
+  "sms:delivered",
+  "sms:failed",
+  "sms:cancelled",
+  "system:ping",
+  "mms:received",
+  "mms:downloaded",
+  "app:started",
+] as const;
+
+/** Phones send their local offset ("2024-06-22T15:46:11.000+07:00"); anything Date parses passes. */
+const timestamp = z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be a date-time");
+const phone = z.string().min(1);
+
+/** Fields common to message events. `phoneNumber` is the older name; newer apps add sender/recipient. */
+const messageFields = {
+  messageId: z.string().min(1),
+  phoneNumber: phone.optional(),
+  sender: phone.nullish(),
+  recipient: phone.nullish(),
+  simNumber: z.number().int().nullish(),
+};
+
+export const smsSentPayloadSchema = z.looseObject({
+  ...messageFields,
+  sentAt: timestamp,
+  partsCount: z.number().int().min(1).optional(),
+});
+
+export const smsDeliveredPayloadSchema = z.looseObject({ ...messageFields, deliveredAt: timestamp });
+
+export const smsFailedPayloadSchema = z.looseObject({
+  ...messageFields,
+  failedAt: timestamp,
+  // A failure without a reason is still a failure: do not bounce it.
+  reason: z.string().default("Unknown"),
+});
+
+export const smsReceivedPayloadSchema = z.looseObject({
+  // Derived from the content by the phone: not unique, never a key.
+  messageId: z.string().optional(),
+  message: z.string(),
+  phoneNumber: phone.optional(),
+  sender: phone.nullish(),
+  recipient: phone.nullish(),
+  simNumber: z.number().int().nullish(),
+  receivedAt: timestamp,
+});
+
+export const systemPingPayloadSchema = z.looseObject({ health: z.unknown().optional() });
+
+/** Any event, known or not: parse this first, then the typed union for the events you handle. */
+export const webhookEnvelopeSchema = z.looseObject({
+  id: z.string().min(1),
+  webhookId: z.string(),
+  deviceId: z.string(),
+  event: z.string().min(1),
+  payload: z.record(z.string(), z.unknown()),
+});
+
+const envelope = <E extends string, P extends z.ZodType>(event: E, payload: P) =>
+  webhookEnvelopeSchema.extend({ event: z.literal(event), payload });
+
+export const smsGateWebhookSchema = z.discriminatedUnion("event", [
+  envelope(WEBHOOK_EVENTS.smsReceived, smsReceivedPayloadSchema),
+  envelope(WEBHOOK_EVENTS.smsSent, smsSentPayloadSchema),
+  envelope(WEBHOOK_EVENTS.smsDelivered, smsDeliveredPayloadSchema),
+  envelope(WEBHOOK_EVENTS.smsFailed, smsFailedPayloadSchema),
+  envelope(WEBHOOK_EVENTS.systemPing, systemPingPayloadSchema),
+]);
+
+export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;
+export type SmsGateWebhook = z.infer<typeof smsGateWebhookSchema>;
+export type SmsSentPayload = z.infer<typeof smsSentPayloadSchema>;
+export type SmsDeliveredPayload = z.infer<typeof smsDeliveredPayloadSchema>;
+export type SmsFailedPayload = z.infer<typeof smsFailedPayloadSchema>;
+export type SmsReceivedPayload = z.infer<typeof smsReceivedPayloadSchema>;
+export type SystemPingPayload = z.infer<typeof systemPingPayloadSchema>;
+
+export function isKnownWebhookEvent(event: string): event is WebhookEventName {
+  return (Object.values(WEBHOOK_EVENTS) as string[]).includes(event);
+}
+
+/** The other party of an outbound event: `recipient` on newer apps, `phoneNumber` on older. */
+export function recipientOf(payload: { recipient?: string | null; phoneNumber?: string }): string | null {
+  return payload.recipient ?? payload.phoneNumber ?? null;
+}
+
+/** Who sent an inbound SMS: `sender` on newer apps, `phoneNumber` on older. */
+export function senderOf(payload: { sender?: string | null; phoneNumber?: string }): string | null {
+  return payload.sender ?? payload.phoneNumber ?? null;
+}

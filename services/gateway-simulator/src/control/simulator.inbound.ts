@@ -1,0 +1,44 @@
+import { createHash } from "node:crypto";
+import { WEBHOOK_EVENTS } from "@inboxerr/gateway";
+import type { RequestHandler } from "express";
+import { z } from "zod";
+import type { SimContext } from "../context";
+import { phoneTimestamp } from "../delivery/timestamps";
+import { sendError } from "../http/errors";
+
+const inboundSchema = z.object({
+  phoneNumber: z.string().min(1).max(512),
+  message: z.string().max(65535),
+  simNumber: z.number().int().min(1).max(3).nullish(),
+  deviceId: z.string().min(1).max(21).nullish(),
+});
+
+/**
+ * `POST /simulator/inbound {phoneNumber, message, simNumber?, deviceId?}`: the phone receives
+ * an SMS, so every `sms:received` webhook gets it. Answers 202 `{messageId, webhooks}`.
+ */
+export function simulateInbound(ctx: SimContext): RequestHandler {
+  return (req, res) => {
+    const parsed = inboundSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+      return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
+    }
+    const { phoneNumber, message } = parsed.data;
+    const now = Date.now();
+    const receivedAt = phoneTimestamp(now, ctx.utcOffsetMinutes);
+    // The phone derives this id from the content: it is not unique, like the real one.
+    const messageId = createHash("sha256").update(`${phoneNumber}\n${message}\n${receivedAt}`).digest("hex").slice(0, 16);
+    const webhooks = ctx.emit(WEBHOOK_EVENTS.smsReceived, parsed.data.deviceId ?? ctx.deviceId, {
+      messageId,
+      message,
+      phoneNumber,
+      sender: phoneNumber,
+      recipient: null,
+      simNumber: parsed.data.simNumber ?? null,
+      receivedAt,
+    });
+    res.status(202).json({ messageId, webhooks });
+  };
+}

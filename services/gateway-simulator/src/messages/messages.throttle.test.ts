@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startSimulator } from "../testing/harness";
+import { createThrottle } from "./throttle";
+
+describe("rate limit", () => {
+  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  afterEach(() => sim?.close());
+
+  it("answers beyond SIMULATOR_RATE_LIMIT with alternating 429 Retry-After and 503 QueueLimitExceeded, recording no send", async () => {
+    sim = await startSimulator({ rateLimit: 5, latencyMs: 60_000 });
+    const results = [];
+    for (let i = 0; i < 9; i += 1) {
+      results.push(await sim.call("POST", "/messages", { id: `rl-${i}`, textMessage: { text: "x" }, phoneNumbers: ["+14155550100"] }));
+    }
+    const statuses = results.map((r) => r.status);
+    expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202]);
+    const refused = results.slice(5);
+    expect(refused.map((r) => r.status).sort()).toEqual([429, 429, 503, 503]);
+    const tooMany = refused.find((r) => r.status === 429)!;
+    expect(tooMany.headers.get("retry-after")).toBe("1");
+    expect(refused.find((r) => r.status === 503)!.body).toEqual({
+      error: "QueueLimitExceeded",
+      message: "queue limits exceeded: too many pending messages: 5 / 5",
+    });
+    const stats = sim.sim.stats();
+    expect(stats.totalSends).toBe(5);
+    expect(Object.keys(stats.sendsById)).toEqual(["rl-0", "rl-1", "rl-2", "rl-3", "rl-4"]);
+  });
+
+  it("never throttles when the limit is 0", async () => {
+    sim = await startSimulator({ rateLimit: 0, latencyMs: 60_000 });
+    for (let i = 0; i < 20; i += 1) {
+      const res = await sim.call("POST", "/messages", { textMessage: { text: "x" }, phoneNumbers: ["+14155550100"] });
+      expect(res.status).toBe(202);
+    }
+  });
+});
+
+describe("createThrottle", () => {
+  it("refills continuously up to one second's worth", () => {
+    let now = 0;
+    const t = createThrottle(10, () => now);
+    for (let i = 0; i < 10; i += 1) expect(t.take()).toBe(true);
+    expect(t.take()).toBe(false);
+    now += 100; // 100 ms buys one token at 10/s
+    expect(t.take()).toBe(true);
+    expect(t.take()).toBe(false);
+    now += 60_000; // idle time does not bank more than the bucket holds
+    for (let i = 0; i < 10; i += 1) expect(t.take()).toBe(true);
+    expect(t.take()).toBe(false);
+    expect(t.refusals()).toBe(3);
+  });
+});
