@@ -1,0 +1,98 @@
+/**
+ * Starts the whole system as separate processes, exactly as `pnpm start` does (same list, same
+ * command), on free ports, for the end-to-end test and the benchmarks. Stops it with SIGTERM.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { SERVICE_COMMAND, SERVICES, type ServiceName } from "./services";
+
+export type RunningSystem = {
+  urls: Record<ServiceName, string>;
+  env: NodeJS.ProcessEnv;
+  /** The last lines each service wrote, for diagnosing a failure. */
+  logs(name?: ServiceName): string;
+  /** SIGTERM to all; resolves with each exit code (null if it had to be killed). */
+  stop(graceMs?: number): Promise<Record<string, number | null>>;
+};
+
+const root = resolve(import.meta.dirname, "..");
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => res(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+export async function startSystem(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: number } = {}): Promise<RunningSystem> {
+  const ports: Record<string, number> = {};
+  for (const svc of SERVICES) ports[svc.port] = await freePort();
+  const fullEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    SMSGATE_URL: `http://127.0.0.1:${ports.SIMULATOR_PORT}/3rdparty/v1`,
+    PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${ports.WEBHOOK_INGEST_PORT}/webhooks/sms-gate`,
+    ...env,
+  };
+  const urls = Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${ports[s.port]}`])) as Record<ServiceName, string>;
+  const children = new Map<ServiceName, ChildProcess>();
+  const logLines = new Map<ServiceName, string[]>();
+  for (const svc of SERVICES) {
+    const child = spawn(SERVICE_COMMAND[0], SERVICE_COMMAND.slice(1), { cwd: resolve(root, svc.dir), env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const lines: string[] = [];
+    logLines.set(svc.name, lines);
+    const keep = (chunk: Buffer) => {
+      lines.push(...chunk.toString().split("\n").filter(Boolean));
+      if (lines.length > 200) lines.splice(0, lines.length - 200);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    children.set(svc.name, child);
+  }
+  const system: RunningSystem = {
+    urls,
+    env: fullEnv,
+    logs: (name) =>
+      [...logLines.entries()]
+        .filter(([n]) => !name || n === name)
+        .map(([n, lines]) => `--- ${n}\n${lines.slice(-40).join("\n")}`)
+        .join("\n"),
+    stop: async (graceMs = 30_000) => {
+      const exits = await Promise.all(
+        [...children.entries()].map(
+          ([name, child]) =>
+            new Promise<[string, number | null]>((res) => {
+              if (child.exitCode !== null) return res([name, child.exitCode]);
+              const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
+              child.once("exit", (code) => (clearTimeout(t), res([name, code])));
+              child.kill("SIGTERM");
+            }),
+        ),
+      );
+      return Object.fromEntries(exits);
+    },
+  };
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  for (const svc of SERVICES) {
+    for (;;) {
+      const child = children.get(svc.name)!;
+      if (child.exitCode !== null) {
+        await system.stop(1_000);
+        throw new Error(`${svc.name} exited with ${child.exitCode} before it was ready\n${system.logs(svc.name)}`);
+      }
+      const ok = await fetch(`${urls[svc.name]}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > deadline) {
+        await system.stop(1_000);
+        throw new Error(`${svc.name} was not healthy in time\n${system.logs()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return system;
+}
