@@ -1,0 +1,79 @@
+import express, { Router, type Express } from "express";
+import type { Redis } from "ioredis";
+import swaggerUi from "swagger-ui-express";
+import type { DbHandle } from "@inboxerr/db";
+import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
+import type { Logger } from "@inboxerr/logger";
+import { authenticate } from "./auth/authenticate";
+import { ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
+import type { ApiConfig } from "./config";
+import type { ApiDeps, ApiQueues } from "./deps";
+import { createApiMetrics } from "./metrics";
+import { buildOpenApiDocument, createOpenApiRegistry, type OpenApiDocument } from "./openapi/document";
+import { apiRoutes } from "./routes/index";
+import { ENQUEUE_TIMEOUT_MS } from "./send/limits";
+import { PhoneNormalizer } from "./send/phone-cache";
+
+export type CreateAppOptions = {
+  config: ApiConfig;
+  db: DbHandle;
+  /** The producer connection (`createRedis(url, "producer")`): fails fast when Redis is down. */
+  redis: Redis;
+  queues: ApiQueues;
+  logger: Logger;
+  /** Login and register attempts per IP; default 10 a minute each. */
+  authRateLimit?: Partial<RateLimitOptions>;
+  /** Bound on post-commit Redis work (enqueue, publish); default ENQUEUE_TIMEOUT_MS. */
+  redisTimeoutMs?: number;
+};
+
+/** JSON bodies up to 5 MB: a 10,000-recipient bulk fits (DESIGN.md); larger answers 413. */
+const BODY_LIMIT = "5mb";
+
+/**
+ * Builds the api: ops routes, /api/v1, /openapi.json and /docs. No side effects: the caller
+ * owns the connections, listening and shutdown (main.ts, or a test).
+ */
+export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument; close: () => Promise<void> } {
+  const { registry, httpMetrics } = createMetricsRegistry("api");
+  const deps: ApiDeps = {
+    config: opts.config,
+    db: opts.db.db,
+    redis: opts.redis,
+    queues: opts.queues,
+    logger: opts.logger,
+    metrics: createApiMetrics(registry),
+    phones: new PhoneNormalizer(opts.config.DEFAULT_PHONE_REGION),
+    redisTimeoutMs: opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
+  };
+  const limit = { points: 10, durationSeconds: 60, keyPrefix: `${opts.config.QUEUE_PREFIX}:ratelimit`, ...opts.authRateLimit };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(requestContext(opts.logger), httpMetrics);
+  app.use(
+    opsRouter({
+      registry,
+      checks: { postgres: () => opts.db.pool.query("select 1"), redis: () => opts.redis.ping() },
+    }),
+  );
+  app.use(express.json({ limit: BODY_LIMIT }));
+
+  const api = Router();
+  const openapiRegistry = createOpenApiRegistry();
+  const auth = authenticate(deps);
+  const limiters = { register: ipRateLimit(opts.redis, "register", limit), login: ipRateLimit(opts.redis, "login", limit) };
+  for (const route of apiRoutes(deps, limiters)) route.mount(api, openapiRegistry, auth);
+  app.use(api);
+
+  const openapi = buildOpenApiDocument(openapiRegistry);
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openapi);
+  });
+  app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json", persistAuthorization: true } }));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(opts.logger));
+  // Nothing to release yet: connections belong to the caller. Kept so callers need not change when that does.
+  return { app, openapi, close: async () => {} };
+}

@@ -1,0 +1,16 @@
+import type { Config } from "@inboxerr/config";
+
+/** The environment the api reads (DESIGN.md "Configuration"); nothing else. */
+export const API_CONFIG_KEYS = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "QUEUE_PREFIX",
+  "JWT_SECRET",
+  "JWT_EXPIRES_IN",
+  "LOG_LEVEL",
+  "LOG_MESSAGE_TEXT",
+  "DEFAULT_PHONE_REGION",
+  "API_PORT",
+] as const;
+
+export type ApiConfig = Config<(typeof API_CONFIG_KEYS)[number]>;

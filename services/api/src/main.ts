@@ -1,0 +1,23 @@
+import { loadConfig } from "@inboxerr/config";
+import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { createLogger } from "@inboxerr/logger";
+import { createApp } from "./app";
+import { API_CONFIG_KEYS } from "./config";
+import { openResources } from "./resources";
+
+const config = loadConfig(API_CONFIG_KEYS);
+const logger = createLogger({ service: "api", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
+const resources = openResources(config, logger);
+const { app, close } = createApp({ config, logger, ...resources });
+const { server, port } = await listen(app, config.API_PORT);
+logger.info({ port }, "api listening");
+
+// Order: stop taking requests and let in-flight ones finish (their enqueues included), then
+// close what they used.
+onShutdownSignal(async (signal) => {
+  logger.info({ signal }, "api shutting down");
+  await closeServer(server);
+  await close();
+  await resources.close();
+  logger.info("api stopped");
+});

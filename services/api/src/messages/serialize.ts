@@ -1,0 +1,42 @@
+import type { z } from "zod";
+import type { Batch, Message, MessageEvent, User } from "@inboxerr/db";
+import type { UserSchema } from "../schemas/auth";
+import type { MessageEventSchema, MessageSchema } from "../schemas/messages";
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** A `messages` row as clients see it (DESIGN.md "A message as returned"). */
+export function toMessageJson(m: Message): z.output<typeof MessageSchema> {
+  return {
+    id: m.id,
+    to: m.to,
+    text: m.text,
+    status: m.status,
+    segments: m.segments,
+    encoding: m.encoding,
+    batchId: m.batchId,
+    customId: m.customId,
+    priority: m.priority,
+    scheduledAt: iso(m.scheduledAt),
+    validUntil: iso(m.validUntil),
+    createdAt: m.createdAt.toISOString(),
+    updatedAt: m.updatedAt.toISOString(),
+    acceptedAt: iso(m.acceptedAt),
+    sentAt: iso(m.sentAt),
+    deliveredAt: iso(m.deliveredAt),
+    failedAt: iso(m.failedAt),
+    error: m.error,
+  };
+}
+
+export function toEventJson(e: MessageEvent): z.output<typeof MessageEventSchema> {
+  return { id: e.id, status: e.status, occurredAt: e.occurredAt.toISOString(), payload: e.payload ?? null };
+}
+
+export function toUserJson(u: Pick<User, "id" | "email" | "name" | "role" | "createdAt">): z.output<typeof UserSchema> {
+  return { id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString() };
+}
+
+export function toBatchJson(b: Batch, counts: Record<string, number>) {
+  return { id: b.id, total: b.total, createdAt: b.createdAt.toISOString(), counts };
+}

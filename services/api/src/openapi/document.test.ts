@@ -1,0 +1,64 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApi, type TestApi } from "../test/harness";
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.stop());
+
+type Operation = { security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }>; requestBody?: unknown };
+
+describe("/openapi.json", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const res = await api.call("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe("3.1.0");
+    await expect(SwaggerParser.validate(structuredClone(res.body))).resolves.toBeTruthy();
+  });
+
+  it("documents every route with security, its request schema and problem+json errors", async () => {
+    const doc = (await api.call("GET", "/openapi.json")).body;
+    const operations = Object.entries(doc.paths as Record<string, Record<string, Operation>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, op })),
+    );
+    expect(operations.map((o) => o.key).sort()).toEqual(
+      [
+        "POST /api/v1/auth/register",
+        "POST /api/v1/auth/token",
+        "GET /api/v1/auth/me",
+        "POST /api/v1/api-keys",
+        "GET /api/v1/api-keys",
+        "DELETE /api/v1/api-keys/{id}",
+        "POST /api/v1/messages",
+        "POST /api/v1/messages/bulk",
+        "GET /api/v1/messages",
+        "GET /api/v1/messages/{id}",
+        "POST /api/v1/messages/{id}/cancel",
+        "GET /api/v1/batches/{id}",
+      ].sort(),
+    );
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKeyAuth", "bearerAuth"]);
+    for (const { key, op } of operations) {
+      const open = key.includes("/auth/register") || key.includes("/auth/token");
+      expect(op.security, key).toEqual(open ? undefined : [{ bearerAuth: [] }, { apiKeyAuth: [] }]);
+      expect(op.responses["500"]?.content, key).toHaveProperty(["application/problem+json"]);
+      if (key.startsWith("POST") && !key.endsWith("/cancel")) expect(op.requestBody, key).toBeDefined();
+    }
+    const bulk = doc.paths["/api/v1/messages/bulk"].post;
+    expect(bulk.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/BulkSendRequest" });
+    expect(doc.components.schemas.BulkSendRequest.properties.messages.maxItems).toBe(10_000);
+    expect(bulk.parameters).toEqual([expect.objectContaining({ in: "header", name: "idempotency-key", required: false })]);
+    expect(Object.keys(doc.paths["/api/v1/auth/token"].post.requestBody.content).sort()).toEqual([
+      "application/json",
+      "application/x-www-form-urlencoded",
+    ]);
+  });
+
+  it("serves the interactive docs at /docs", async () => {
+    const res = await api.call("GET", "/docs/");
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("swagger-ui");
+  });
+});

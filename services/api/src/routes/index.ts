@@ -1,0 +1,35 @@
+import type { RequestHandler } from "express";
+import type { ApiDeps } from "../deps";
+import type { Route } from "../http/route";
+import { createApiKeyRoute } from "./api-keys/api-keys.create";
+import { listApiKeysRoute } from "./api-keys/api-keys.list";
+import { revokeApiKeyRoute } from "./api-keys/api-keys.revoke";
+import { meRoute } from "./auth/auth.me";
+import { registerRoute } from "./auth/auth.register";
+import { tokenRoute } from "./auth/auth.token";
+import { getBatchRoute } from "./batches/batches.get";
+import { bulkMessagesRoute } from "./messages/messages.bulk";
+import { cancelMessageRoute } from "./messages/messages.cancel";
+import { createMessageRoute } from "./messages/messages.create";
+import { getMessageRoute } from "./messages/messages.get";
+import { listMessagesRoute } from "./messages/messages.list";
+
+export type RateLimiters = { register: RequestHandler; login: RequestHandler };
+
+/** Every /api/v1 route. Order matters only where paths overlap: /messages/bulk before /messages/{id}. */
+export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
+  return [
+    registerRoute(deps, limits.register),
+    tokenRoute(deps, limits.login),
+    meRoute(),
+    createApiKeyRoute(deps),
+    listApiKeysRoute(deps),
+    revokeApiKeyRoute(deps),
+    createMessageRoute(deps),
+    bulkMessagesRoute(deps),
+    listMessagesRoute(deps),
+    getMessageRoute(deps),
+    cancelMessageRoute(deps),
+    getBatchRoute(deps),
+  ];
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { batches } from "@inboxerr/db";
+import { AppError, type FieldError } from "@inboxerr/http";
+import type { ApiDeps } from "../../deps";
+import { defineRoute } from "../../http/route";
+import { IdempotencyHeaders } from "../../schemas/common";
+import { BulkSendRequest, BulkSendResponse } from "../../schemas/messages";
+import { enqueueCommitted } from "../../send/enqueue";
+import { requestHash, runIdempotent } from "../../send/idempotency";
+import { MAX_BULK_RECIPIENTS } from "../../send/limits";
+import { prepareRecipients, type Rejection } from "../../send/prepare";
+import { initialStatus, insertMessages } from "../../send/store";
+import { sendIdempotently } from "./send-response";
+
+export function bulkMessagesRoute(deps: ApiDeps) {
+  return defineRoute({
+    method: "post",
+    path: "/messages/bulk",
+    operationId: "sendBulk",
+    summary: `Send to up to ${MAX_BULK_RECIPIENTS.toLocaleString("en")} recipients`,
+    description:
+      "Each recipient's own `text` wins over the shared `text` template; `{{name}}` placeholders are filled from its " +
+      "`variables`. Bad recipients are rejected one by one (index, code, detail) and the rest are sent as one batch; " +
+      "if none is valid the answer is 422 with the rejections in `errors`.",
+    tags: ["messages"],
+    auth: true,
+    headers: IdempotencyHeaders,
+    body: BulkSendRequest,
+    responses: { 202: { description: "Accepted: the valid recipients are stored and queued", schema: BulkSendResponse } },
+    problems: [400, 401, 409, 422],
+    async handler({ req, res, body, headers, principal }) {
+      const started = performance.now();
+      const { candidates, rejections } = prepareRecipients(body.messages, body.text, deps.phones);
+      const prepared = performance.now();
+      const countRejected = () => rejections.forEach((r) => deps.metrics.rejected.inc({ code: r.code }));
+      if (candidates.length === 0) {
+        countRejected();
+        throw noneValid(rejections);
+      }
+      const now = new Date();
+      const window = {
+        scheduledAt: body.scheduledAt ? new Date(body.scheduledAt) : null,
+        validUntil: body.validUntil ? new Date(body.validUntil) : null,
+        priority: body.priority,
+      };
+      let accepted: { index: number; id: string }[] = [];
+      const result = await runIdempotent(
+        deps.db,
+        { userId: principal.userId, key: headers["idempotency-key"], requestHash: requestHash("POST", "/messages/bulk", req.body) },
+        async (tx) => {
+          const batchId = randomUUID();
+          await tx.insert(batches).values({ id: batchId, userId: principal.userId, total: candidates.length });
+          const { ids, duplicates } = await insertMessages(tx, { ...window, userId: principal.userId, batchId, candidates, now });
+          for (const index of duplicates) {
+            const to = body.messages[index]!.to;
+            rejections.push({ index, to, code: "duplicate_custom_id", detail: "customId already used by another of your messages" });
+          }
+          // Throwing rolls back the batch row too: an all-duplicate bulk leaves no trace.
+          if (ids.size === 0) {
+            countRejected();
+            throw noneValid(rejections);
+          }
+          if (duplicates.length > 0) await tx.update(batches).set({ total: ids.size }).where(eq(batches.id, batchId));
+          accepted = [...ids].map(([index, id]) => ({ index, id }));
+          rejections.sort((a, b) => a.index - b.index);
+          return { status: 202, body: { batchId, accepted: ids.size, rejected: rejections, messages: accepted } };
+        },
+      );
+      if (!result.replayed) {
+        const stored = performance.now();
+        deps.metrics.accepted.inc({ endpoint: "bulk" }, accepted.length);
+        countRejected();
+        const sendAt = initialStatus(window.scheduledAt, now) === "scheduled" ? window.scheduledAt : null;
+        await enqueueCommitted(deps, accepted.map(({ id }) => ({ id, priority: window.priority, sendAt })));
+        const ms = (a: number, b: number) => Math.round(b - a);
+        deps.logger.debug(
+          { accepted: accepted.length, rejected: rejections.length, prepareMs: ms(started, prepared), storeMs: ms(prepared, stored), enqueueMs: ms(stored, performance.now()) },
+          "bulk accepted",
+        );
+      }
+      sendIdempotently(res, result);
+    },
+  });
+}
+
+function noneValid(rejections: Rejection[]): AppError {
+  const errors: FieldError[] = rejections
+    .sort((a, b) => a.index - b.index)
+    .map((r) => ({ path: `messages.${r.index}.${r.code === "invalid_phone" ? "to" : r.code === "duplicate_custom_id" ? "customId" : "text"}`, ...r }));
+  return new AppError("unprocessable", "No recipient can be sent to; see errors", { errors });
+}

@@ -1,0 +1,68 @@
+import { and, eq } from "drizzle-orm";
+import { publishEvents } from "@inboxerr/contracts";
+import { messageEvents, messages, transition, type MessageEvent } from "@inboxerr/db";
+import { AppError, notFound } from "@inboxerr/http";
+import type { ApiDeps } from "../../deps";
+import { resourceId } from "../../http/ids";
+import { defineRoute } from "../../http/route";
+import { withTimeout } from "../../http/with-timeout";
+import { toMessageJson } from "../../messages/serialize";
+import { IdParams } from "../../schemas/common";
+import { MessageSchema } from "../../schemas/messages";
+
+export function cancelMessageRoute(deps: ApiDeps) {
+  return defineRoute({
+    method: "post",
+    path: "/messages/{id}/cancel",
+    operationId: "cancelMessage",
+    summary: "Cancel a message that has not gone to the gateway yet",
+    description: "Only from `scheduled` or `queued`; any other status answers 409.",
+    tags: ["messages"],
+    auth: true,
+    params: IdParams,
+    responses: { 200: { description: "The cancelled message", schema: MessageSchema } },
+    problems: [401, 404, 409],
+    async handler({ params, principal, res }) {
+      const id = resourceId(params.id, "Message");
+      const owned = and(eq(messages.id, id), eq(messages.userId, principal.userId));
+      // The conditional UPDATE and its outbox row are one statement: a racing worker that
+      // claims the message first makes this a no-op, never a cancelled-but-sent message.
+      const event = await transition(deps.db, { messageId: id, to: "cancelled", userId: principal.userId });
+      const [message] = await deps.db.select().from(messages).where(owned);
+      if (!message) throw notFound("Message");
+      if (!event) {
+        throw new AppError("conflict", `The message is ${message.status}; only scheduled or queued messages can be cancelled`, {
+          currentStatus: message.status,
+        });
+      }
+      await Promise.all([publishCommitted(deps, event), dropSendJob(deps, id)]);
+      res.json(toMessageJson(message));
+    },
+  });
+}
+
+/** After commit; on failure published_at stays null and the outbox relay republishes it. */
+async function publishCommitted(deps: ApiDeps, event: MessageEvent): Promise<void> {
+  try {
+    if (deps.redis.status !== "ready") throw new Error(`redis is ${deps.redis.status}`);
+    const job = {
+      eventId: event.id,
+      messageId: event.messageId,
+      userId: event.userId,
+      status: event.status,
+      occurredAt: event.occurredAt.toISOString(),
+      latencyMs: event.latencyMs,
+    };
+    await withTimeout(publishEvents(deps.queues.messageEvents, [job]), deps.redisTimeoutMs, "publish");
+    await deps.db.update(messageEvents).set({ publishedAt: new Date() }).where(eq(messageEvents.id, event.id));
+  } catch (err) {
+    deps.metrics.eventPublishFailures.inc();
+    deps.logger.warn({ err, eventId: event.id }, "event not published; the outbox relay will publish it");
+  }
+}
+
+// Frees Redis early; the sender also skips a cancelled message at dequeue, so this is best effort.
+async function dropSendJob(deps: ApiDeps, id: string): Promise<void> {
+  if (deps.redis.status !== "ready") return;
+  await withTimeout(deps.queues.smsSend.remove(id), deps.redisTimeoutMs, "remove job").catch(() => undefined);
+}

@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { MAX_BULK_RECIPIENTS, MAX_SEGMENTS } from "../send/limits";
+import { isoDateTime, MessageStatusSchema, nullableTimestamp } from "./common";
+
+const phone = z.string().max(256).meta({
+  description: "E.164 (`+14155550123`) or a national number read with the server's DEFAULT_PHONE_REGION",
+  example: "+14155550123",
+});
+const textDescription = `GSM-7 or UCS-2 text; more than ${MAX_SEGMENTS} segments is rejected (text_too_long).`;
+const customId = z.string().min(1).max(128).meta({ description: "Your reference; unique per user" });
+const priority = z
+  .number()
+  .int()
+  .min(-128)
+  .max(127)
+  .default(0)
+  .meta({ description: "Higher is sent first; >= 100 skips the phone's send limits (SMS Gate)" });
+
+/** The send window shared by single and bulk sends. */
+const windowFields = {
+  scheduledAt: isoDateTime().nullish().meta({ description: "Send at this time instead of now" }),
+  validUntil: isoDateTime().nullish().meta({ description: "Give up (status `expired`) if not handed to the gateway by then" }),
+  priority,
+};
+
+type Window = { scheduledAt?: string | null; validUntil?: string | null };
+
+// A window that closes before it opens can never be sent; say so instead of storing a dud.
+function checkWindow(value: Window, ctx: z.RefinementCtx): void {
+  if (!value.validUntil) return;
+  const until = Date.parse(value.validUntil);
+  if (value.scheduledAt && until <= Date.parse(value.scheduledAt)) {
+    ctx.addIssue({ code: "custom", path: ["validUntil"], message: "validUntil must be after scheduledAt" });
+  } else if (until <= Date.now()) {
+    ctx.addIssue({ code: "custom", path: ["validUntil"], message: "validUntil must be in the future" });
+  }
+}
+
+export const SendMessageRequest = z
+  .object({
+    to: phone,
+    text: z.string().min(1).meta({ description: textDescription, example: "Your code is 123456" }),
+    customId: customId.optional(),
+    ...windowFields,
+  })
+  .superRefine(checkWindow)
+  .meta({ id: "SendMessageRequest" });
+
+export const BulkRecipientSchema = z
+  .object({
+    to: phone,
+    text: z.string().optional().meta({ description: "This recipient's text; wins over the shared `text`" }),
+    variables: z
+      .record(z.string(), z.union([z.string(), z.number()]))
+      .optional()
+      .meta({ description: "Values for `{{name}}` placeholders", example: { name: "Ada" } }),
+    customId: customId.optional(),
+  })
+  .meta({ id: "BulkRecipient" });
+
+export const BulkSendRequest = z
+  .object({
+    messages: z.array(BulkRecipientSchema).min(1).max(MAX_BULK_RECIPIENTS),
+    text: z
+      .string()
+      .optional()
+      .meta({ description: "Shared template with `{{name}}` placeholders", example: "Hi {{name}}, your order shipped" }),
+    ...windowFields,
+  })
+  .superRefine(checkWindow)
+  .meta({ id: "BulkSendRequest" });
+
+export const REJECT_CODES = ["invalid_phone", "missing_text", "missing_variable", "text_too_long", "duplicate_custom_id"] as const;
+export type RejectCode = (typeof REJECT_CODES)[number];
+
+export const RejectionSchema = z
+  .object({ index: z.number().int(), to: z.string(), code: z.enum(REJECT_CODES), detail: z.string() })
+  .meta({ id: "Rejection" });
+
+export const BulkSendResponse = z
+  .object({
+    batchId: z.uuid(),
+    accepted: z.number().int(),
+    rejected: z.array(RejectionSchema),
+    messages: z.array(z.object({ index: z.number().int(), id: z.uuid() })),
+  })
+  .meta({ id: "BulkSendResponse" });
+
+export const MessageSchema = z
+  .object({
+    id: z.uuid(),
+    to: z.string().meta({ description: "E.164" }),
+    text: z.string(),
+    status: MessageStatusSchema,
+    segments: z.number().int(),
+    encoding: z.enum(["GSM-7", "UCS-2"]),
+    batchId: z.uuid().nullable(),
+    customId: z.string().nullable(),
+    priority: z.number().int(),
+    scheduledAt: nullableTimestamp(),
+    validUntil: nullableTimestamp(),
+    createdAt: z.string().meta({ format: "date-time" }),
+    updatedAt: z.string().meta({ format: "date-time" }),
+    acceptedAt: nullableTimestamp(),
+    sentAt: nullableTimestamp(),
+    deliveredAt: nullableTimestamp(),
+    failedAt: nullableTimestamp(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: "Message" });
+
+export const MessageEventSchema = z
+  .object({
+    id: z.uuid(),
+    status: MessageStatusSchema,
+    occurredAt: z.string().meta({ format: "date-time" }),
+    payload: z.unknown().nullable().meta({ description: "What caused the transition (gateway answer, webhook)" }),
+  })
+  .meta({ id: "MessageEvent" });
+
+export const MessageDetailSchema = MessageSchema.extend({
+  events: z.array(MessageEventSchema).meta({ description: "Status transitions, oldest first; the timeline starts at createdAt" }),
+}).meta({ id: "MessageDetail" });
+
+export const ListMessagesQuery = z.object({
+  status: MessageStatusSchema.optional(),
+  phone: z.string().max(256).optional().meta({ description: "Recipient; normalised like `to`" }),
+  batchId: z.uuid().optional(),
+  createdAfter: isoDateTime().optional().meta({ description: "Created at or after (inclusive)" }),
+  createdBefore: isoDateTime().optional().meta({ description: "Created before (exclusive)" }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
+});
+
+export const MessageListResponse = z
+  .object({
+    data: z.array(MessageSchema),
+    nextCursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .meta({ id: "MessageList" });
+
+export const BatchSchema = z
+  .object({
+    id: z.uuid(),
+    total: z.number().int(),
+    createdAt: z.string().meta({ format: "date-time" }),
+    counts: z.record(MessageStatusSchema, z.number().int()).meta({ description: "Messages per status (every status, zeros included)" }),
+  })
+  .meta({ id: "Batch" });
