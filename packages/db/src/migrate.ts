@@ -3,7 +3,9 @@ import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import { parseConfig } from "@inboxerr/config";
 
+/** The server the test harness creates its per-run databases on (CI's `test` database). */
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 /** Resolved from this file, so it works from any working directory. */
@@ -74,9 +76,45 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
-async function main(): Promise<void> {
-  const url = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+/**
+ * Creates the database named by `databaseUrl` when it does not exist yet (a fresh install's
+ * first `pnpm start`), connecting to the server's `postgres` maintenance database to do it.
+ * Returns true when it created one.
+ */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const target = new URL(databaseUrl);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const probe = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  probe.on("error", () => {});
   try {
+    await probe.connect();
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code !== "3D000" || !name) throw err; // 3D000: invalid_catalog_name
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  const admin = new URL(databaseUrl);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    await client.query(`create database "${name.replaceAll('"', '""')}"`);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === "42P04") return false; // created concurrently
+    throw err;
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  // The same default as every service (packages/config), so `pnpm start` migrates what it runs.
+  const url = parseConfig(["DATABASE_URL"]).DATABASE_URL;
+  try {
+    if (await ensureDatabase(url)) console.log(`db migrate: created database ${redactUrl(url)}`);
     const { applied, total } = await runMigrations(url);
     const what = applied === 0 ? "already up to date" : `applied ${applied} migration(s)`;
     console.log(`db migrate: ${redactUrl(url)}: ${what}; ${total} applied in total`);
