@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, index, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { MESSAGE_STATUSES } from "../status";
 import { users } from "./users";
 import { sqlList, tstz } from "./util";
@@ -21,6 +21,8 @@ export const metricsBuckets = pgTable(
     // Unique per user/bucket/status: the upsert target, and it serves per-user range reads.
     primaryKey({ name: "metrics_buckets_pkey", columns: [t.userId, t.bucketStart, t.status] }),
     check("metrics_buckets_status_check", sql`${t.status} in ${sqlList(MESSAGE_STATUSES)}`),
+    // Admin reads across every tenant filter by time alone; the primary key leads with user_id.
+    index("metrics_buckets_bucket_start_idx").on(t.bucketStart),
   ],
 );
 

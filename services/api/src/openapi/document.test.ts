@@ -37,6 +37,9 @@ describe("/openapi.json", () => {
         "GET /api/v1/messages/{id}",
         "POST /api/v1/messages/{id}/cancel",
         "GET /api/v1/batches/{id}",
+        "GET /api/v1/inbound-messages",
+        "GET /api/v1/metrics/summary",
+        "GET /api/v1/metrics/timeseries",
       ].sort(),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKeyAuth", "bearerAuth"]);

@@ -8,11 +8,14 @@ import { meRoute } from "./auth/auth.me";
 import { registerRoute } from "./auth/auth.register";
 import { tokenRoute } from "./auth/auth.token";
 import { getBatchRoute } from "./batches/batches.get";
+import { listInboundMessagesRoute } from "./inbound-messages/inbound-messages.list";
 import { bulkMessagesRoute } from "./messages/messages.bulk";
 import { cancelMessageRoute } from "./messages/messages.cancel";
 import { createMessageRoute } from "./messages/messages.create";
 import { getMessageRoute } from "./messages/messages.get";
 import { listMessagesRoute } from "./messages/messages.list";
+import { metricsSummaryRoute } from "./metrics/metrics.summary";
+import { metricsTimeseriesRoute } from "./metrics/metrics.timeseries";
 
 export type RateLimiters = { register: RequestHandler; login: RequestHandler };
 
@@ -31,5 +34,8 @@ export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
     getMessageRoute(deps),
     cancelMessageRoute(deps),
     getBatchRoute(deps),
+    listInboundMessagesRoute(deps),
+    metricsSummaryRoute(deps),
+    metricsTimeseriesRoute(deps),
   ];
 }

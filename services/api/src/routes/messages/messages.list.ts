@@ -40,7 +40,7 @@ export function listMessagesRoute(deps: ApiDeps) {
       if (query.cursor) {
         const c = decodeCursor(query.cursor);
         // Row comparison walks the (user_id, created_at desc, id desc) index from the cursor on.
-        where.push(sql`(${messages.createdAt}, ${messages.id}) < (${c.createdAt}::timestamptz, ${c.id}::uuid)`);
+        where.push(sql`(${messages.createdAt}, ${messages.id}) < (${c.at}::timestamptz, ${c.id}::uuid)`);
       }
       const rows = await deps.db
         .select({ message: messages, createdAtText })
@@ -50,7 +50,7 @@ export function listMessagesRoute(deps: ApiDeps) {
         .limit(query.limit + 1);
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
-      const nextCursor = rows.length > query.limit && last ? encodeCursor({ createdAt: last.createdAtText, id: last.message.id }) : null;
+      const nextCursor = rows.length > query.limit && last ? encodeCursor({ at: last.createdAtText, id: last.message.id }) : null;
       res.json({ data: page.map((r) => toMessageJson(r.message)), nextCursor });
     },
   });

@@ -1,0 +1,1 @@
+CREATE INDEX "metrics_buckets_bucket_start_idx" ON "metrics_buckets" USING btree ("bucket_start");

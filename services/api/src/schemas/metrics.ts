@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { MAX_SERIES_BUCKETS, MAX_WINDOW_DAYS } from "../reporting/window";
+import { isoDateTime, MessageStatusSchema } from "./common";
+
+export const GRANULARITIES = ["minute", "hour", "day"] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+const windowQuery = {
+  from: isoDateTime()
+    .optional()
+    .meta({ description: "Start of the window (inclusive). Default: `to` minus 24 h", example: "2025-11-26T00:00:00Z" }),
+  to: isoDateTime()
+    .optional()
+    .meta({ description: `End of the window (exclusive). Default: now. At most ${MAX_WINDOW_DAYS} days after \`from\``, example: "2025-11-27T00:00:00Z" }),
+  userId: z.uuid().optional().meta({
+    description: "Admins: one tenant's metrics (default: every tenant summed). Users: only their own id is allowed (another → 403)",
+  }),
+};
+
+export const MetricsSummaryQuery = z.object(windowQuery);
+
+export const MetricsTimeseriesQuery = z.object({
+  granularity: z.enum(GRANULARITIES).default("hour").meta({
+    description: `Bucket width, in UTC. The window may span at most ${MAX_SERIES_BUCKETS} buckets; more → 400 (pick a coarser one)`,
+  }),
+  ...windowQuery,
+});
+
+const windowFields = {
+  from: z.string().meta({ format: "date-time", description: "The window applied (inclusive), UTC" }),
+  to: z.string().meta({ format: "date-time", description: "The window applied (exclusive), UTC" }),
+  userId: z.uuid().nullable().meta({ description: "The tenant counted; null = every tenant (admins only)" }),
+};
+
+export const MetricsSummarySchema = z
+  .object({
+    ...windowFields,
+    counts: z
+      .record(MessageStatusSchema, z.number().int())
+      .meta({ description: "Messages that entered each status in the window (every status, zeros included)" }),
+    deliveryRate: z.number().min(0).max(1).nullable().meta({ description: "delivered / (delivered + failed); null when both are 0", example: 0.97 }),
+    avgDeliveryLatencyMs: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: "Mean time from creation to delivery of the messages delivered in the window, in ms; null when none" }),
+  })
+  .meta({ id: "MetricsSummary" });
+
+export const MetricsBucketSchema = z
+  .object({
+    start: z.string().meta({ format: "date-time", description: "Bucket start (UTC, aligned to the granularity)" }),
+    sent: z.number().int(),
+    delivered: z.number().int(),
+    failed: z.number().int(),
+  })
+  .meta({ id: "MetricsBucket" });
+
+export const MetricsTimeseriesSchema = z
+  .object({
+    granularity: z.enum(GRANULARITIES),
+    ...windowFields,
+    buckets: z.array(MetricsBucketSchema).meta({ description: "Every bucket of the window, oldest first, zeros included" }),
+  })
+  .meta({ id: "MetricsTimeseries" });
+
