@@ -35,6 +35,14 @@ export const fields = {
     .regex(/^[A-Z]{2}$/, "must be an ISO 3166-1 alpha-2 region such as US or GB")
     .default("US"),
   API_PORT: port(3000),
+  // Express "trust proxy": false, true, a hop count, or addresses/subnets of your proxies.
+  // Login rate limits key on the client IP, which behind a proxy is only known through it.
+  TRUST_PROXY: z
+    .string()
+    .default("false")
+    .transform((v): boolean | number | string =>
+      v === "true" ? true : v === "false" ? false : /^\d+$/.test(v) ? Number(v) : v,
+    ),
   WEBHOOK_INGEST_PORT: port(3001),
   SIMULATOR_PORT: port(3002),
   SENDER_PORT: port(3003),

@@ -44,6 +44,13 @@ describe("parseConfig", () => {
     expect(message).toMatch(/JWT_SECRET: must be at least 32 characters/);
   });
 
+  it("reads TRUST_PROXY as a boolean, a hop count or a list of addresses", () => {
+    expect(parseConfig(["TRUST_PROXY"], {}).TRUST_PROXY).toBe(false);
+    expect(parseConfig(["TRUST_PROXY"], { TRUST_PROXY: "true" }).TRUST_PROXY).toBe(true);
+    expect(parseConfig(["TRUST_PROXY"], { TRUST_PROXY: "2" }).TRUST_PROXY).toBe(2);
+    expect(parseConfig(["TRUST_PROXY"], { TRUST_PROXY: "10.0.0.0/8" }).TRUST_PROXY).toBe("10.0.0.0/8");
+  });
+
   it("rejects a lowercase or malformed phone region", () => {
     expect(() => parseConfig(["DEFAULT_PHONE_REGION"], { DEFAULT_PHONE_REGION: "gb" })).toThrow(
       /DEFAULT_PHONE_REGION: must be an ISO 3166-1/,

@@ -50,6 +50,7 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
 
   const app = express();
   app.disable("x-powered-by");
+  app.set("trust proxy", opts.config.TRUST_PROXY);
   app.use(requestContext(opts.logger), httpMetrics);
   app.use(
     opsRouter({

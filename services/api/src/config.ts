@@ -11,6 +11,7 @@ export const API_CONFIG_KEYS = [
   "LOG_MESSAGE_TEXT",
   "DEFAULT_PHONE_REGION",
   "API_PORT",
+  "TRUST_PROXY",
 ] as const;
 
 export type ApiConfig = Config<(typeof API_CONFIG_KEYS)[number]>;

@@ -30,6 +30,7 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     LOG_MESSAGE_TEXT: false,
     DEFAULT_PHONE_REGION: "US",
     API_PORT: 0,
+    TRUST_PROXY: false,
     ...overrides.config,
   };
   const logger = createLogger({ service: "api-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
