@@ -11,3 +11,4 @@ export { testDatabaseUrl, testEnv, uniqueSuffix, type TestEnv } from "./env";
 export { createTestUser, insertMessages } from "./fixtures";
 export { deleteKeysByPrefix } from "./redis";
 export { waitFor, type WaitForOptions } from "./wait-for";
+export { createPrivateDatabase } from "./private-db";

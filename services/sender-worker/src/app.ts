@@ -1,0 +1,144 @@
+import type { Redis } from "ioredis";
+import type { Registry } from "prom-client";
+import { createQueue, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "@inboxerr/contracts";
+import type { DbHandle } from "@inboxerr/db";
+import type { GatewayDriver } from "@inboxerr/gateway";
+import type { Logger } from "@inboxerr/logger";
+import type { SenderConfig } from "./config";
+import { createSenderMetrics } from "./metrics";
+import { createOutboxPublisher } from "./outbox/publish";
+import { createOutboxRelay } from "./outbox/relay";
+import { startPeriodic } from "./periodic";
+import { createStatusBatcher } from "./send/batcher";
+import { createSendProcessor } from "./send/processor";
+import { createSendWorker } from "./send/worker";
+import { createSweeper } from "./sweeper/sweeper";
+
+/** Knobs that are not operator settings; tests shorten them. */
+export type SenderTuning = {
+  /** The relay leaves events younger than this to the publish after their commit. */
+  outboxMinAgeMs: number;
+  outboxIntervalMs: number;
+  /** Queued (or due scheduled) rows younger than this are assumed to still have their job. */
+  sweeperGraceMs: number;
+  pageSize: number;
+  /** Added to SMSGATE_TIMEOUT_MS for the shutdown bound: time to record the last answers. */
+  shutdownMarginMs: number;
+};
+
+export const DEFAULT_TUNING: SenderTuning = {
+  outboxMinAgeMs: 5_000,
+  outboxIntervalMs: 2_000,
+  sweeperGraceMs: 30_000,
+  pageSize: 1_000,
+  shutdownMarginMs: 5_000,
+};
+
+export type SenderWorkerDeps = {
+  config: SenderConfig;
+  db: DbHandle;
+  redis: {
+    /** For the BullMQ worker: maxRetriesPerRequest null, reconnects forever. */
+    worker: Redis;
+    /** For publishing and the sweeper: fails fast, so a Redis outage never hangs a job. */
+    producer: Redis;
+  };
+  driver: GatewayDriver;
+  logger: Logger;
+  registry: Registry;
+  tuning?: Partial<SenderTuning>;
+};
+
+/**
+ * Builds the sender: the `sms-send` worker, its status batcher and outbox publisher, the
+ * sweeper and the outbox relay. No side effects until start(); the caller owns (and closes)
+ * the database and Redis connections it passed in.
+ */
+export function createSenderWorker(deps: SenderWorkerDeps) {
+  const { config, db, logger } = deps;
+  const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+  const metrics = createSenderMetrics(deps.registry);
+  const producerCtx = { connection: deps.redis.producer, prefix: config.QUEUE_PREFIX };
+  const sendQueue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, producerCtx);
+  const eventQueue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, producerCtx);
+  for (const q of [sendQueue, eventQueue]) q.on("error", (err) => logger.warn({ err, queue: q.name }, "queue error"));
+
+  const publisher = createOutboxPublisher({ db: db.db, queue: eventQueue, logger, metrics });
+  const batcher = createStatusBatcher({ db: db.db, publisher, metrics });
+  const sender = createSendWorker({
+    ctx: { connection: deps.redis.worker, prefix: config.QUEUE_PREFIX },
+    processor: createSendProcessor({
+      batcher,
+      driver: deps.driver,
+      queue: sendQueue,
+      metrics,
+      logger,
+      deviceId: config.SMSGATE_DEVICE_ID,
+      simNumber: config.SMSGATE_SIM_NUMBER,
+    }),
+    concurrency: config.SENDER_CONCURRENCY,
+    rateLimit: config.SENDER_RATE_LIMIT,
+    logger,
+  });
+  const sweeper = createSweeper({
+    db,
+    queue: sendQueue,
+    redis: deps.redis.producer,
+    publisher,
+    metrics,
+    logger,
+    staleMs: config.SWEEPER_STALE_SECONDS * 1_000,
+    graceMs: tuning.sweeperGraceMs,
+    pageSize: tuning.pageSize,
+  });
+  const relay = createOutboxRelay({
+    db,
+    queue: eventQueue,
+    logger,
+    metrics,
+    minAgeMs: tuning.outboxMinAgeMs,
+    pageSize: tuning.pageSize,
+    maxPages: 100,
+  });
+
+  let periodic: ReturnType<typeof startPeriodic>[] = [];
+  let closing: Promise<void> | undefined;
+
+  return {
+    registry: deps.registry,
+    sendQueue,
+    eventQueue,
+    worker: sender.worker,
+    /**
+     * Starts draining `sms-send` and, unless `periodic` is false (tests drive them by hand with
+     * runSweeperOnce/runRelayOnce), the sweeper and the outbox relay.
+     */
+    start(opts: { periodic?: boolean } = {}): void {
+      sender.start();
+      if (opts.periodic === false) return;
+      periodic = [
+        startPeriodic("sweeper", config.SWEEPER_INTERVAL_SECONDS * 1_000, () => sweeper.runOnce(), logger),
+        startPeriodic("outbox-relay", tuning.outboxIntervalMs, () => relay.runOnce(), logger),
+      ];
+    },
+    runSweeperOnce: () => sweeper.runOnce(),
+    runRelayOnce: () => relay.runOnce(),
+    /**
+     * Shutdown order: stop the periodic duties, let in-flight sends finish (bounded by the
+     * gateway timeout plus a margin, then forced), write their last statuses, publish their
+     * events, and close the queues. Safe to call twice.
+     */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await Promise.all(periodic.map((p) => p.stop()));
+        await sender.close(config.SMSGATE_TIMEOUT_MS + tuning.shutdownMarginMs);
+        await batcher.close();
+        await publisher.drain();
+        await Promise.all([sendQueue.close(), eventQueue.close()]);
+      })();
+      return closing;
+    },
+  };
+}
+
+export type SenderWorker = ReturnType<typeof createSenderWorker>;

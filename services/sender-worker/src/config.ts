@@ -1,0 +1,23 @@
+import type { Config } from "@inboxerr/config";
+
+/** Every variable the sender-worker reads; nothing else is demanded at boot. */
+export const SENDER_CONFIG_KEYS = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "QUEUE_PREFIX",
+  "LOG_LEVEL",
+  "LOG_MESSAGE_TEXT",
+  "SENDER_PORT",
+  "SENDER_CONCURRENCY",
+  "SENDER_RATE_LIMIT",
+  "SWEEPER_STALE_SECONDS",
+  "SWEEPER_INTERVAL_SECONDS",
+  "SMSGATE_URL",
+  "SMSGATE_USERNAME",
+  "SMSGATE_PASSWORD",
+  "SMSGATE_DEVICE_ID",
+  "SMSGATE_SIM_NUMBER",
+  "SMSGATE_TIMEOUT_MS",
+] as const;
+
+export type SenderConfig = Config<(typeof SENDER_CONFIG_KEYS)[number]>;

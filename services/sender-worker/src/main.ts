@@ -1,0 +1,60 @@
+import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
+import { loadConfig } from "@inboxerr/config";
+import { createRedis } from "@inboxerr/contracts";
+import { createDb } from "@inboxerr/db";
+import { createSmsGateDriver } from "@inboxerr/gateway";
+import { closeServer, createMetricsRegistry, listen, onShutdownSignal } from "@inboxerr/http";
+import { createLogger } from "@inboxerr/logger";
+import { createSenderWorker, DEFAULT_TUNING } from "./app";
+import { SENDER_CONFIG_KEYS } from "./config";
+import { createOpsApp } from "./ops";
+
+const config = loadConfig(SENDER_CONFIG_KEYS);
+const logger = createLogger({ service: "sender-worker", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
+
+const db = createDb(config.DATABASE_URL, {
+  applicationName: "sender-worker",
+  // Status batches, publishes, the sweeper and the relay (one lock connection each).
+  max: 12,
+  onError: (err) => logger.warn({ err }, "idle postgres connection error"),
+});
+const redis = {
+  worker: createRedis(config.REDIS_URL, "worker"),
+  producer: createRedis(config.REDIS_URL, "producer"),
+};
+for (const [role, client] of Object.entries(redis)) client.on("error", (err) => logger.warn({ err, role }, "redis connection error"));
+
+// The producer connection fails fast instead of queueing commands; give it a moment to come
+// up so the first publishes and sweeper pass do not fail for nothing (a Redis that is down
+// at boot is fine: the worker waits for it, and the relay and sweeper catch up later).
+await Promise.race([once(redis.producer, "ready"), delay(5_000)]);
+
+const { registry } = createMetricsRegistry("sender-worker");
+const driver = createSmsGateDriver({
+  baseUrl: config.SMSGATE_URL,
+  username: config.SMSGATE_USERNAME,
+  password: config.SMSGATE_PASSWORD,
+  deviceId: config.SMSGATE_DEVICE_ID,
+  simNumber: config.SMSGATE_SIM_NUMBER,
+  timeoutMs: config.SMSGATE_TIMEOUT_MS,
+});
+const sender = createSenderWorker({ config, db, redis, driver, logger, registry });
+const { server, port } = await listen(createOpsApp({ registry, db: db.db, redis: redis.producer }), config.SENDER_PORT);
+
+sender.start();
+logger.info(
+  { port, concurrency: config.SENDER_CONCURRENCY, rateLimit: config.SENDER_RATE_LIMIT || "none", prefix: config.QUEUE_PREFIX },
+  "sender-worker started",
+);
+
+// In-flight sends get the gateway timeout plus a margin; the process gets a little more on top.
+const graceMs = config.SMSGATE_TIMEOUT_MS + DEFAULT_TUNING.shutdownMarginMs + 10_000;
+onShutdownSignal(async (signal) => {
+  logger.info({ signal }, "shutting down");
+  await sender.close();
+  await closeServer(server);
+  await Promise.all([redis.worker.quit(), redis.producer.quit()]).catch(() => undefined);
+  await db.close();
+  logger.info("stopped");
+}, graceMs);

@@ -1,0 +1,57 @@
+import { sql } from "drizzle-orm";
+import type { Queue } from "bullmq";
+import { publishEvents, type MessageEventJob } from "@inboxerr/contracts";
+import type { Db, MessageEvent } from "@inboxerr/db";
+import type { Logger } from "@inboxerr/logger";
+import type { SenderMetrics } from "../metrics";
+
+export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderMetrics };
+
+export function toEventJob(event: MessageEvent): MessageEventJob {
+  return {
+    eventId: event.id,
+    messageId: event.messageId,
+    userId: event.userId,
+    status: event.status,
+    occurredAt: event.occurredAt.toISOString(),
+    latencyMs: event.latencyMs === null ? null : Math.round(event.latencyMs),
+  };
+}
+
+/**
+ * Puts committed outbox rows on `message-events` (jobId = event id, so a repeat is a no-op),
+ * then stamps them published: one Redis round trip and one UPDATE for the lot. Throws when
+ * either fails; rows left unstamped are the relay's to republish.
+ */
+export async function publishAndMark(deps: Pick<OutboxDeps, "db" | "queue">, events: readonly MessageEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await publishEvents(deps.queue, events.map(toEventJob));
+  const ids = events.map((e) => e.id);
+  await deps.db.execute(sql`update message_events set published_at = now() where id = any(${sql.param(ids)}::uuid[])`);
+}
+
+/**
+ * Publishes right after commit without making the caller wait. A failure is logged and
+ * counted, never retried here: the relay owns republishing (invariant 7), so a Redis outage
+ * costs latency, not events.
+ */
+export function createOutboxPublisher(deps: OutboxDeps) {
+  const inFlight = new Set<Promise<void>>();
+  return {
+    publish(events: readonly MessageEvent[]): void {
+      if (events.length === 0) return;
+      const p = publishAndMark(deps, events).catch((err: unknown) => {
+        deps.metrics.outboxPublishFailures.inc(events.length);
+        deps.logger.warn({ err, events: events.length }, "event publish failed; the outbox relay will republish");
+      });
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    },
+    /** Resolves once every publish started so far has settled (shutdown). */
+    async drain(): Promise<void> {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+export type OutboxPublisher = ReturnType<typeof createOutboxPublisher>;

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueueSends } from "@inboxerr/contracts";
+import { createDb, transition, type DbHandle } from "@inboxerr/db";
+import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
+import { startGateway, startSender, testPrefix } from "../test/harness";
+import { allIn, eventsOf } from "../test/messages";
+import { createPrivateDatabase } from "@inboxerr/testing";
+
+let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
+let handle: DbHandle;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+
+beforeAll(async () => {
+  database = await createPrivateDatabase();
+  handle = createDb(database.url, { max: 4 });
+  gateway = await startGateway();
+});
+afterAll(async () => {
+  await gateway.close();
+  await handle.close();
+  await database.drop();
+});
+
+describe("outbox relay", () => {
+  it("gets every transition's event onto message-events even when the publish after commit failed", async () => {
+    const prefix = testPrefix();
+    // This replica's Redis for publishing is gone; the worker's own connection is fine.
+    const cutOff = await startSender({ gatewayUrl: gateway.url, prefix, databaseUrl: database.url, producerRedisUrl: "redis://127.0.0.1:1" });
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 20);
+    const ids = rows.map((r) => r.id);
+    const healthy = await startSender({ gatewayUrl: gateway.url, prefix, databaseUrl: database.url, autostart: false, tuning: { outboxMinAgeMs: 0 } });
+    try {
+      await enqueueSends(healthy.sender.sendQueue, rows);
+      await waitFor(() => allIn(handle.db, user.id, "accepted", 20), { message: "20 accepted" });
+      await waitFor(async () => (await cutOff.registry.getSingleMetricAsString("inboxerr_outbox_publish_failures_total")).includes(" 40"));
+      const events = await eventsOf(handle.db, ids);
+      expect(events).toHaveLength(40); // sending + accepted per message
+      expect(events.every((e) => e.publishedAt === null)).toBe(true);
+
+      const published = await healthy.sender.runRelayOnce();
+
+      expect(published).toBe(40);
+      const jobs = await healthy.sender.eventQueue.getJobs(["waiting"], 0, -1);
+      expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
+      expect(jobs.find((j) => j.id === events[0]!.id)?.data).toMatchObject({ eventId: events[0]!.id, messageId: events[0]!.messageId, status: events[0]!.status });
+      expect((await eventsOf(handle.db, ids)).every((e) => e.publishedAt !== null)).toBe(true);
+      // Nothing left: a second pass publishes nothing.
+      expect(await healthy.sender.runRelayOnce()).toBe(0);
+      expect(await healthy.registry.getSingleMetricAsString("inboxerr_outbox_republished_total")).toContain(" 40");
+    } finally {
+      await cutOff.close();
+      await healthy.close();
+    }
+  });
+
+  it("leaves young unpublished events to the publish that follows their commit", async () => {
+    const sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), databaseUrl: database.url, autostart: false });
+    try {
+      const user = await createTestUser(handle.db);
+      const [m] = await insertMessages(handle.db, user.id, 1);
+      // As if a worker committed this transition a moment ago and is about to publish it.
+      await transition(handle.db, { messageId: m!.id, to: "sending" });
+      expect(await sender.sender.runRelayOnce()).toBe(0);
+    } finally {
+      await sender.close();
+    }
+  });
+});

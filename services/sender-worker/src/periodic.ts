@@ -1,0 +1,36 @@
+import type { Logger } from "@inboxerr/logger";
+
+/**
+ * Runs `task` every `intervalMs`, never overlapping itself (the next run is timed from the end
+ * of the previous one). A failed run is logged and the schedule goes on. The first run waits
+ * a random part of the interval, so replicas started together do not contend in lockstep.
+ */
+export function startPeriodic(name: string, intervalMs: number, task: () => Promise<unknown>, logger: Logger) {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+
+  const tick = () => {
+    timer = null;
+    running = task()
+      .then(
+        () => undefined,
+        (err: unknown) => logger.error({ err, task: name }, "periodic task failed"),
+      )
+      .finally(() => {
+        running = null;
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  timer = setTimeout(tick, Math.random() * intervalMs);
+
+  return {
+    /** Cancels the next run and waits for the current one, if any. */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await running;
+    },
+  };
+}

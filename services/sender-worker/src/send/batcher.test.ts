@@ -1,0 +1,120 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, inArray } from "drizzle-orm";
+import { Registry } from "prom-client";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createDb, messageEvents, messages } from "@inboxerr/db";
+import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
+import { createSenderMetrics } from "../metrics";
+import { createOutboxPublisher } from "../outbox/publish";
+import { logger, testPrefix } from "../test/harness";
+import { createStatusBatcher, EXPIRED_UNSENT } from "./batcher";
+
+const { db, close } = createDb(testEnv().databaseUrl, { max: 8 });
+const redis = createRedis(testEnv().redisUrl, "producer");
+const registry = new Registry();
+const metrics = createSenderMetrics(registry);
+const eventQueue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix: testPrefix() });
+const publisher = createOutboxPublisher({ db, queue: eventQueue, logger, metrics });
+const batcher = createStatusBatcher({ db, publisher, metrics });
+
+beforeAll(async () => {
+  // The producer connection fails fast rather than queueing: publish only once it is up.
+  await waitFor(() => redis.status === "ready");
+});
+afterAll(async () => {
+  await batcher.close();
+  await publisher.drain();
+  await eventQueue.obliterate({ force: true });
+  await eventQueue.close();
+  redis.disconnect();
+  await close();
+});
+
+const eventsOf = (ids: string[]) => db.select().from(messageEvents).where(inArray(messageEvents.messageId, ids));
+const past = new Date(Date.now() - 60_000);
+
+describe("status batcher", () => {
+  it("claims queued messages in few round trips: each becomes sending with one published event", async () => {
+    const user = await createTestUser(db);
+    const rows = await insertMessages(db, user.id, 200);
+    const before = (await metrics.statusBatchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+
+    const outcomes = await Promise.all(rows.map((m) => batcher.claim(m.id)));
+
+    expect(outcomes.every((o) => o.kind === "send" && o.attempt === 1)).toBe(true);
+    const batches = ((await metrics.statusBatchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0) - before;
+    expect(batches).toBeLessThan(10);
+    const stored = await db.select().from(messages).where(eq(messages.userId, user.id));
+    expect(stored.every((m) => m.status === "sending" && m.sendingAt && m.attempts === 1)).toBe(true);
+    const events = await eventsOf(rows.map((r) => r.id));
+    expect(events).toHaveLength(200);
+    // Published after commit, then stamped.
+    await waitFor(async () => (await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt), { message: "events stamped published" });
+    const jobs = await eventQueue.getJobs(["waiting"], 0, -1);
+    expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
+  });
+
+  it("lets a retry of a sending message through without a second event, and skips finished ones", async () => {
+    const user = await createTestUser(db);
+    const [retry, done, cancelled] = await insertMessages(db, user.id, 3);
+    await batcher.claim(retry!.id);
+    await db.update(messages).set({ status: "accepted" }).where(eq(messages.id, done!.id));
+    await db.update(messages).set({ status: "cancelled" }).where(eq(messages.id, cancelled!.id));
+
+    const [again, finished, gone, unknown] = await Promise.all([
+      batcher.claim(retry!.id),
+      batcher.claim(done!.id),
+      batcher.claim(cancelled!.id),
+      batcher.claim("00000000-0000-4000-8000-000000000000"),
+    ]);
+
+    expect(again).toMatchObject({ kind: "send", attempt: 2 });
+    expect(finished).toEqual({ kind: "skip", status: "accepted" });
+    expect(gone).toEqual({ kind: "skip", status: "cancelled" });
+    expect(unknown).toEqual({ kind: "skip", status: null });
+    expect(await eventsOf([retry!.id])).toHaveLength(1);
+  });
+
+  it("expires a claimable message past validUntil instead of claiming it", async () => {
+    const user = await createTestUser(db);
+    const [m] = await insertMessages(db, user.id, 1, { validUntil: past });
+    expect(await batcher.claim(m!.id)).toEqual({ kind: "expired" });
+    const [row] = await db.select().from(messages).where(eq(messages.id, m!.id));
+    expect(row).toMatchObject({ status: "expired", error: EXPIRED_UNSENT, attempts: 0 });
+    expect((await eventsOf([m!.id])).map((e) => e.status)).toEqual(["expired"]);
+  });
+
+  it("expires a sending message past validUntil only if no attempt ever reached for the gateway", async () => {
+    const user = await createTestUser(db);
+    const [never, tried] = await insertMessages(db, user.id, 2, { status: "sending", validUntil: past });
+    await db.update(messages).set({ attempts: 1 }).where(eq(messages.id, tried!.id));
+    const [a, b] = await Promise.all([batcher.claim(never!.id), batcher.claim(tried!.id)]);
+    expect(a).toEqual({ kind: "expired" });
+    // An earlier call may have arrived: the gateway's answer (409 or not) decides, not a guess.
+    expect(b).toMatchObject({ kind: "send", attempt: 2 });
+  });
+
+  it("records a result once: a repeat or a backward move is refused", async () => {
+    const user = await createTestUser(db);
+    const [m] = await insertMessages(db, user.id, 1);
+    await batcher.claim(m!.id);
+    expect(await batcher.finish({ messageId: m!.id, to: "accepted", payload: { gateway: { status: 202 } } })).toBe(true);
+    expect(await batcher.finish({ messageId: m!.id, to: "accepted" })).toBe(false);
+    expect(await batcher.finish({ messageId: m!.id, to: "expired" })).toBe(false);
+    const statuses = (await eventsOf([m!.id])).map((e) => e.status).sort();
+    expect(statuses).toEqual(["accepted", "sending"]);
+  });
+
+  it("fails every caller of a batch whose write fails, and keeps working afterwards", async () => {
+    const down = createDb("postgres://postgres@127.0.0.1:1/none", { connectionTimeoutMillis: 500 });
+    const broken = createStatusBatcher({ db: down.db, publisher, metrics });
+    const claims = [broken.claim(randomUUID()), broken.claim(randomUUID())];
+    for (const c of claims) await expect(c).rejects.toThrow();
+    await broken.close();
+    await down.close();
+    const user = await createTestUser(db);
+    const [m] = await insertMessages(db, user.id, 1);
+    expect((await batcher.claim(m!.id)).kind).toBe("send");
+  });
+});

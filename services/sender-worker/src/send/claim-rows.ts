@@ -1,0 +1,90 @@
+import { sql } from "drizzle-orm";
+import { isMessageStatus, type Db, type MessageStatus } from "@inboxerr/db";
+
+export type ClaimRow = {
+  id: string;
+  userId: string;
+  status: MessageStatus;
+  to: string;
+  text: string;
+  priority: number;
+  validUntil: Date | null;
+  /** validUntil has passed (by the database clock). */
+  lapsed: boolean;
+  /** Scheduled, and its time is more than a second away: the job ran early. */
+  earlyUntil: Date | null;
+  /** The attempt number this job is about to make, or null when it must not call the gateway. */
+  attempt: number | null;
+};
+
+// A job may run a little before scheduled_at (clocks, rounding of the delay); that is on time.
+const EARLY_SLACK = sql`interval '1 second'`;
+
+/**
+ * Reads the rows a batch of jobs is about to claim, and in the same statement counts a send
+ * attempt (and touches updated_at, the sweeper's staleness clock) on each one that will go to
+ * the gateway: still claimable or already `sending`, due, and either still valid or already
+ * tried.
+ *
+ * `attempts` counts the calls that may have reached the gateway (a throttled call is taken
+ * back, see uncountAttempts). It is what lets an expired row be told apart: 0 means the
+ * gateway cannot have it, so it can be expired as unsent; more means an earlier call may have
+ * arrived, so the gateway's answer (409 = it has it) decides instead of a guess.
+ *
+ * The outer SELECT sees the rows as they were before the CTE's update (Postgres snapshot rule),
+ * which is what we want: the status the claim is about to be decided on.
+ */
+export async function fetchClaimRows(db: Db, ids: readonly string[]): Promise<Map<string, ClaimRow>> {
+  if (ids.length === 0) return new Map();
+  const result = await db.execute<{
+    id: string;
+    user_id: string;
+    status: string;
+    to: string;
+    text: string;
+    priority: number;
+    valid_until: string | Date | null;
+    lapsed: boolean;
+    early_until: string | Date | null;
+    attempt: number | null;
+  }>(sql`
+    with bumped as (
+      update messages set attempts = attempts + 1, updated_at = now()
+      where id = any(${sql.param(ids)}::uuid[])
+        and status in ('queued', 'scheduled', 'sending')
+        and (valid_until is null or valid_until > now() or (status = 'sending' and attempts > 0))
+        and not (status = 'scheduled' and scheduled_at > now() + ${EARLY_SLACK})
+      returning id, attempts
+    )
+    select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
+      coalesce(m.valid_until <= now(), false) as lapsed,
+      case when m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK} then m.scheduled_at end as early_until,
+      b.attempts as attempt
+    from messages m left join bumped b on b.id = m.id
+    where m.id = any(${sql.param(ids)}::uuid[])`);
+  const rows = new Map<string, ClaimRow>();
+  for (const r of result.rows) {
+    if (!isMessageStatus(r.status)) continue;
+    rows.set(r.id, {
+      id: r.id,
+      userId: r.user_id,
+      status: r.status,
+      to: r.to,
+      text: r.text,
+      priority: Number(r.priority),
+      validUntil: r.valid_until === null ? null : new Date(r.valid_until),
+      lapsed: r.lapsed,
+      earlyUntil: r.early_until === null ? null : new Date(r.early_until),
+      attempt: r.attempt === null ? null : Number(r.attempt),
+    });
+  }
+  return rows;
+}
+
+/** Takes back the attempt counted for each id: the gateway refused that call outright. */
+export async function uncountAttempts(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.execute(sql`
+    update messages set attempts = greatest(attempts - 1, 0)
+    where id = any(${sql.param(ids)}::uuid[]) and status = 'sending'`);
+}

@@ -1,0 +1,95 @@
+import type { Job, Worker } from "bullmq";
+import { createWorker, QUEUE_NAMES, type QueueContext, type SmsSendJob } from "@inboxerr/contracts";
+import type { Logger } from "@inboxerr/logger";
+
+export type SendWorkerOptions = {
+  ctx: QueueContext;
+  processor: (job: Job<SmsSendJob>, token?: string) => Promise<string>;
+  concurrency: number;
+  /** Sends per second across every replica; 0 = no cap. */
+  rateLimit: number;
+  logger: Logger;
+};
+
+/**
+ * BullMQ honours a manual rate limit (queue.rateLimit, our answer to a 429/503) only when the
+ * worker has a limiter `max` (moveToActive compares it with the limiter key). So "no cap" still
+ * installs a limiter, one that never binds on its own.
+ */
+const UNCAPPED_MAX = 1_000_000_000;
+
+/**
+ * SENDER_RATE_LIMIT as a BullMQ limiter. BullMQ counts jobs per fixed window; with one-second
+ * windows a whole second's allowance starts at once, and since a burst's requests reach the
+ * gateway spread over a few hundred ms, a sliding second could see nearly twice the limit.
+ * Tenth-of-a-second windows (limit/10 each, rounded so the rate never exceeds the limit) keep
+ * every sliding second within about one small window of the limit, and spare the gateway
+ * bursts its own queue would refuse.
+ */
+export function limiterFor(ratePerSecond: number): { max: number; duration: number } {
+  if (ratePerSecond <= 0) return { max: UNCAPPED_MAX, duration: 1_000 };
+  const max = Math.max(1, Math.round(ratePerSecond / 10));
+  return { max, duration: Math.ceil((1_000 * max) / ratePerSecond) };
+}
+
+/**
+ * The `sms-send` worker, not yet running (autorun off: start() decides). The limiter is one
+ * Redis key per queue, so SENDER_RATE_LIMIT is global across replicas: every job taken from
+ * the queue by any worker counts.
+ */
+export function createSendWorker(opts: SendWorkerOptions) {
+  const inFlight = new Set<Promise<unknown>>();
+  const tracked = (job: Job<SmsSendJob>, token?: string) => {
+    const p = opts.processor(job, token);
+    inFlight.add(p);
+    void p.then(
+      () => inFlight.delete(p),
+      () => inFlight.delete(p),
+    );
+    return p;
+  };
+  const worker: Worker<SmsSendJob> = createWorker<SmsSendJob>(QUEUE_NAMES.smsSend, tracked, opts.ctx, {
+    autorun: false,
+    concurrency: opts.concurrency,
+    limiter: limiterFor(opts.rateLimit),
+  });
+  worker.on("error", (err) => opts.logger.error({ err }, "sms-send worker error"));
+  worker.on("failed", (job, err) => {
+    if (!job) return;
+    const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
+    opts.logger[final ? "warn" : "info"]({ jobId: job.id, attemptsMade: job.attemptsMade, reason: err.message }, final ? "send job failed for good" : "send job will retry");
+  });
+
+  return {
+    worker,
+    start(): void {
+      worker.run().catch((err: unknown) => opts.logger.error({ err }, "sms-send worker stopped"));
+    },
+    /**
+     * Stops taking jobs and lets the ones in flight finish for up to `boundMs`; then closes,
+     * forcing if some are still running. A forced job stays active in Redis, is found stalled
+     * and runs again: the gateway answers 409 for a message it already has, so nothing is
+     * sent twice.
+     */
+    async close(boundMs: number): Promise<{ forced: boolean }> {
+      if (!worker.isRunning()) {
+        await worker.close();
+        return { forced: false };
+      }
+      await worker.pause(true);
+      const deadline = Date.now() + boundMs;
+      while (inFlight.size > 0 && Date.now() < deadline) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+        await Promise.race([Promise.allSettled([...inFlight]), timeout]);
+        clearTimeout(timer);
+      }
+      const forced = inFlight.size > 0;
+      if (forced) opts.logger.warn({ inFlight: inFlight.size }, "send jobs still running at the shutdown bound; forcing close");
+      await worker.close(forced);
+      return { forced };
+    },
+  };
+}
+
+export type SendWorker = ReturnType<typeof createSendWorker>;

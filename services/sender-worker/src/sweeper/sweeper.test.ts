@@ -1,0 +1,157 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { eq, inArray } from "drizzle-orm";
+import { enqueueSends } from "@inboxerr/contracts";
+import { createDb, messages, type DbHandle } from "@inboxerr/db";
+import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
+import { LOCK_KEYS } from "../advisory-lock";
+import { EXPIRED_UNSENT } from "../send/batcher";
+import { startGateway, startSender, testPrefix, type TestSender } from "../test/harness";
+import { age, eventsOf, messageRow } from "../test/messages";
+import { createPrivateDatabase } from "@inboxerr/testing";
+
+let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
+let handle: DbHandle;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+let sender: TestSender;
+
+beforeAll(async () => {
+  database = await createPrivateDatabase();
+  handle = createDb(database.url, { max: 4 });
+  gateway = await startGateway();
+});
+afterEach(async () => {
+  await sender?.close();
+});
+afterAll(async () => {
+  await gateway.close();
+  await handle.close();
+  await database.drop();
+});
+
+/** A sender on the file's own database, not yet taking jobs, so a test can lose jobs first. */
+const idleSender = () =>
+  startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), databaseUrl: database.url, autostart: false });
+const sent = async (id: string) => (await gateway.stats()).sendsById[id] ?? 0;
+const accepted = (id: string) => waitFor(async () => (await messageRow(handle.db, id)).status === "accepted");
+
+describe("sweeper", () => {
+  it("re-enqueues a queued message whose job Redis lost, and it goes out once", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    const [m] = await insertMessages(handle.db, user.id, 1);
+    await enqueueSends(sender.sender.sendQueue, [m!]);
+    await sender.sender.sendQueue.remove(m!.id); // Redis lost it (flush, failover, eviction)
+    await age(handle.db, [m!.id], 120);
+
+    const report = await sender.sender.runSweeperOnce();
+    expect(report?.reenqueued.queued).toBe(1);
+    sender.sender.start({ periodic: false });
+    await accepted(m!.id);
+
+    expect(await sent(m!.id)).toBe(1);
+  });
+
+  it("gives a due scheduled message and one stuck in sending a new job; each goes out once", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    const [due] = await insertMessages(handle.db, user.id, 1, { status: "scheduled", queuedAt: null, scheduledAt: new Date(Date.now() - 120_000) });
+    const [stuck] = await insertMessages(handle.db, user.id, 1, { status: "sending", sendingAt: new Date(Date.now() - 600_000) });
+    await age(handle.db, [stuck!.id], 600); // > SWEEPER_STALE_SECONDS (120)
+
+    const report = await sender.sender.runSweeperOnce();
+    expect(report?.reenqueued).toMatchObject({ scheduled: 1, sending: 1 });
+    sender.sender.start({ periodic: false });
+    await accepted(due!.id);
+    await accepted(stuck!.id);
+
+    expect(await sent(due!.id)).toBe(1);
+    expect(await sent(stuck!.id)).toBe(1);
+    // The stuck one was already claimed: its retry adds no second `sending` event.
+    expect((await eventsOf(handle.db, [stuck!.id])).map((e) => e.status)).toEqual(["accepted"]);
+  });
+
+  it("removes a kept finished job first, so the re-enqueue is not a silent no-op", async () => {
+    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), databaseUrl: database.url });
+    const user = await createTestUser(handle.db);
+    const [m] = await insertMessages(handle.db, user.id, 1);
+    await enqueueSends(sender.sender.sendQueue, [m!]);
+    await accepted(m!.id);
+    // Postgres restored to before the send: the row says queued, Redis keeps the completed job.
+    await handle.db.update(messages).set({ status: "queued" }).where(eq(messages.id, m!.id));
+    await age(handle.db, [m!.id], 120);
+    await waitFor(async () => (await sender.sender.sendQueue.getJobState(m!.id)) === "completed");
+
+    await sender.sender.runSweeperOnce();
+    await accepted(m!.id);
+
+    // It ran again, and the gateway's 409 kept it to one real send.
+    const stats = await gateway.stats();
+    expect(stats.sendsById[m!.id]).toBe(2);
+    const job = await waitFor(async () => {
+      const j = await sender.sender.sendQueue.getJob(m!.id);
+      return j?.finishedOn && j;
+    });
+    expect(job.returnvalue).toBe("accepted:duplicate");
+  });
+
+  it("leaves messages with a live job and young queued messages alone", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    const [waiting, young] = await insertMessages(handle.db, user.id, 2);
+    await enqueueSends(sender.sender.sendQueue, [waiting!]);
+    await age(handle.db, [waiting!.id], 120);
+
+    const report = await sender.sender.runSweeperOnce();
+
+    expect(report?.reenqueued.queued).toBe(0);
+    expect(await sender.sender.sendQueue.getJob(young!.id)).toBeUndefined();
+    // Tidy up for the next tests, which share this database.
+    await handle.db.update(messages).set({ status: "cancelled" }).where(inArray(messages.id, [waiting!.id, young!.id]));
+  });
+
+  it("expires unsent messages past validUntil, with their events, and never sends them", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 3, { validUntil: new Date(Date.now() - 1_000) });
+    await enqueueSends(sender.sender.sendQueue, rows); // jobs that will find nothing to do
+
+    const report = await sender.sender.runSweeperOnce();
+    expect(report?.expired).toBe(3);
+    sender.sender.start({ periodic: false });
+    await waitFor(async () => (await sender.sender.sendQueue.getCompletedCount()) === 3);
+
+    for (const m of rows) {
+      expect(await messageRow(handle.db, m.id)).toMatchObject({ status: "expired", error: EXPIRED_UNSENT });
+      expect(await sent(m.id)).toBe(0);
+    }
+    const events = await eventsOf(handle.db, rows.map((r) => r.id));
+    expect(events.map((e) => e.status)).toEqual(["expired", "expired", "expired"]);
+    await waitFor(async () => (await eventsOf(handle.db, rows.map((r) => r.id))).every((e) => e.publishedAt));
+  });
+
+  it("pages through a backlog larger than one page", async () => {
+    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), databaseUrl: database.url, autostart: false, tuning: { pageSize: 100 } });
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 250);
+    await age(handle.db, rows.map((r) => r.id), 120);
+
+    const report = await sender.sender.runSweeperOnce();
+
+    expect(report?.reenqueued.queued).toBe(250);
+    expect(await sender.sender.sendQueue.getJobCountByTypes("prioritized", "waiting")).toBe(250);
+    await handle.db.update(messages).set({ status: "cancelled" }).where(eq(messages.userId, user.id));
+  });
+
+  it("runs on one replica at a time: a held lock makes a pass a no-op", async () => {
+    sender = await idleSender();
+    const holder = await handle.pool.connect();
+    try {
+      await holder.query("select pg_advisory_lock($1)", [LOCK_KEYS.sweeper]);
+      expect(await sender.sender.runSweeperOnce()).toBeNull();
+      await holder.query("select pg_advisory_unlock($1)", [LOCK_KEYS.sweeper]);
+      expect(await sender.sender.runSweeperOnce()).not.toBeNull();
+    } finally {
+      holder.release();
+    }
+  });
+});

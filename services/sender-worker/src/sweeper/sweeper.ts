@@ -1,0 +1,91 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { enqueueSends, type SmsSendJob } from "@inboxerr/contracts";
+import { transitionMany, type DbHandle } from "@inboxerr/db";
+import type { Logger } from "@inboxerr/logger";
+import { LOCK_KEYS, withAdvisoryLock } from "../advisory-lock";
+import type { SenderMetrics } from "../metrics";
+import type { OutboxPublisher } from "../outbox/publish";
+import { EXPIRED_UNSENT } from "../send/batcher";
+import { jobPresence } from "./job-states";
+import { expiredIds, scanPage, type Cursor, type SweepKind } from "./scan";
+
+export type SweeperOptions = {
+  db: DbHandle;
+  queue: Queue<SmsSendJob>;
+  /** The connection the queue uses; the job lookups pipeline on it. */
+  redis: Redis;
+  publisher: OutboxPublisher;
+  metrics: SenderMetrics;
+  logger: Logger;
+  /** A `sending` row untouched this long has lost its worker (SWEEPER_STALE_SECONDS). */
+  staleMs: number;
+  /**
+   * How long a queued row (or a due scheduled one) may wait before the sweeper checks for its
+   * job. The api enqueues right after commit, so a younger row almost always has its job, and
+   * skipping them keeps a busy queue from being re-checked on every pass.
+   */
+  graceMs: number;
+  /** Rows per page: bounds memory and each Redis pipeline, so a 100k backlog pages through. */
+  pageSize: number;
+};
+
+export type SweepReport = { reenqueued: Record<SweepKind, number>; expired: number };
+
+/**
+ * Invariant 1: Postgres is the truth, Redis only work in flight. One pass, under an advisory
+ * lock so one replica sweeps at a time: expire what can no longer be sent, then give every
+ * queued, due scheduled and stale sending message without a live job a new one. Returns null
+ * when another replica holds the lock.
+ */
+export function createSweeper(opts: SweeperOptions) {
+  async function expire(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = await expiredIds(opts.db.db, opts.pageSize);
+      if (ids.length === 0) break;
+      const events = await transitionMany(opts.db.db, ids.map((messageId) => ({ messageId, to: "expired" as const, error: EXPIRED_UNSENT })));
+      opts.publisher.publish(events);
+      total += events.length;
+      // Every id moved or lost a race to another writer; either way the next page is new rows.
+      if (ids.length < opts.pageSize || events.length === 0) break;
+    }
+    opts.metrics.sweeperExpired.inc(total);
+    return total;
+  }
+
+  async function reenqueue(kind: SweepKind): Promise<number> {
+    let total = 0;
+    let after: Cursor = null;
+    do {
+      const page = await scanPage(opts.db.db, kind, { graceMs: opts.graceMs, staleMs: opts.staleMs, limit: opts.pageSize, after });
+      after = page.next;
+      if (page.rows.length === 0) break;
+      const presence = await jobPresence(opts.redis, opts.queue, page.rows.map((r) => r.id));
+      const lost = page.rows.filter((r) => presence.get(r.id) !== "live");
+      // A kept finished job of the same id would turn the add into a silent no-op.
+      const finished = lost.filter((r) => presence.get(r.id) === "finished");
+      await Promise.all(finished.map((r) => opts.queue.remove(r.id)));
+      await enqueueSends(opts.queue, lost.map((r) => ({ id: r.id, priority: r.priority })));
+      total += lost.length;
+      if (page.rows.length < opts.pageSize) break;
+    } while (after);
+    opts.metrics.sweeperReenqueued.inc({ status: kind }, total);
+    return total;
+  }
+
+  return {
+    async runOnce(): Promise<SweepReport | null> {
+      return withAdvisoryLock(opts.db.pool, LOCK_KEYS.sweeper, async () => {
+        const expired = await expire();
+        const reenqueued = { queued: 0, scheduled: 0, sending: 0 };
+        for (const kind of ["queued", "scheduled", "sending"] as const) reenqueued[kind] = await reenqueue(kind);
+        const report = { reenqueued, expired };
+        if (expired + reenqueued.queued + reenqueued.scheduled + reenqueued.sending > 0) opts.logger.info(report, "sweeper pass");
+        return report;
+      });
+    },
+  };
+}
+
+export type Sweeper = ReturnType<typeof createSweeper>;
