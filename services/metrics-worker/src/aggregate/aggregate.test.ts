@@ -1,0 +1,135 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, inArray } from "drizzle-orm";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createQueue, createRedis, publishEvents, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
+import { closeServer, listen } from "@inboxerr/http";
+import { createLogger } from "@inboxerr/logger";
+import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createMetricsWorker, type MetricsWorker } from "../app";
+
+const env = testEnv();
+const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
+let database: DbHandle;
+let producer: Redis;
+let consumer: Redis;
+let queue: Queue<MessageEventJob>;
+let mw: MetricsWorker;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  database = createDb(env.databaseUrl);
+  producer = createRedis(env.redisUrl, "producer");
+  consumer = createRedis(env.redisUrl, "worker");
+  queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: producer, prefix });
+  mw = createMetricsWorker({ db: database.db, connection: consumer, prefix, logger: createLogger({ service: "metrics-test", level: "silent" }) });
+  mw.start();
+  const l = await listen(mw.app, 0, "127.0.0.1");
+  server = l.server;
+  base = `http://127.0.0.1:${l.port}`;
+});
+
+afterAll(async () => {
+  await mw.close();
+  await closeServer(server);
+  await queue.close();
+  await Promise.all([producer.quit(), consumer.quit()]);
+  await deleteKeysByPrefix(env.redisUrl, prefix);
+  await database.close();
+});
+
+const event = (userId: string, status: MessageEventJob["status"], occurredAt: string, latencyMs: number | null = 1_000): MessageEventJob => ({
+  eventId: randomUUID(),
+  messageId: randomUUID(),
+  userId,
+  status,
+  occurredAt,
+  latencyMs,
+});
+
+async function bucketsOf(userIds: string[]) {
+  const rows = await database.db.select().from(metricsBuckets).where(inArray(metricsBuckets.userId, userIds));
+  return rows
+    .map((r) => ({ userId: r.userId, bucketStart: r.bucketStart.toISOString(), status: r.status, count: r.count, latencyMsSum: r.latencyMsSum }))
+    .sort((a, b) => `${a.userId}${a.bucketStart}${a.status}`.localeCompare(`${b.userId}${b.bucketStart}${b.status}`));
+}
+
+const appliedCount = async (ids: string[]) =>
+  (await database.db.select().from(metricsAppliedEvents).where(inArray(metricsAppliedEvents.eventId, ids))).length;
+
+describe("metrics-worker", () => {
+  it("counts events for several users into their own UTC-minute buckets per status", async () => {
+    const [a, b] = [await createTestUser(database.db), await createTestUser(database.db)];
+    const events = [
+      event(a.id, "delivered", "2024-06-22T08:46:01.000Z", 1_000),
+      event(a.id, "delivered", "2024-06-22T15:46:59.000+07:00", 3_000), // same UTC minute
+      event(a.id, "failed", "2024-06-22T08:46:30.000Z", 500),
+      event(a.id, "delivered", "2024-06-22T08:47:00.000Z", null),
+      event(b.id, "delivered", "2024-06-22T08:46:10.000Z", 10),
+      event(b.id, "sent", "2024-06-22T08:46:10.000Z", 5),
+    ];
+    await publishEvents(queue, events);
+    await waitFor(async () => (await appliedCount(events.map((e) => e.eventId))) === events.length, { message: "all applied" });
+    const expected = [
+      { userId: a.id, bucketStart: "2024-06-22T08:46:00.000Z", status: "delivered", count: 2, latencyMsSum: 4_000 },
+      { userId: a.id, bucketStart: "2024-06-22T08:46:00.000Z", status: "failed", count: 1, latencyMsSum: 500 },
+      { userId: a.id, bucketStart: "2024-06-22T08:47:00.000Z", status: "delivered", count: 1, latencyMsSum: 0 },
+      { userId: b.id, bucketStart: "2024-06-22T08:46:00.000Z", status: "delivered", count: 1, latencyMsSum: 10 },
+      { userId: b.id, bucketStart: "2024-06-22T08:46:00.000Z", status: "sent", count: 1, latencyMsSum: 5 },
+    ].sort((x, y) => `${x.userId}${x.bucketStart}${x.status}`.localeCompare(`${y.userId}${y.bucketStart}${y.status}`));
+    expect(await bucketsOf([a.id, b.id])).toEqual(expected);
+  });
+
+  it("counts a redelivered event once", async () => {
+    const user = await createTestUser(database.db);
+    const e = event(user.id, "delivered", "2024-06-22T09:00:00.000Z", 50);
+    await publishEvents(queue, [e]);
+    await waitFor(async () => (await appliedCount([e.eventId])) === 1, { message: "first copy applied" });
+    // The relay or a retry delivering the same event again, under another job id.
+    const again = await queue.add("delivered", e, { jobId: `${e.eventId}-again` });
+    await waitFor(async () => (await again.getState()) === "completed", { message: "second copy processed" });
+    expect((await queue.getJob(again.id!))?.returnvalue).toBe("duplicate");
+    expect(await bucketsOf([user.id])).toEqual([
+      { userId: user.id, bucketStart: "2024-06-22T09:00:00.000Z", status: "delivered", count: 1, latencyMsSum: 50 },
+    ]);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/inboxerr_metrics_events_duplicate_total\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/inboxerr_metrics_events_applied_total\{status="delivered"[^}]*\} [1-9]/);
+  });
+
+  it("folds 5,000 events of one user in one minute into a single bucket row", async () => {
+    const user = await createTestUser(database.db);
+    const events = Array.from({ length: 5_000 }, (_, i) => event(user.id, "delivered", `2024-06-22T10:15:${String(i % 60).padStart(2, "0")}.000Z`, 2));
+    await publishEvents(queue, events);
+    const rows = await waitFor(
+      async () => {
+        const r = await bucketsOf([user.id]);
+        return r[0]?.count === 5_000 ? r : null;
+      },
+      { timeoutMs: 30_000, message: "5,000 events counted" },
+    );
+    expect(rows).toEqual([{ userId: user.id, bucketStart: "2024-06-22T10:15:00.000Z", status: "delivered", count: 5_000, latencyMsSum: 10_000 }]);
+  });
+
+  it("fails an invalid job for good, writing nothing", async () => {
+    const user = await createTestUser(database.db);
+    const job = await queue.add("delivered", { ...event(user.id, "delivered", "2024-06-22T11:00:00.000Z"), status: "teleported" } as unknown as MessageEventJob);
+    await waitFor(async () => (await job.getState()) === "failed", { message: "job failed" });
+    const failed = await queue.getJob(job.id!);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toMatch(/invalid message-events job: status/);
+    expect(await database.db.select().from(metricsBuckets).where(eq(metricsBuckets.userId, user.id))).toEqual([]);
+  });
+
+  it("serves health, readiness and Prometheus metrics", async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+      status: "ready",
+      checks: { postgres: "ok", redis: "ok", worker: "ok" },
+    });
+  });
+});

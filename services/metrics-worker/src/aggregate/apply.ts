@@ -1,0 +1,75 @@
+import { sql } from "drizzle-orm";
+import type { MessageEventJob } from "@inboxerr/contracts";
+import type { Db, Tx } from "@inboxerr/db";
+import { foldBuckets, type BucketDelta } from "./fold";
+
+export type ApplyOutcome = "applied" | "duplicate";
+
+/**
+ * Counts a batch of events once each, in one transaction: the event ids go into
+ * metrics_applied_events first, and only the ids that were new are summed into
+ * metrics_buckets, with one upsert for the whole batch. A redelivered event (a retried job,
+ * the relay republishing) finds its id there and counts as a duplicate.
+ */
+export async function applyEvents(db: Db, events: readonly MessageEventJob[]): Promise<ApplyOutcome[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction((tx) => applyInTx(tx, events));
+    } catch (err) {
+      if (attempt >= 3 || !isRetryable(err)) throw err;
+    }
+  }
+}
+
+async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Promise<ApplyOutcome[]> {
+  // Sorted, so two replicas inserting overlapping ids wait on each other in the same order.
+  const ids = [...new Set(events.map((e) => e.eventId.toLowerCase()))].sort();
+  const { rows } = await tx.execute<{ event_id: string }>(sql`
+    insert into metrics_applied_events (event_id)
+    select unnest(${sql.param(ids)}::uuid[])
+    on conflict (event_id) do nothing
+    returning event_id`);
+  const fresh = new Set(rows.map((r) => r.event_id));
+  const outcomes: ApplyOutcome[] = [];
+  const counted: MessageEventJob[] = [];
+  for (const e of events) {
+    const id = e.eventId.toLowerCase();
+    // delete: a second copy of the same id within the batch is a duplicate too.
+    if (fresh.delete(id)) {
+      counted.push(e);
+      outcomes.push("applied");
+    } else outcomes.push("duplicate");
+  }
+  const deltas = foldBuckets(counted);
+  if (deltas.length > 0) await upsertBuckets(tx, deltas);
+  return outcomes;
+}
+
+async function upsertBuckets(tx: Tx, deltas: readonly BucketDelta[]): Promise<void> {
+  const col = <T>(pick: (d: BucketDelta) => T) => sql.param(deltas.map(pick));
+  // A user deleted since the event was written has nothing left to count (and the FK would
+  // fail the whole batch, again on every retry).
+  await tx.execute(sql`
+    insert into metrics_buckets as b (user_id, bucket_start, status, count, latency_ms_sum)
+    select v.user_id, v.bucket_start, v.status, v.count, v.latency_ms_sum
+    from unnest(
+      ${col((d) => d.userId)}::uuid[],
+      ${col((d) => d.bucketStart)}::timestamptz[],
+      ${col((d) => d.status)}::text[],
+      ${col((d) => d.count)}::bigint[],
+      ${col((d) => d.latencyMsSum)}::bigint[]
+    ) as v(user_id, bucket_start, status, count, latency_ms_sum)
+    where exists (select 1 from users u where u.id = v.user_id)
+    on conflict (user_id, bucket_start, status) do update set
+      count = b.count + excluded.count,
+      latency_ms_sum = b.latency_ms_sum + excluded.latency_ms_sum`);
+}
+
+/** Deadlock victim or serialization failure: nothing was written, so the batch may rerun. */
+function isRetryable(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (e.code === "40P01" || e.code === "40001") return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}

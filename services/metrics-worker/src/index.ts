@@ -1,0 +1,1 @@
+export { createMetricsWorker, type MetricsWorker, type MetricsWorkerOptions } from "./app";

@@ -1,0 +1,31 @@
+import { loadConfig } from "@inboxerr/config";
+import { createRedis } from "@inboxerr/contracts";
+import { createDb } from "@inboxerr/db";
+import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { createLogger } from "@inboxerr/logger";
+import { createMetricsWorker } from "./app";
+
+const config = loadConfig(["DATABASE_URL", "REDIS_URL", "QUEUE_PREFIX", "LOG_LEVEL", "METRICS_WORKER_PORT"] as const);
+
+const logger = createLogger({ service: "metrics-worker", level: config.LOG_LEVEL });
+const database = createDb(config.DATABASE_URL, {
+  applicationName: "metrics-worker",
+  max: 4,
+  onError: (err) => logger.warn({ err }, "idle Postgres connection failed"),
+});
+const connection = createRedis(config.REDIS_URL, "worker");
+connection.on("error", (err) => logger.warn({ err }, "redis connection error"));
+
+const metricsWorker = createMetricsWorker({ db: database.db, connection, prefix: config.QUEUE_PREFIX, logger });
+const { server, port } = await listen(metricsWorker.app, config.METRICS_WORKER_PORT);
+metricsWorker.start();
+logger.info({ port }, "metrics-worker consuming message-events");
+
+// Stop fetching and commit the batch in hand before the connections it needs go away.
+onShutdownSignal(async (signal) => {
+  logger.info({ signal }, "shutting down");
+  await metricsWorker.close();
+  await closeServer(server);
+  await connection.quit().catch(() => undefined);
+  await database.close();
+});

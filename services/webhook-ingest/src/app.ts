@@ -1,0 +1,70 @@
+import express, { type Express } from "express";
+import type { Queue } from "bullmq";
+import type { Registry } from "prom-client";
+import type { MessageEventJob } from "@inboxerr/contracts";
+import type { DbHandle } from "@inboxerr/db";
+import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
+import type { Logger } from "@inboxerr/logger";
+import { createIngestMetrics } from "./webhooks/metrics";
+import { createWebhookProcessor, type BatchOptions } from "./webhooks/processor";
+import { createOutboxPublisher } from "./webhooks/publish";
+import { smsGateWebhookRouter } from "./webhooks/route";
+
+export type WebhookIngestOptions = {
+  /** createDb()'s handle; webhook-ingest runs its own named statements on the pool. */
+  database: DbHandle;
+  /** Producer for `message-events` (a fail-fast connection: see createRedis "producer"). */
+  events: Queue<MessageEventJob>;
+  signingKey: string;
+  /** Reads national-format senders of received SMS. */
+  defaultRegion: string;
+  logger: Logger;
+  /** How far X-Timestamp may be from our clock, either way (default 300 s). */
+  signatureToleranceSeconds?: number;
+  batch?: BatchOptions;
+};
+
+export type WebhookIngest = {
+  app: Express;
+  registry: Registry;
+  /** Finishes in-flight webhooks and their outbox publishes; call after the server closed. */
+  close: () => Promise<void>;
+};
+
+/** Builds the webhook-ingest HTTP app. No side effects: main.ts listens and owns shutdown. */
+export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
+  const { registry, httpMetrics } = createMetricsRegistry("webhook-ingest");
+  const metrics = createIngestMetrics(registry);
+  const publisher = createOutboxPublisher({
+    pool: opts.database.pool,
+    queue: opts.events,
+    logger: opts.logger,
+    onFailure: metrics.publishFailed,
+  });
+  const processor = createWebhookProcessor({
+    pool: opts.database.pool,
+    publisher,
+    metrics,
+    ...(opts.batch ? { batch: opts.batch } : {}),
+  });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(requestContext(opts.logger), httpMetrics);
+  // Readiness is Postgres alone: with Redis down webhooks are still applied, and the
+  // outbox relay publishes their events once it is back.
+  app.use(opsRouter({ registry, checks: { postgres: () => opts.database.pool.query("select 1") } }));
+  app.use(
+    smsGateWebhookRouter({
+      processor,
+      signingKey: opts.signingKey,
+      defaultRegion: opts.defaultRegion,
+      toleranceSeconds: opts.signatureToleranceSeconds ?? 300,
+      metrics,
+      logger: opts.logger,
+    }),
+  );
+  app.use(notFoundHandler);
+  app.use(problemHandler(opts.logger));
+  return { app, registry, close: () => processor.close() };
+}

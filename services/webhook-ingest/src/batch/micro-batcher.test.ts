@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { MicroBatcher } from "./micro-batcher";
+
+/** A run() whose batches finish only when the test releases them. */
+function gatedRun() {
+  const batches: number[][] = [];
+  const gates: (() => void)[] = [];
+  const run = async (items: number[]) => {
+    batches.push(items);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    return items.map((n) => n * 10);
+  };
+  const releaseAll = () => gates.splice(0).forEach((g) => g());
+  return { batches, run, releaseAll };
+}
+
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
+describe("MicroBatcher", () => {
+  it("runs a lone item at once and gives each caller its own result", async () => {
+    const b = new MicroBatcher<number, string>({ run: async (xs) => xs.map(String), maxSize: 10, maxConcurrent: 1 });
+    await expect(b.add(7)).resolves.toBe("7");
+  });
+
+  it("folds items that arrive while every slot is busy into the next batch, up to maxSize", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 3, maxConcurrent: 1 });
+    const first = b.add(1);
+    await nextTurn();
+    const rest = [2, 3, 4, 5, 6].map((n) => b.add(n));
+    expect(g.batches).toEqual([[1]]);
+    for (let i = 0; i < 3; i++) {
+      g.releaseAll();
+      await nextTurn();
+      await nextTurn();
+    }
+    expect(await first).toBe(10);
+    expect(await Promise.all(rest)).toEqual([20, 30, 40, 50, 60]);
+    expect(g.batches).toEqual([[1], [2, 3, 4], [5, 6]]);
+  });
+
+  it("rejects every item of a failed batch and keeps serving later ones", async () => {
+    let fail = true;
+    const b = new MicroBatcher<number, number>({
+      run: async (xs) => {
+        if (fail) throw new Error("db down");
+        return xs;
+      },
+      maxSize: 10,
+      maxConcurrent: 2,
+    });
+    const failed = [b.add(1), b.add(2)];
+    await expect(Promise.all(failed)).rejects.toThrow("db down");
+    await Promise.allSettled(failed);
+    fail = false;
+    await expect(b.add(3)).resolves.toBe(3);
+  });
+
+  it("close() runs what is waiting, waits for it, and refuses new items", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 10, maxConcurrent: 1, lingerMs: 60_000 });
+    const waiting = b.add(1);
+    const closed = b.close();
+    await nextTurn();
+    expect(g.batches).toEqual([[1]]);
+    await expect(b.add(2)).rejects.toThrow(/closed/);
+    g.releaseAll();
+    await closed;
+    expect(await waiting).toBe(10);
+    expect(b.size).toBe(0);
+  });
+
+  it("never runs two batches holding the same key at once, and keeps each key's order", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 10, maxConcurrent: 3, keysOf: (n) => [`k${n % 3}`] });
+    const first = b.add(1); // k1
+    await nextTurn();
+    const rest = [2, 3, 4, 5, 6, 7].map((n) => b.add(n)); // 4 and 7 share k1 with the running batch
+    await nextTurn();
+    expect(g.batches).toEqual([[1], [2, 3, 5, 6]]);
+    g.releaseAll();
+    await first;
+    for (let i = 0; i < 4; i++) await nextTurn();
+    expect(g.batches).toEqual([[1], [2, 3, 5, 6], [4, 7]]);
+    g.releaseAll();
+    expect(await Promise.all(rest)).toEqual([20, 30, 40, 50, 60, 70]);
+  });
+});

@@ -1,0 +1,121 @@
+export type MicroBatcherOptions<T, R> = {
+  /** Runs one batch and returns one result per item, in the same order. */
+  run: (items: T[]) => Promise<R[]>;
+  /** Largest batch handed to `run`. */
+  maxSize: number;
+  /** Batches allowed to run at once; the rest of the items wait and form the next batch. */
+  maxConcurrent: number;
+  /**
+   * How long a lone item waits for company before its batch runs. 0 runs it once the current
+   * event-loop turn ends, so an idle service adds no latency and a busy one batches naturally
+   * (items arriving while every slot is busy fold into the next batch).
+   */
+  lingerMs?: number;
+  /**
+   * Items sharing a key never run in two batches at once: one that arrives while a running
+   * batch holds its key waits for the next batch (items of a key keep their order). For work
+   * that locks rows by key, this turns lock waits inside the database into ordering here.
+   */
+  keysOf?: (item: T) => readonly string[];
+};
+
+type Pending<T, R> = { item: T; keys: readonly string[]; resolve: (r: R) => void; reject: (e: unknown) => void };
+
+/**
+ * Folds concurrent callers into batches: each `add` resolves with its own item's result once
+ * the batch that carried it has run, or rejects with that batch's error.
+ */
+export class MicroBatcher<T, R> {
+  private pending: Pending<T, R>[] = [];
+  private inFlight = 0;
+  /** Keys of the running batches, with how many running batches hold each. */
+  private busy = new Map<string, number>();
+  private scheduled = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: MicroBatcherOptions<T, R>) {}
+
+  add(item: T): Promise<R> {
+    if (this.closed) return Promise.reject(new Error("batcher is closed"));
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ item, keys: this.opts.keysOf?.(item) ?? [], resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Items waiting plus items in a running batch. */
+  get size(): number {
+    return this.pending.length + this.inFlight;
+  }
+
+  /** Refuses new items, runs what is waiting, and resolves once every batch has finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flush();
+    if (this.pending.length === 0 && this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.opts.maxConcurrent || this.pending.length === 0) return;
+    if (this.pending.length >= this.opts.maxSize || this.closed) return this.flush();
+    this.scheduled = true;
+    const fire = () => {
+      this.scheduled = false;
+      this.flush();
+    };
+    if (this.opts.lingerMs) setTimeout(fire, this.opts.lingerMs);
+    else setImmediate(fire);
+  }
+
+  private flush(): void {
+    while (this.pending.length > 0 && this.inFlight < this.opts.maxConcurrent) {
+      const batch = this.take();
+      if (batch.length === 0) return; // everything waiting is held by a running batch
+      const keys = [...new Set(batch.flatMap((p) => p.keys))];
+      for (const k of keys) this.busy.set(k, (this.busy.get(k) ?? 0) + 1);
+      this.inFlight++;
+      this.runBatch(batch).finally(() => {
+        for (const k of keys) {
+          const n = this.busy.get(k)! - 1;
+          if (n === 0) this.busy.delete(k);
+          else this.busy.set(k, n);
+        }
+        this.inFlight--;
+        if (this.pending.length > 0) this.schedule();
+        else if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+    }
+  }
+
+  /** The next batch: pending items in order, skipping (and keeping) those a running batch holds. */
+  private take(): Pending<T, R>[] {
+    if (this.busy.size === 0) return this.pending.splice(0, this.opts.maxSize);
+    const batch: Pending<T, R>[] = [];
+    const rest: Pending<T, R>[] = [];
+    // Keys of a running batch, or of an item held back: later items of that key wait too.
+    const held = new Set<string>(this.busy.keys());
+    for (const p of this.pending) {
+      if (batch.length < this.opts.maxSize && !p.keys.some((k) => held.has(k))) batch.push(p);
+      else {
+        rest.push(p);
+        for (const k of p.keys) held.add(k);
+      }
+    }
+    this.pending = rest;
+    return batch;
+  }
+
+  private async runBatch(batch: Pending<T, R>[]): Promise<void> {
+    try {
+      const results = await this.opts.run(batch.map((p) => p.item));
+      if (results.length !== batch.length) {
+        throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
+      }
+      batch.forEach((p, i) => p.resolve(results[i] as R));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Registers PUBLIC_WEBHOOK_URL with the gateway once and exits: 0 on success, 1 when the
+ * gateway refused or did not answer. webhook-ingest also does this on start, with retries.
+ */
+import { loadConfig } from "@inboxerr/config";
+import { createSmsGateDriver } from "@inboxerr/gateway";
+import { registerWebhooks } from "../registration/register";
+
+const config = loadConfig([
+  "SMSGATE_URL",
+  "SMSGATE_USERNAME",
+  "SMSGATE_PASSWORD",
+  "SMSGATE_DEVICE_ID",
+  "SMSGATE_TIMEOUT_MS",
+  "PUBLIC_WEBHOOK_URL",
+] as const);
+
+const driver = createSmsGateDriver({
+  baseUrl: config.SMSGATE_URL,
+  username: config.SMSGATE_USERNAME,
+  password: config.SMSGATE_PASSWORD,
+  timeoutMs: config.SMSGATE_TIMEOUT_MS,
+  ...(config.SMSGATE_DEVICE_ID ? { deviceId: config.SMSGATE_DEVICE_ID } : {}),
+});
+
+try {
+  const { registered, pruned } = await registerWebhooks(driver, {
+    url: config.PUBLIC_WEBHOOK_URL,
+    deviceId: config.SMSGATE_DEVICE_ID,
+  });
+  for (const w of registered) console.log(`registered ${w.event} -> ${w.url} (id ${w.id})`);
+  for (const id of pruned) console.log(`deleted duplicate registration ${id}`);
+} catch (err) {
+  console.error(`registering webhooks failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,78 @@
+import { Gauge } from "prom-client";
+import { loadConfig } from "@inboxerr/config";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createDb } from "@inboxerr/db";
+import { createSmsGateDriver } from "@inboxerr/gateway";
+import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { createLogger } from "@inboxerr/logger";
+import { createWebhookIngest } from "./app";
+import { startWebhookRegistration } from "./registration/background";
+import { registerWebhooks } from "./registration/register";
+
+const config = loadConfig([
+  "DATABASE_URL",
+  "REDIS_URL",
+  "QUEUE_PREFIX",
+  "LOG_LEVEL",
+  "LOG_MESSAGE_TEXT",
+  "DEFAULT_PHONE_REGION",
+  "WEBHOOK_INGEST_PORT",
+  "SMSGATE_URL",
+  "SMSGATE_USERNAME",
+  "SMSGATE_PASSWORD",
+  "SMSGATE_DEVICE_ID",
+  "SMSGATE_WEBHOOK_SIGNING_KEY",
+  "SMSGATE_TIMEOUT_MS",
+  "PUBLIC_WEBHOOK_URL",
+] as const);
+
+const logger = createLogger({ service: "webhook-ingest", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
+const database = createDb(config.DATABASE_URL, {
+  applicationName: "webhook-ingest",
+  max: 10,
+  onError: (err) => logger.warn({ err }, "idle Postgres connection failed"),
+});
+const redis = createRedis(config.REDIS_URL, "producer");
+redis.on("error", (err) => logger.warn({ err }, "redis connection error"));
+const events = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix: config.QUEUE_PREFIX });
+events.on("error", (err) => logger.warn({ err }, "message-events queue error"));
+
+const ingest = createWebhookIngest({
+  database,
+  events,
+  signingKey: config.SMSGATE_WEBHOOK_SIGNING_KEY,
+  defaultRegion: config.DEFAULT_PHONE_REGION,
+  logger,
+});
+const { server, port } = await listen(ingest.app, config.WEBHOOK_INGEST_PORT);
+logger.info({ port }, "webhook-ingest listening");
+
+const driver = createSmsGateDriver({
+  baseUrl: config.SMSGATE_URL,
+  username: config.SMSGATE_USERNAME,
+  password: config.SMSGATE_PASSWORD,
+  timeoutMs: config.SMSGATE_TIMEOUT_MS,
+  ...(config.SMSGATE_DEVICE_ID ? { deviceId: config.SMSGATE_DEVICE_ID } : {}),
+});
+const registered = new Gauge({
+  name: "inboxerr_webhook_registration_ok",
+  help: "1 once PUBLIC_WEBHOOK_URL is registered with the gateway, 0 while registration is failing",
+  registers: [ingest.registry],
+});
+const registration = startWebhookRegistration({
+  register: () => registerWebhooks(driver, { url: config.PUBLIC_WEBHOOK_URL, deviceId: config.SMSGATE_DEVICE_ID }),
+  logger,
+  onState: (ok) => registered.set(ok ? 1 : 0),
+});
+
+// Stop taking webhooks first (the phone retries elsewhere or later), then finish the ones in
+// hand and their outbox publishes, then close the connections they used.
+onShutdownSignal(async (signal) => {
+  logger.info({ signal }, "shutting down");
+  registration.stop();
+  await closeServer(server);
+  await ingest.close();
+  await events.close().catch(() => undefined);
+  await redis.quit().catch(() => undefined);
+  await database.close();
+});

@@ -1,0 +1,50 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "@inboxerr/logger";
+
+export type RegistrationLoop = {
+  /** Resolves true once registered, false if stopped first. */
+  done: Promise<boolean>;
+  /** Cancels a pending retry; an attempt in flight finishes on its own. */
+  stop: () => void;
+};
+
+/**
+ * Runs `register` until it succeeds, backing off exponentially with jitter between attempts
+ * (the gateway may start after us, or a phone may be offline). Never blocks startup: the
+ * service answers webhooks registered earlier meanwhile.
+ */
+export function startWebhookRegistration(opts: {
+  register: () => Promise<unknown>;
+  logger: Logger;
+  /** Called with true after success, false after each failure (a gauge, a readiness flag). */
+  onState?: (registered: boolean) => void;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}): RegistrationLoop {
+  const controller = new AbortController();
+  const initial = opts.initialDelayMs ?? 1_000;
+  const max = opts.maxDelayMs ?? 60_000;
+
+  const done = (async () => {
+    for (let attempt = 1; !controller.signal.aborted; attempt++) {
+      try {
+        const result = await opts.register();
+        opts.onState?.(true);
+        opts.logger.info({ attempt, result }, "gateway webhooks registered");
+        return true;
+      } catch (err) {
+        opts.onState?.(false);
+        const base = Math.min(max, initial * 2 ** (attempt - 1));
+        const delayMs = Math.round(base / 2 + Math.random() * (base / 2));
+        opts.logger.warn({ err, attempt, retryInMs: delayMs }, "registering gateway webhooks failed; retrying");
+        try {
+          await sleep(delayMs, undefined, { signal: controller.signal });
+        } catch {
+          return false;
+        }
+      }
+    }
+    return false;
+  })();
+  return { done, stop: () => controller.abort() };
+}

@@ -1,0 +1,46 @@
+import type { GatewayDriver, RegisteredWebhook } from "@inboxerr/gateway";
+
+/** The events Inboxerr acts on; system:ping needs no registration to be answered. */
+export const REGISTERED_EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:received"] as const;
+
+/** A fixed id per event, so registering again replaces our registration instead of adding one. */
+export const webhookIdFor = (event: string): string => `inboxerr-${event.replace(":", "-")}`;
+
+export type RegistrationResult = {
+  registered: RegisteredWebhook[];
+  /** Ids of other registrations of our URL for the same events, now deleted. */
+  pruned: string[];
+};
+
+/**
+ * Registers `url` for every event we need, then deletes any other registration of that URL
+ * for those events (left by an older install with random ids): each one would deliver every
+ * event a second time under a new envelope id, and a delivered part counted twice would mark
+ * a message delivered too early. Throws GatewayRequestError when the gateway refuses.
+ */
+export async function registerWebhooks(
+  driver: GatewayDriver,
+  opts: { url: string; deviceId?: string | undefined },
+): Promise<RegistrationResult> {
+  const registered: RegisteredWebhook[] = [];
+  for (const event of REGISTERED_EVENTS) {
+    registered.push(
+      await driver.registerWebhook({
+        id: webhookIdFor(event),
+        url: opts.url,
+        event,
+        ...(opts.deviceId ? { deviceId: opts.deviceId } : {}),
+      }),
+    );
+  }
+  const ours = new Set(registered.map((w) => w.id));
+  const events = new Set<string>(REGISTERED_EVENTS);
+  const pruned: string[] = [];
+  for (const hook of await driver.listWebhooks()) {
+    if (hook.url === opts.url && events.has(hook.event) && !ours.has(hook.id)) {
+      await driver.deleteWebhook(hook.id);
+      pruned.push(hook.id);
+    }
+  }
+  return { registered, pruned };
+}

@@ -1,0 +1,49 @@
+import type { IncomingWebhook } from "./parse";
+import { applyStatement, type DbPool, type WrittenEvent } from "./statement";
+
+/** applied: it changed a message or stored an inbound SMS; ignored: stored, nothing to change. */
+export type Outcome = "applied" | "ignored" | "duplicate";
+
+export type ApplyResult = { outcomes: Outcome[]; events: WrittenEvent[] };
+
+/**
+ * Applies a batch of webhooks atomically (invariant 4): each envelope id is recorded in the
+ * same statement, hence transaction, as what it does, and only envelopes that were new act,
+ * so a redelivery changes nothing. Returns an outcome per item and the outbox rows written,
+ * to publish after commit.
+ */
+export async function applyWebhooks(pool: DbPool, items: readonly IncomingWebhook[]): Promise<ApplyResult> {
+  const outcomes: Outcome[] = items.map(() => "duplicate");
+  // The same envelope twice in one batch: only its first copy may act.
+  const firsts = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (!firsts.has(item.envelopeId)) firsts.set(item.envelopeId, i);
+  });
+  const unique = [...firsts.values()];
+  const result = await withDeadlockRetry(() => applyStatement(pool, unique.map((i) => items[i]!)));
+  for (const i of unique) {
+    const { envelopeId, action } = items[i]!;
+    if (!result.inserted.has(envelopeId)) continue;
+    outcomes[i] = result.applied.has(envelopeId) || action.kind === "received" ? "applied" : "ignored";
+  }
+  return { outcomes, events: result.events };
+}
+
+/** Deadlock victim or serialization failure: the statement did nothing and may simply run again. */
+async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 3 || !isRetryable(err)) throw err;
+    }
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
+    if (e.code === "40P01" || e.code === "40001") return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}

@@ -1,0 +1,75 @@
+import { isDatabaseDown } from "@inboxerr/http";
+import { MicroBatcher } from "../batch/micro-batcher";
+import { applyWebhooks, type Outcome } from "./apply";
+import type { IngestMetrics } from "./metrics";
+import type { IncomingWebhook } from "./parse";
+import type { OutboxPublisher } from "./publish";
+import type { DbPool } from "./statement";
+
+export type WebhookProcessor = {
+  /** Resolves once the webhook's batch has committed. */
+  submit: (hook: IncomingWebhook) => Promise<Outcome>;
+  /** Finishes the batches in hand and the publishes they started. */
+  close: () => Promise<void>;
+};
+
+export type BatchOptions = {
+  /** Webhooks per statement at most (default 200). */
+  maxSize?: number;
+  /** Statements in flight at once (default 4; keep below the pool size). */
+  maxConcurrent?: number;
+};
+
+/**
+ * The phone waits for our answer, so concurrent webhooks share a statement: while the
+ * in-flight ones run, new arrivals gather into the next batch (no added wait when idle).
+ */
+export function createWebhookProcessor(opts: {
+  pool: DbPool;
+  publisher: OutboxPublisher;
+  metrics: IngestMetrics;
+  batch?: BatchOptions;
+}): WebhookProcessor {
+  const batcher = new MicroBatcher<IncomingWebhook, Outcome | Error>({
+    maxSize: opts.batch?.maxSize ?? 200,
+    maxConcurrent: opts.batch?.maxConcurrent ?? 4,
+    // Reports for a message a running batch holds (a delivered right behind its sent) wait for
+    // the next batch instead of blocking on that batch's row lock; so do copies of an envelope
+    // (a redelivery racing its original) on its unique-index entry.
+    keysOf: (hook) => (hook.action.kind === "report" ? [`e:${hook.envelopeId}`, `m:${hook.action.messageId}`] : [`e:${hook.envelopeId}`]),
+    run: async (hooks) => {
+      opts.metrics.batchSize(hooks.length);
+      try {
+        return await apply(hooks);
+      } catch (err) {
+        // One webhook Postgres refuses (say, text it cannot store) must not fail the others
+        // with it, on every retry of the phone: apply them one by one, each with its own fate.
+        if (hooks.length === 1 || isDatabaseDown(err)) throw err;
+        const results: (Outcome | Error)[] = [];
+        for (const hook of hooks) results.push(...(await apply([hook]).catch((e: unknown) => [asError(e)])));
+        return results;
+      }
+    },
+  });
+
+  async function apply(hooks: IncomingWebhook[]): Promise<Outcome[]> {
+    const { outcomes, events } = await applyWebhooks(opts.pool, hooks);
+    opts.publisher.publish(events);
+    hooks.forEach((h, i) => opts.metrics.received(h.event, outcomes[i]!));
+    return outcomes;
+  }
+
+  return {
+    async submit(hook) {
+      const result = await batcher.add(hook);
+      if (result instanceof Error) throw result;
+      return result;
+    },
+    async close() {
+      await batcher.close();
+      await opts.publisher.close();
+    },
+  };
+}
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));

@@ -1,0 +1,92 @@
+/** Test support: a real webhook-ingest on a free port, real Postgres and Redis, signed posts. */
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { eq, inArray } from "drizzle-orm";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createDb, gatewayWebhookEvents, messageEvents, messages, type DbHandle } from "@inboxerr/db";
+import { signWebhook } from "@inboxerr/gateway";
+import { closeServer, listen } from "@inboxerr/http";
+import { createLogger } from "@inboxerr/logger";
+import { deleteKeysByPrefix, testEnv, uniqueSuffix } from "@inboxerr/testing";
+import { createWebhookIngest, type WebhookIngest } from "../app";
+
+export const SIGNING_KEY = "test-signing-key-0123456789";
+
+export type Harness = {
+  url: string;
+  /** The BullMQ prefix of this harness's `message-events` queue. */
+  prefix: string;
+  database: DbHandle;
+  queue: Queue<MessageEventJob>;
+  ingest: WebhookIngest;
+  close: () => Promise<void>;
+};
+
+/** Starts an ingest app; the URLs let a test point it at a Postgres or Redis that is down. */
+export async function startIngest(opts: { redisUrl?: string; databaseUrl?: string } = {}): Promise<Harness> {
+  const env = testEnv();
+  const database = createDb(opts.databaseUrl ?? env.databaseUrl, { max: 10, connectionTimeoutMillis: 1_000 });
+  const redis: Redis = createRedis(opts.redisUrl ?? env.redisUrl, "producer");
+  const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
+  const queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix });
+  queue.on("error", () => undefined);
+  const ingest = createWebhookIngest({
+    database,
+    events: queue,
+    signingKey: SIGNING_KEY,
+    defaultRegion: "GB",
+    logger: createLogger({ service: "webhook-ingest-test", level: "silent" }),
+  });
+  const { server, port }: { server: Server; port: number } = await listen(ingest.app, 0, "127.0.0.1");
+  return {
+    url: `http://127.0.0.1:${port}/webhooks/sms-gate`,
+    prefix,
+    database,
+    queue,
+    ingest,
+    async close() {
+      await closeServer(server);
+      await ingest.close();
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+      if (!opts.redisUrl) await deleteKeysByPrefix(env.redisUrl, prefix).catch(() => undefined);
+      await database.close();
+    },
+  };
+}
+
+export function envelope(event: string, payload: Record<string, unknown>, id = randomUUID()) {
+  return { id, webhookId: "inboxerr-test", deviceId: "device-1", event, payload };
+}
+
+/** POSTs `body` signed as SMS Gate does; `tamper` changes the request after signing. */
+export async function postSigned(
+  url: string,
+  body: unknown,
+  tamper: { key?: string; timestamp?: number; rawAfterSigning?: (raw: string) => string } = {},
+): Promise<Response> {
+  const raw = typeof body === "string" ? body : JSON.stringify(body);
+  const timestamp = String(tamper.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = signWebhook(tamper.key ?? SIGNING_KEY, raw, timestamp);
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-signature": signature, "x-timestamp": timestamp },
+    body: tamper.rawAfterSigning ? tamper.rawAfterSigning(raw) : raw,
+  });
+}
+
+export async function messageRow(h: Harness, id: string) {
+  const [row] = await h.database.db.select().from(messages).where(eq(messages.id, id));
+  if (!row) throw new Error(`message ${id} not found`);
+  return row;
+}
+
+export async function eventsOf(h: Harness, messageId: string) {
+  return h.database.db.select().from(messageEvents).where(eq(messageEvents.messageId, messageId));
+}
+
+export async function storedEnvelopes(h: Harness, ids: string[]) {
+  return h.database.db.select().from(gatewayWebhookEvents).where(inArray(gatewayWebhookEvents.envelopeId, ids));
+}
