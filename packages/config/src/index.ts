@@ -1,2 +1,3 @@
 export { fields, type FieldName } from "./fields";
 export { parseConfig, loadConfig, ConfigError, type Config } from "./load";
+export { loadRootDotEnv } from "./dotenv";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { fields, type FieldName } from "./fields";
+import { loadRootDotEnv } from "./dotenv";
 
 export type Config<K extends FieldName> = { [P in K]: z.output<(typeof fields)[P]> };
 
@@ -33,10 +34,12 @@ export function parseConfig<K extends FieldName>(
 }
 
 /**
- * parseConfig for a process entry point: on bad config it prints the one-line reason and
- * exits with status 78 (EX_CONFIG), so an orchestrator shows why the service would not start.
+ * parseConfig for a process entry point: reads the workspace's `.env` (if any, under the real
+ * environment), and on bad config prints the one-line reason and exits with status 78
+ * (EX_CONFIG), so an orchestrator shows why the service would not start.
  */
 export function loadConfig<K extends FieldName>(names: readonly K[]): Config<K> {
+  loadRootDotEnv();
   try {
     return parseConfig(names);
   } catch (err) {

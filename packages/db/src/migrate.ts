@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
-import { parseConfig } from "@inboxerr/config";
+import { loadRootDotEnv, parseConfig } from "@inboxerr/config";
 
 /** The server the test harness creates its per-run databases on (CI's `test` database). */
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -112,6 +112,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
 
 async function main(): Promise<void> {
   // The same default as every service (packages/config), so `pnpm start` migrates what it runs.
+  loadRootDotEnv();
   const url = parseConfig(["DATABASE_URL"]).DATABASE_URL;
   try {
     if (await ensureDatabase(url)) console.log(`db migrate: created database ${redactUrl(url)}`);
