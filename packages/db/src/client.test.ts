@@ -22,6 +22,17 @@ describe("createDb", () => {
     await close();
   });
 
+  it("gives up on a query client-side after queryTimeoutMs, and the pool stays usable", async () => {
+    const { db, close } = createDb(url, { max: 1, queryTimeoutMs: 200 });
+    const started = Date.now();
+    // No statement timeout here: only the client-side cap can end it.
+    await expect(db.execute(sql`select pg_sleep(3)`)).rejects.toMatchObject({ cause: { message: "Query read timeout" } });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const { rows } = await db.execute<{ one: number }>(sql`select 1 as one`);
+    expect(rows[0]!.one).toBe(1);
+    await close();
+  });
+
   it("can be closed twice", async () => {
     const { close } = createDb(url);
     await close();

@@ -16,6 +16,11 @@ export interface CreateDbOptions {
   applicationName?: string;
   /** Server-side cap per statement; unset = the server default. */
   statementTimeoutMs?: number;
+  /**
+   * Client-side cap per query (pg `query_timeout`): the backstop when the server cannot cancel
+   * (a network partition, a hung connection). Set it above statementTimeoutMs. Unset = none.
+   */
+  queryTimeoutMs?: number;
   /** How long to wait for a connection (default 3 s): a down Postgres fails fast, never hangs. */
   connectionTimeoutMillis?: number;
   /** Errors of idle pooled connections (e.g. Postgres restarted); default: ignored. */
@@ -37,6 +42,7 @@ export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): DbHan
     keepAlive: true,
     ...(opts.applicationName ? { application_name: opts.applicationName } : {}),
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    ...(opts.queryTimeoutMs ? { query_timeout: opts.queryTimeoutMs } : {}),
   });
   // Without a listener an idle client's error (server restart, network cut) crashes the
   // process; the pool discards that client and the next query reconnects.

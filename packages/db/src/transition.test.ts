@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { messageEvents, messages, type Message } from "./schema/messages";
 import { canTransition, MESSAGE_STATUSES, type MessageStatus } from "./status";
 import { connectTestDb, insertMessage, insertUser } from "./test-support";
-import { allowedTransitionSql, transition } from "./transition";
+import { allowedTransitionSql, transition, transitionMany } from "./transition";
 
 const { db, close } = connectTestDb();
 afterAll(close);
@@ -79,6 +79,35 @@ describe("transition options", () => {
     expect(await transition(db, { messageId: message.id, to: "cancelled", userId: user.id })).toBeNull();
     expect((await load(message.id)).status).toBe("queued");
     expect(await transition(db, { messageId: message.id, to: "cancelled", userId: other.id })).not.toBeNull();
+  });
+
+  it("moves only from a pinned status: a claim that landed after the read is not overwritten", async () => {
+    const message = await insertMessage(db, user.id, { status: "queued" });
+    await transition(db, { messageId: message.id, to: "sending" }); // a worker's claim, after our read
+    expect(await transition(db, { messageId: message.id, to: "expired", from: ["scheduled", "queued"] })).toBeNull();
+    expect((await load(message.id)).status).toBe("sending");
+    expect(await eventsOf(message.id)).toHaveLength(1);
+    expect(await transition(db, { messageId: message.id, to: "accepted", from: ["sending"] })).not.toBeNull();
+  });
+
+  it("pins each item of a batch on its own, alongside unpinned items", async () => {
+    const [queued, sending, free] = await Promise.all([
+      insertMessage(db, user.id, { status: "queued" }),
+      insertMessage(db, user.id, { status: "sending" }),
+      insertMessage(db, user.id, { status: "sending" }),
+    ]);
+    const events = await transitionMany(db, [
+      { messageId: queued.id, to: "expired", from: ["scheduled", "queued"] },
+      { messageId: sending.id, to: "expired", from: ["scheduled", "queued"] },
+      { messageId: free.id, to: "expired" },
+    ]);
+    expect(events.map((e) => e.messageId).sort()).toEqual([queued.id, free.id].sort());
+    expect((await load(sending.id)).status).toBe("sending");
+  });
+
+  it("refuses an unknown status in `from`", async () => {
+    const message = await insertMessage(db, user.id);
+    await expect(transition(db, { messageId: message.id, to: "expired", from: ["queued", "nope" as MessageStatus] })).rejects.toThrow(TypeError);
   });
 
   it("returns null for unknown and malformed message ids", async () => {

@@ -14,6 +14,12 @@ export interface TransitionInput {
   payload?: unknown;
   /** Restricts the move to this owner's message (tenant isolation); a foreign id is a no-op. */
   userId?: string;
+  /**
+   * Moves only from one of these statuses (the status the caller read), so a writer that got
+   * there in between (a claim → `sending`) is not overwritten by a move that is legal from its
+   * status too (`sending` → `expired`). Omitted: any status the state machine allows.
+   */
+  from?: readonly MessageStatus[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -66,7 +72,9 @@ function rounds(items: readonly TransitionInput[]): TransitionInput[][] {
   const out: TransitionInput[][] = [];
   const seen = new Map<string, number>();
   for (const item of items) {
-    if (!isMessageStatus(item.to)) throw new TypeError(`unknown message status: ${String(item.to)}`);
+    for (const status of [item.to, ...(item.from ?? [])]) {
+      if (!isMessageStatus(status)) throw new TypeError(`unknown message status: ${String(status)}`);
+    }
     if (!UUID.test(item.messageId) || (item.userId !== undefined && !UUID.test(item.userId))) continue;
     const id = item.messageId.toLowerCase();
     const n = seen.get(id) ?? 0;
@@ -93,10 +101,13 @@ async function applyRound(db: DbOrTx, items: TransitionInput[]): Promise<Message
         ${col((i) => i.at?.toISOString() ?? null)}::timestamptz[],
         ${col((i) => i.error ?? null)}::text[],
         ${col((i) => (i.payload == null ? null : JSON.stringify(i.payload)))}::text[],
-        ${col((i) => i.userId ?? null)}::uuid[]
-      ) as v(id, status, at, error, payload, user_id)
+        ${col((i) => i.userId ?? null)}::uuid[],
+        ${col((i) => i.from?.join(",") ?? null)}::text[]
+      ) as v(id, status, at, error, payload, user_id, from_list)
       where m.id = v.id
         and (v.user_id is null or m.user_id = v.user_id)
+        -- unnest cannot yield an array per row: each item's allowed sources travel comma-joined.
+        and (v.from_list is null or m.status = any(string_to_array(v.from_list, ',')))
         and ${allowedTransitionSql(sql`m.status`, sql`v.status`)}
       returning m.id, m.user_id, m.status, greatest(m.created_at, m.scheduled_at) as due_at, v.payload
     )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorReason, parseRetryAfter } from "./http";
+import { cleanGatewayText, errorReason, parseRetryAfter } from "./http";
 
 describe("parseRetryAfter", () => {
   const now = Date.parse("2026-01-01T00:00:00Z");
@@ -31,5 +31,19 @@ describe("errorReason", () => {
 
   it("truncates very long bodies", () => {
     expect(errorReason(500, "x".repeat(5000)).length).toBeLessThanOrEqual(501);
+  });
+});
+
+describe("cleanGatewayText", () => {
+  it("strips NUL and replaces unpaired surrogates, keeping real pairs", () => {
+    expect(cleanGatewayText("a\u0000b")).toBe("ab");
+    expect(cleanGatewayText("x\ud83d y \ude00")).toBe("x\ufffd y \ufffd");
+    expect(cleanGatewayText("ok 😀")).toBe("ok 😀");
+  });
+
+  it("truncates without leaving half a surrogate pair behind", () => {
+    const cut = cleanGatewayText(`${"a".repeat(9)}😀`, 10);
+    expect(cut).toBe(`${"a".repeat(9)}\ufffd…`);
+    expect(cleanGatewayText("y".repeat(800))).toBe(`${"y".repeat(500)}…`);
   });
 });

@@ -20,7 +20,21 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   return Math.max(0, at - now);
 }
 
-const MAX_REASON_LENGTH = 500;
+const MAX_TEXT_LENGTH = 500;
+// Half of a surrogate pair: JSON can carry it ("\ud800"), UTF-8 text and Postgres jsonb cannot.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Makes a string the gateway sent us safe to store and log: strips NUL (Postgres refuses it in
+ * text), replaces unpaired surrogates with U+FFFD (refused in jsonb) and truncates long ones.
+ * The sender writes these into `messages.error` and event payloads, batched with other jobs'
+ * writes, so one unstorable body would otherwise fail the whole batch.
+ */
+export function cleanGatewayText(value: string, max: number = MAX_TEXT_LENGTH): string {
+  const text = value.replaceAll("\u0000", "");
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return cut.replace(LONE_SURROGATE, "\uFFFD");
+}
 
 /**
  * The gateway's own explanation from an error body: SMS Gate answers `{"message": ...}`
@@ -30,9 +44,8 @@ export function errorReason(status: number, body: string): string {
   const parsed = parseJsonObject(body);
   const message = typeof parsed?.message === "string" ? parsed.message : undefined;
   const error = typeof parsed?.error === "string" ? parsed.error : undefined;
-  const text = message ?? error ?? (parsed ? undefined : body.trim());
-  const reason = text ? text : `HTTP ${status}`;
-  return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason;
+  const text = cleanGatewayText((message ?? error ?? (parsed ? "" : body)).trim());
+  return text ? text : `HTTP ${status}`;
 }
 
 export function parseJsonObject(body: string): Record<string, unknown> | null {
@@ -56,5 +69,5 @@ export function networkReason(err: unknown, timeoutMs: number): string {
     (typeof cause?.code === "string" && cause.code) ||
     (typeof cause?.message === "string" && cause.message) ||
     (err instanceof Error ? err.message : String(err));
-  return `network error: ${detail}`;
+  return cleanGatewayText(`network error: ${detail}`);
 }

@@ -7,7 +7,7 @@ export {
   type WebhookRegistration,
 } from "./driver";
 export { createSmsGateDriver, type SmsGateDriverOptions } from "./smsgate";
-export { parseRetryAfter } from "./http";
+export { cleanGatewayText, parseRetryAfter } from "./http";
 export {
   signWebhook,
   verifyWebhookSignature,

@@ -141,6 +141,29 @@ describe("SmsGate driver send", () => {
     });
   });
 
+  it.for([404, 405])("treats a %i on POST /messages as a wrong SMSGATE_URL: throttled, not a failed message", async (status) => {
+    handler = (_req, res) => json(res, status, { message: "Not Found" });
+    expect(await driver().send(sms)).toEqual({
+      kind: "throttled",
+      retryAfterMs: 30_000,
+      reason: `gateway URL not found — check SMSGATE_URL (HTTP ${status}: Not Found)`,
+      status,
+    });
+  });
+
+  it("cleans what the gateway says before it leaves the driver: no NUL, no lone surrogate, bounded length", async () => {
+    handler = (_req, res) => json(res, 400, { message: "bad\u0000 number \ud83d" });
+    expect(await driver().send(sms)).toEqual({ kind: "permanent", reason: "bad number \ufffd", status: 400 });
+    handler = (_req, res) => {
+      res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`\u0000${"x".repeat(5_000)}`);
+    };
+    const transient = await driver().send(sms);
+    expect(transient).toMatchObject({ kind: "transient", reason: `${"x".repeat(500)}…` });
+    handler = (_req, res) => json(res, 202, { id: sms.id, state: "Pend\u0000ing\udc00" });
+    expect(await driver().send(sms)).toMatchObject({ kind: "accepted", state: "Pending\ufffd" });
+  });
+
   it("reports a 500, and a 503 that is not a queue limit, as transient", async () => {
     handler = (_req, res) => json(res, 500, { message: "failed to handle request" });
     expect(await driver().send(sms)).toEqual({ kind: "transient", reason: "failed to handle request", status: 500 });

@@ -6,7 +6,7 @@ import {
   type SendResult,
   type WebhookRegistration,
 } from "./driver";
-import { basicAuth, errorReason, networkReason, parseJsonObject, parseRetryAfter } from "./http";
+import { basicAuth, cleanGatewayText, errorReason, networkReason, parseJsonObject, parseRetryAfter } from "./http";
 
 export type SmsGateDriverOptions = {
   /** Up to and including `/3rdparty/v1` (cloud) or `/api/3rdparty/v1` (private server). */
@@ -131,7 +131,7 @@ function classifySend(answer: Answer): SendResult {
   const { status, headers, body } = answer;
   if (status >= 200 && status <= 299) {
     const state = parseJsonObject(body)?.state;
-    return { kind: "accepted", state: typeof state === "string" ? state : null, duplicate: false, status };
+    return { kind: "accepted", state: typeof state === "string" ? cleanGatewayText(state, 100) : null, duplicate: false, status };
   }
   // Invariant 2: a retry after a crash finds its own earlier request already accepted.
   if (status === 409) return { kind: "accepted", state: null, duplicate: true, status };
@@ -149,16 +149,17 @@ function classifySend(answer: Answer): SendResult {
   if (status === 401 || status === 403) {
     return { kind: "throttled", retryAfterMs: retryAfterMs ?? 30_000, reason: `gateway refused our credentials: ${reason}`, status };
   }
+  // Same for a wrong SMSGATE_URL path: POST /messages exists on every SMS Gate server, so a 404
+  // or 405 says the base URL is wrong, not that this message is.
+  if (status === 404 || status === 405) {
+    return { kind: "throttled", retryAfterMs: retryAfterMs ?? 30_000, reason: `gateway URL not found — check SMSGATE_URL (HTTP ${status}: ${reason})`, status };
+  }
   if (status >= 400 && status <= 499) return { kind: "permanent", reason, status };
   return { kind: "transient", reason, status };
 }
 
 function toWebhook(obj: Record<string, unknown> | null): RegisteredWebhook | null {
   if (!obj || typeof obj.id !== "string" || obj.id === "") return null;
-  return {
-    id: obj.id,
-    url: typeof obj.url === "string" ? obj.url : "",
-    event: typeof obj.event === "string" ? obj.event : "",
-    deviceId: typeof obj.deviceId === "string" ? obj.deviceId : null,
-  };
+  const text = (v: unknown) => (typeof v === "string" ? cleanGatewayText(v) : null);
+  return { id: cleanGatewayText(obj.id), url: text(obj.url) ?? "", event: text(obj.event) ?? "", deviceId: text(obj.deviceId) };
 }

@@ -31,6 +31,15 @@ beforeAll(async () => {
   app.get("/dbdown", () => {
     throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
   });
+  // Shaped like drizzle's DrizzleQueryError: SQL and parameters in the message, pg's error as cause.
+  app.get("/pg/:code", (req) => {
+    const cause = Object.assign(new Error("pg says no"), { code: req.params.code });
+    throw Object.assign(new Error("Failed query: insert into t values ($1)\nparams: s3cret-param"), {
+      query: "insert into t values ($1)",
+      params: ["s3cret-param"],
+      cause,
+    });
+  });
   app.get("/boom", () => {
     throw new Error("secret internals");
   });
@@ -81,6 +90,25 @@ describe("problem+json edge", () => {
     const boom = await problem("/boom");
     expect(boom.res.status).toBe(500);
     expect(JSON.stringify(boom.body)).not.toContain("secret internals");
+  });
+
+  it.for(["53300", "57014", "40P01", "55P03", "08P01", "53200"])(
+    "answers a busy or unreachable database (%s) with 503 and Retry-After",
+    async (code) => {
+      const { res, body } = await problem(`/pg/${code}`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(body.code).toBe("service_unavailable");
+    },
+  );
+
+  it("answers a value Postgres refuses (SQLSTATE class 22) with 400, echoing neither SQL nor parameters", async () => {
+    for (const code of ["22021", "22008", "22P05"]) {
+      const { res, body } = await problem(`/pg/${code}`);
+      expect(res.status).toBe(400);
+      expect(body).toMatchObject({ code: "validation_failed", detail: "The request contains a value that cannot be stored" });
+      expect(JSON.stringify(body)).not.toMatch(/s3cret-param|insert into|pg says no/);
+    }
   });
 
   it("answers unknown routes with 404 and echoes the request id", async () => {

@@ -67,21 +67,53 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     }
     if (isDatabaseDown(err)) {
       res.setHeader("Retry-After", "5");
-      return sendProblem(res, "service_unavailable", "The database is unavailable; retry shortly");
+      return sendProblem(res, "service_unavailable", "The database is unavailable or busy; retry shortly");
+    }
+    if (isDataException(err)) {
+      // Postgres refused a value (NUL in text, an out-of-range date...) that validation should
+      // have caught: still the client's input, so 400 — but the SQL and its parameters stay out.
+      logger.warn({ err }, "database refused a request value");
+      return sendProblem(res, "validation_failed", "The request contains a value that cannot be stored");
     }
     logger.error({ err }, "unhandled error");
     return sendProblem(res, "internal", "An unexpected error occurred");
   };
 }
 
-const DB_DOWN_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "57P01", "57P03", "08006", "08001", "08003"]);
+// Connection failures, an exhausted or restarting server, and contention that a retry clears
+// (statement timeout, deadlock, lock not available): all "try again shortly", never a 500.
+const DB_DOWN_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "57P01",
+  "57P03",
+  "57014",
+  "40P01",
+  "55P03",
+]);
+// SQLSTATE classes 08 (connection exception) and 53 (insufficient resources, e.g. 53300 too many connections).
+const DB_DOWN_CLASSES = new Set(["08", "53"]);
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
-/** pg connection failures (refused, reset, admin shutdown, timeout acquiring a client). */
+/** pg connection failures (refused, reset, admin shutdown, timeout acquiring a client), overload and contention. */
 export function isDatabaseDown(err: unknown): boolean {
   let e = err as { code?: string; message?: string; cause?: unknown } | undefined;
   for (let depth = 0; e && depth < 4; depth++) {
-    if (e.code && DB_DOWN_CODES.has(e.code)) return true;
-    if (typeof e.message === "string" && /timeout exceeded when trying to connect|Connection terminated/i.test(e.message)) return true;
+    if (typeof e.code === "string" && (DB_DOWN_CODES.has(e.code) || (SQLSTATE.test(e.code) && DB_DOWN_CLASSES.has(e.code.slice(0, 2))))) {
+      return true;
+    }
+    if (typeof e.message === "string" && /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/** SQLSTATE class 22 (data exception) anywhere in the cause chain: Postgres refused a value. */
+function isDataException(err: unknown): boolean {
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (typeof e.code === "string" && SQLSTATE.test(e.code) && e.code.startsWith("22")) return true;
     e = e.cause as typeof e;
   }
   return false;

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from "pino";
 import { currentLogContext } from "./context";
+import { serializeError } from "./errors";
 
 export type { Logger };
 
@@ -29,6 +30,11 @@ export const SECRET_PATHS = [
   '*.headers["cookie"]',
   'headers["x-signature"]',
   '*.headers["x-signature"]',
+  // A failed query's SQL and bound values (drizzle's DrizzleQueryError), wherever they are logged.
+  "params",
+  "*.params",
+  "query",
+  "*.query",
 ];
 
 /** Message bodies are personal data: hidden unless LOG_MESSAGE_TEXT=true. */
@@ -51,6 +57,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       paths: opts.logMessageText ? SECRET_PATHS : [...SECRET_PATHS, ...TEXT_PATHS],
       censor: "[redacted]",
     },
+    serializers: { err: serializeError, error: serializeError },
     // Pulls requestId/jobId from AsyncLocalStorage, so handlers need not thread a logger.
     mixin: () => currentLogContext(),
   };

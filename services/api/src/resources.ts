@@ -7,7 +7,8 @@ import { withTimeout } from "./http/with-timeout";
 
 /**
  * The api's connections, opened by main.ts (and the end-to-end tests) and handed to createApp.
- * Postgres answers within ~2.5 s or the request gets 503; no statement may run past 15 s.
+ * Postgres answers within ~2.5 s or the request gets 503; no statement may run past 15 s, and
+ * a query that gets no answer at all (a network partition) is given up after 20 s.
  */
 export function openResources(config: Pick<ApiConfig, "DATABASE_URL" | "REDIS_URL" | "QUEUE_PREFIX">, logger: Logger) {
   const db = createDb(config.DATABASE_URL, {
@@ -15,6 +16,7 @@ export function openResources(config: Pick<ApiConfig, "DATABASE_URL" | "REDIS_UR
     max: 20,
     connectionTimeoutMillis: 2_500,
     statementTimeoutMs: 15_000,
+    queryTimeoutMs: 20_000,
     onError: (err) => logger.warn({ err }, "idle postgres connection failed"),
   });
   const redis = createRedis(config.REDIS_URL, "producer");

@@ -8,15 +8,14 @@ import { closeServer, createMetricsRegistry, listen, onShutdownSignal } from "@i
 import { createLogger } from "@inboxerr/logger";
 import { createSenderWorker, DEFAULT_TUNING } from "./app";
 import { SENDER_CONFIG_KEYS } from "./config";
+import { SENDER_DB_OPTIONS } from "./db";
 import { createOpsApp } from "./ops";
 
 const config = loadConfig(SENDER_CONFIG_KEYS);
 const logger = createLogger({ service: "sender-worker", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 
 const db = createDb(config.DATABASE_URL, {
-  applicationName: "sender-worker",
-  // Status batches, publishes, the sweeper and the relay (one lock connection each).
-  max: 12,
+  ...SENDER_DB_OPTIONS,
   onError: (err) => logger.warn({ err }, "idle postgres connection error"),
 });
 const redis = {

@@ -42,6 +42,11 @@ export function createSenderMetrics(registry: Registry) {
       help: "Messages the sweeper expired because validUntil passed before they were sent",
       registers,
     }),
+    sweeperIdempotencyKeysPurged: new Counter({
+      name: "inboxerr_sweeper_idempotency_keys_purged_total",
+      help: "Expired idempotency keys the sweeper deleted",
+      registers,
+    }),
     outboxRepublished: new Counter({
       name: "inboxerr_outbox_republished_total",
       help: "Outbox events the relay published after the publish that followed their commit did not happen",

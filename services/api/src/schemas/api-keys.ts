@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { nullableTimestamp } from "./common";
+import { nullableTimestamp, safeText } from "./common";
 
 export const CreateApiKeyRequest = z
-  .object({ name: z.string().min(1).max(100).meta({ example: "crm-integration" }) })
+  .object({ name: safeText().min(1).max(100).meta({ example: "crm-integration" }) })
   .meta({ id: "CreateApiKeyRequest" });
 
 export const ApiKeySchema = z

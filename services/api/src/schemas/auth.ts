@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { safeText } from "./common";
 
 const email = z
   .email()
@@ -7,20 +8,20 @@ const email = z
   .meta({ example: "ada@example.com" });
 
 // Upper bound keeps scrypt's input (and a hostile request's CPU cost) small.
-const password = z.string().min(8).max(256).meta({ example: "correct horse battery staple" });
+const password = safeText().min(8).max(256).meta({ example: "correct horse battery staple" });
 
 export const RegisterRequest = z
-  .object({ email, password, name: z.string().min(1).max(200).optional() })
+  .object({ email, password, name: safeText().min(1).max(200).optional() })
   .meta({ id: "RegisterRequest", description: "Any other field (such as `role`) is ignored: registration never grants admin." });
 
-export const TokenRequest = z.object({ email, password: z.string().min(1).max(256) }).meta({ id: "TokenRequest" });
+export const TokenRequest = z.object({ email, password: safeText().min(1).max(256) }).meta({ id: "TokenRequest" });
 
 /** The OAuth 2.0 password-grant form (RFC 6749 §4.3), so standard clients and /docs can log in. */
 export const TokenForm = z
   .object({
     grant_type: z.literal("password").optional(),
     username: email,
-    password: z.string().min(1).max(256),
+    password: safeText().min(1).max(256),
   })
   .meta({ id: "TokenForm" });
 

@@ -1,8 +1,34 @@
 import { z } from "zod";
 import { MESSAGE_STATUS_VALUES } from "@inboxerr/contracts";
 
+// Half of a surrogate pair: valid in a JS string and in JSON, but not encodable as UTF-8.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The building block of every request string that is stored or used in a query: Postgres
+ * refuses NUL (`\u0000`) in text, and an unpaired surrogate cannot be encoded (jsonb, which
+ * keeps idempotent responses, refuses it). Either is a 400 naming the field, never a 500.
+ */
+export const safeText = () =>
+  z
+    .string()
+    .refine((s) => !s.includes("\u0000"), { message: "must not contain the NUL character (\\u0000)" })
+    .refine((s) => !LONE_SURROGATE.test(s), { message: "must be valid Unicode (it contains an unpaired surrogate)" });
+
+// What a timestamptz column takes and a JS Date round-trips as plain ISO: Postgres has no year
+// 0000, and toISOString writes years past 9999 as "+010000".
+const MIN_TIME = Date.UTC(1970, 0, 1);
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** RFC 3339 timestamps with an explicit offset (`Z` or `+02:00`); a bare local time is ambiguous. */
-export const isoDateTime = () => z.iso.datetime({ offset: true });
+export const isoDateTime = () =>
+  z.iso.datetime({ offset: true }).refine(
+    (v) => {
+      const t = Date.parse(v);
+      return t >= MIN_TIME && t <= MAX_TIME;
+    },
+    { message: "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z" },
+  );
 
 /** Timestamps in responses: ISO 8601 in UTC, or null when the event has not happened. */
 export const nullableTimestamp = () => z.string().nullable().meta({ format: "date-time" });
@@ -36,8 +62,7 @@ export const ProblemSchema = z
   .meta({ id: "Problem", description: "RFC 9457 problem details" });
 
 export const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string()
+  "idempotency-key": safeText()
     .min(1)
     .max(255)
     .optional()

@@ -1,15 +1,15 @@
 import { z } from "zod";
-import { isoDateTime } from "./common";
+import { isoDateTime, safeText } from "./common";
 
 export const ListInboundMessagesQuery = z.object({
-  from: z.string().max(256).optional().meta({
+  from: safeText().max(256).optional().meta({
     description: "Sender: normalised like `to` of a message (a short code or alphanumeric sender is matched as written)",
     example: "+14155550123",
   }),
   receivedAfter: isoDateTime().optional().meta({ description: "Received at or after (inclusive)" }),
   receivedBefore: isoDateTime().optional().meta({ description: "Received before (exclusive)" }),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
+  cursor: safeText().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
 });
 
 export const InboundMessageSchema = z

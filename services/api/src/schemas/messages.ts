@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { MAX_BULK_RECIPIENTS, MAX_SEGMENTS } from "../send/limits";
-import { isoDateTime, MessageStatusSchema, nullableTimestamp } from "./common";
+import { isoDateTime, MessageStatusSchema, nullableTimestamp, safeText } from "./common";
 
-const phone = z.string().max(256).meta({
+const phone = safeText().max(256).meta({
   description: "E.164 (`+14155550123`) or a national number read with the server's DEFAULT_PHONE_REGION",
   example: "+14155550123",
 });
 const textDescription = `GSM-7 or UCS-2 text; more than ${MAX_SEGMENTS} segments is rejected (text_too_long).`;
-const customId = z.string().min(1).max(128).meta({ description: "Your reference; unique per user" });
+const customId = safeText().min(1).max(128).meta({ description: "Your reference; unique per user" });
 const priority = z
   .number()
   .int()
@@ -39,7 +39,7 @@ function checkWindow(value: Window, ctx: z.RefinementCtx): void {
 export const SendMessageRequest = z
   .object({
     to: phone,
-    text: z.string().min(1).meta({ description: textDescription, example: "Your code is 123456" }),
+    text: safeText().min(1).meta({ description: textDescription, example: "Your code is 123456" }),
     customId: customId.optional(),
     ...windowFields,
   })
@@ -49,9 +49,9 @@ export const SendMessageRequest = z
 export const BulkRecipientSchema = z
   .object({
     to: phone,
-    text: z.string().optional().meta({ description: "This recipient's text; wins over the shared `text`" }),
+    text: safeText().optional().meta({ description: "This recipient's text; wins over the shared `text`" }),
     variables: z
-      .record(z.string(), z.union([z.string(), z.number()]))
+      .record(z.string(), z.union([safeText(), z.number()]))
       .optional()
       .meta({ description: "Values for `{{name}}` placeholders", example: { name: "Ada" } }),
     customId: customId.optional(),
@@ -61,8 +61,7 @@ export const BulkRecipientSchema = z
 export const BulkSendRequest = z
   .object({
     messages: z.array(BulkRecipientSchema).min(1).max(MAX_BULK_RECIPIENTS),
-    text: z
-      .string()
+    text: safeText()
       .optional()
       .meta({ description: "Shared template with `{{name}}` placeholders", example: "Hi {{name}}, your order shipped" }),
     ...windowFields,
@@ -124,12 +123,12 @@ export const MessageDetailSchema = MessageSchema.extend({
 
 export const ListMessagesQuery = z.object({
   status: MessageStatusSchema.optional(),
-  phone: z.string().max(256).optional().meta({ description: "Recipient; normalised like `to`" }),
+  phone: safeText().max(256).optional().meta({ description: "Recipient; normalised like `to`" }),
   batchId: z.uuid().optional(),
   createdAfter: isoDateTime().optional().meta({ description: "Created at or after (inclusive)" }),
   createdBefore: isoDateTime().optional().meta({ description: "Created before (exclusive)" }),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
+  cursor: safeText().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
 });
 
 export const MessageListResponse = z

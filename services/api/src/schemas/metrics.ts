@@ -13,7 +13,7 @@ const windowQuery = {
     .optional()
     .meta({ description: `End of the window (exclusive). Default: now. At most ${MAX_WINDOW_DAYS} days after \`from\``, example: "2025-11-27T00:00:00Z" }),
   userId: z.uuid().optional().meta({
-    description: "Admins: one tenant's metrics (default: every tenant summed). Users: only their own id is allowed (another → 403)",
+    description: "Admins: one tenant's metrics (default: every tenant summed). Users: only their own id (another → 404, as for an unknown user)",
   }),
 };
 

@@ -8,9 +8,10 @@ import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/test
 import { createSenderMetrics } from "../metrics";
 import { createOutboxPublisher } from "../outbox/publish";
 import { logger, testPrefix } from "../test/harness";
+import { lockRow } from "../test/messages";
 import { createStatusBatcher, EXPIRED_UNSENT } from "./batcher";
 
-const { db, close } = createDb(testEnv().databaseUrl, { max: 8 });
+const { db, pool, close } = createDb(testEnv().databaseUrl, { max: 8 });
 const redis = createRedis(testEnv().redisUrl, "producer");
 const registry = new Registry();
 const metrics = createSenderMetrics(registry);
@@ -104,6 +105,45 @@ describe("status batcher", () => {
     expect(await batcher.finish({ messageId: m!.id, to: "expired" })).toBe(false);
     const statuses = (await eventsOf([m!.id])).map((e) => e.status).sort();
     expect(statuses).toEqual(["accepted", "sending"]);
+  });
+
+  it("does not expire a message that another worker claimed between the batch's read and its write", async () => {
+    const user = await createTestUser(db);
+    const [m] = await insertMessages(db, user.id, 1, { validUntil: past });
+    const lock = await lockRow(pool, m!.id);
+    const outcome = batcher.claim(m!.id); // reads `queued`, lapsed: decides to expire
+    await lock.waiter();
+    await lock.commitStatus("sending"); // the other worker's claim lands first
+
+    expect(await outcome).toEqual({ kind: "skip", status: "queued" });
+    const [row] = await db.select().from(messages).where(eq(messages.id, m!.id));
+    expect(row!.status).toBe("sending");
+    expect(await eventsOf([m!.id])).toEqual([]);
+  });
+
+  it("fails only the write Postgres refuses; the others batched with it go through", async () => {
+    const user = await createTestUser(db);
+    const [nul, surrogate, good, queued] = await insertMessages(db, user.id, 4);
+    await db.update(messages).set({ status: "sending", attempts: 1 }).where(inArray(messages.id, [nul!.id, surrogate!.id, good!.id]));
+    const batchCount = async () => (await metrics.statusBatchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+    const before = await batchCount();
+
+    const [a, b, c, d] = await Promise.allSettled([
+      batcher.finish({ messageId: nul!.id, to: "failed", error: "bad\u0000gateway body" }), // text cannot hold NUL
+      batcher.finish({ messageId: surrogate!.id, to: "accepted", payload: { gateway: { state: "\ud800" } } }), // nor jsonb a lone surrogate
+      batcher.finish({ messageId: good!.id, to: "accepted", payload: { gateway: { status: 202 } } }),
+      batcher.claim(queued!.id),
+    ]);
+
+    expect(await batchCount()).toBe(before + 1); // one batch: the bad items really were in company
+    expect(a).toMatchObject({ status: "rejected", reason: { cause: { code: "22021" } } });
+    expect(b).toMatchObject({ status: "rejected", reason: { cause: { code: expect.stringMatching(/^22/) } } });
+    expect(c).toEqual({ status: "fulfilled", value: true });
+    expect(d).toMatchObject({ status: "fulfilled", value: { kind: "send", attempt: 1 } });
+    const rows = await db.select().from(messages).where(eq(messages.userId, user.id));
+    const statusOf = (id: string) => rows.find((r) => r.id === id)!.status;
+    expect([statusOf(nul!.id), statusOf(surrogate!.id), statusOf(good!.id), statusOf(queued!.id)]).toEqual(["sending", "sending", "accepted", "sending"]);
+    expect(rows.find((r) => r.id === queued!.id)!.attempts).toBe(1);
   });
 
   it("fails every caller of a batch whose write fails, and keeps working afterwards", async () => {

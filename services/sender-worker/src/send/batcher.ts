@@ -1,8 +1,8 @@
-import { transitionMany, type Db, type TransitionInput } from "@inboxerr/db";
+import { transitionMany, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
 import type { SenderMetrics } from "../metrics";
 import type { OutboxPublisher } from "../outbox/publish";
 import { fetchClaimRows, uncountAttempts, type ClaimRow } from "./claim-rows";
-import { MicroBatch } from "./micro-batch";
+import { ItemFailure, MicroBatch } from "./micro-batch";
 
 /** What a job may do with its message. */
 export type ClaimOutcome =
@@ -69,11 +69,11 @@ export type StatusBatcher = ReturnType<typeof createStatusBatcher>;
 
 type Decision = "claim" | "retry" | "expire" | "early" | "skip";
 type Plan =
-  | { op: "finish"; messageId: string; to: Finish["to"] }
+  | { op: "finish"; messageId: string; to: Finish["to"]; input: TransitionInput }
   | { op: "refused" }
-  | { op: "claim"; messageId: string; row: ClaimRow | undefined; decision: Decision };
+  | { op: "claim"; messageId: string; row: ClaimRow | undefined; decision: Decision; input?: TransitionInput };
 
-async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<Result[]> {
+async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result | ItemFailure)[]> {
   opts.metrics.statusBatchSize.observe(items.length);
   const rows = await fetchClaimRows(opts.db, items.flatMap((i) => (i.op === "claim" ? [i.messageId] : [])));
 
@@ -86,24 +86,32 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<Result[
     }
     if (item.op === "finish") {
       const { messageId, to, error, payload } = item.finish;
-      inputs.push({ messageId, to, error, payload });
-      return { op: "finish", messageId, to };
+      const input = { messageId, to, error, payload };
+      inputs.push(input);
+      return { op: "finish", messageId, to, input };
     }
     const row = rows.get(item.messageId);
     const decision = decide(row);
-    if (decision === "claim") inputs.push({ messageId: item.messageId, to: "sending" });
-    if (decision === "expire") inputs.push({ messageId: item.messageId, to: "expired", error: EXPIRED_UNSENT });
-    return { op: "claim", messageId: item.messageId, row, decision };
+    // Pinned to the status just read: a claim by another writer in between must not be expired.
+    const input: TransitionInput | undefined =
+      decision === "claim"
+        ? { messageId: item.messageId, to: "sending" }
+        : decision === "expire" && row
+          ? { messageId: item.messageId, to: "expired", error: EXPIRED_UNSENT, from: [row.status] }
+          : undefined;
+    if (input) inputs.push(input);
+    return { op: "claim", messageId: item.messageId, row, decision, input };
   });
 
-  const events = inputs.length > 0 ? await transitionMany(opts.db, inputs) : [];
+  const { events, failed } = await applyTransitions(opts.db, inputs);
   opts.publisher.publish(events);
   await uncountAttempts(opts.db, refused);
   const moved = new Set(events.map((e) => `${e.messageId}:${e.status}`));
   const happened = (messageId: string, status: string) => moved.has(`${messageId}:${status}`);
 
-  return plans.map((plan): Result => {
+  return plans.map((plan): Result | ItemFailure => {
     if (plan.op === "refused") return true;
+    if (plan.input && failed.has(plan.input)) return new ItemFailure(failed.get(plan.input));
     if (plan.op === "finish") return happened(plan.messageId, plan.to);
     const { row, decision, messageId } = plan;
     if (!row) return { kind: "skip", status: null };
@@ -124,6 +132,45 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<Result[
 }
 
 const skip = (row: ClaimRow): ClaimOutcome => ({ kind: "skip", status: row.status });
+
+/**
+ * One transitionMany for the whole batch. When Postgres refuses a value in it (SQLSTATE class
+ * 22 data exception or 23 constraint violation: one item's data, say an unstorable gateway
+ * reason), the batch is applied again one item at a time, so only the bad item fails and the
+ * up to 500 others batched with it go on. Any other error (database down, timeout) fails the
+ * whole batch as before: retrying item by item would only multiply the wait.
+ */
+async function applyTransitions(
+  db: Db,
+  inputs: TransitionInput[],
+): Promise<{ events: MessageEvent[]; failed: Map<TransitionInput, unknown> }> {
+  const failed = new Map<TransitionInput, unknown>();
+  if (inputs.length === 0) return { events: [], failed };
+  try {
+    return { events: await transitionMany(db, inputs), failed };
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+    if (inputs.length === 1) return { events: [], failed: failed.set(inputs[0]!, err) };
+  }
+  // Should the database fail outright midway, the events already written stay for the relay.
+  const events: MessageEvent[] = [];
+  for (const input of inputs) {
+    try {
+      events.push(...(await transitionMany(db, [input])));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      failed.set(input, err);
+    }
+  }
+  return { events, failed };
+}
+
+function isDataError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string" && /^2[23][0-9A-Z]{3}$/.test(e.code)) return true;
+  }
+  return false;
+}
 
 /**
  * The claim decision for one row. `attempt` is non-null exactly when fetchClaimRows counted a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MicroBatch } from "./micro-batch";
+import { ItemFailure, MicroBatch } from "./micro-batch";
 
 /** A run() whose batches finish only when the test lets them. */
 function gated() {
@@ -54,6 +54,21 @@ describe("MicroBatch", () => {
     const failed = [b.add(1), b.add(2)];
     for (const p of failed) await expect(p).rejects.toThrow("database down");
     await expect(b.add(3)).resolves.toBe(3);
+  });
+
+  it("fails only the items its run marks as failed, resolving the rest of the batch", async () => {
+    const b = new MicroBatch<number, number>({
+      run: async (xs) => xs.map((x) => (x < 0 ? new ItemFailure(new Error(`bad ${x}`)) : x * 10)),
+      maxSize: 10,
+      maxConcurrent: 1,
+      lingerMs: 1,
+    });
+    const results = await Promise.allSettled([b.add(1), b.add(-2), b.add(3)]);
+    expect(results).toEqual([
+      { status: "fulfilled", value: 10 },
+      { status: "rejected", reason: new Error("bad -2") },
+      { status: "fulfilled", value: 30 },
+    ]);
   });
 
   it("runs what is waiting on close, then refuses new items", async () => {

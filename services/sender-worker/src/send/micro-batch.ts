@@ -1,6 +1,11 @@
+/** What `run` returns in place of an item's result to fail that item alone: its caller gets `error`. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 export type MicroBatchOptions<T, R> = {
-  /** Runs one batch; returns one result per item, in order. */
-  run: (items: T[]) => Promise<R[]>;
+  /** Runs one batch; returns one result (or ItemFailure) per item, in order. */
+  run: (items: T[]) => Promise<(R | ItemFailure)[]>;
   /** Largest batch handed to `run`. */
   maxSize: number;
   /** Batches running at once; items arriving meanwhile wait and form the next batch. */
@@ -12,9 +17,10 @@ export type MicroBatchOptions<T, R> = {
 type Pending<T, R> = { item: T; resolve: (r: R) => void; reject: (e: unknown) => void };
 
 /**
- * Folds concurrent callers into batches. Each `add` settles with its own item's result once
- * the batch carrying it has run, or with that batch's error. Busy slots are what makes
- * batches grow: under load items pile up while a batch is in flight, with no timer at all.
+ * Folds concurrent callers into batches. Each `add` settles once the batch carrying it has
+ * run: with its own item's result, its own ItemFailure's error, or that batch's error. Busy
+ * slots are what makes batches grow: under load items pile up while a batch is in flight,
+ * with no timer at all.
  */
 export class MicroBatch<T, R> {
   private pending: Pending<T, R>[] = [];
@@ -71,7 +77,11 @@ export class MicroBatch<T, R> {
     try {
       const results = await this.opts.run(batch.map((p) => p.item));
       if (results.length !== batch.length) throw new Error(`batch gave ${results.length} results for ${batch.length} items`);
-      batch.forEach((p, i) => p.resolve(results[i] as R));
+      batch.forEach((p, i) => {
+        const result = results[i];
+        if (result instanceof ItemFailure) p.reject(result.error);
+        else p.resolve(result as R);
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

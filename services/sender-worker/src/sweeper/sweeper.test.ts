@@ -1,12 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
 import { enqueueSends } from "@inboxerr/contracts";
-import { createDb, messages, type DbHandle } from "@inboxerr/db";
+import { createDb, idempotencyKeys, messages, type DbHandle } from "@inboxerr/db";
 import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
 import { LOCK_KEYS } from "../advisory-lock";
 import { EXPIRED_UNSENT } from "../send/batcher";
 import { startGateway, startSender, testPrefix, type TestSender } from "../test/harness";
-import { age, eventsOf, messageRow } from "../test/messages";
+import { age, eventsOf, lockRow, messageRow } from "../test/messages";
+import { purgeIdempotencyKeys } from "./purge";
 import { createPrivateDatabase } from "@inboxerr/testing";
 
 let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
@@ -127,6 +128,45 @@ describe("sweeper", () => {
     const events = await eventsOf(handle.db, rows.map((r) => r.id));
     expect(events.map((e) => e.status)).toEqual(["expired", "expired", "expired"]);
     await waitFor(async () => (await eventsOf(handle.db, rows.map((r) => r.id))).every((e) => e.publishedAt));
+  });
+
+  it("leaves a message a worker claimed between the sweeper's read and its write to that worker", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    const [m] = await insertMessages(handle.db, user.id, 1, { validUntil: new Date(Date.now() - 1_000) });
+    const lock = await lockRow(handle.pool, m!.id);
+    const pass = sender.sender.runSweeperOnce(); // selects it as expired, then waits on the lock
+    await lock.waiter();
+    await lock.commitStatus("sending"); // the worker's claim lands first; its gateway call is in flight
+
+    expect((await pass)?.expired).toBe(0);
+    expect((await messageRow(handle.db, m!.id)).status).toBe("sending");
+    expect(await eventsOf(handle.db, [m!.id])).toEqual([]);
+    await handle.db.update(messages).set({ status: "cancelled" }).where(eq(messages.id, m!.id));
+  });
+
+  it("purges expired idempotency keys and keeps live ones", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    const key = (n: number, expiresAt: Date) => ({ userId: user.id, key: `k${n}`, requestHash: "h", responseStatus: 202, responseBody: { n }, expiresAt });
+    const expired = new Date(Date.now() - 60_000);
+    await handle.db.insert(idempotencyKeys).values([key(1, expired), key(2, expired), key(3, new Date(Date.now() + 3_600_000))]);
+
+    expect(await sender.sender.runSweeperOnce()).toMatchObject({ idempotencyKeysPurged: 2 });
+    const left = await handle.db.select({ key: idempotencyKeys.key }).from(idempotencyKeys).where(eq(idempotencyKeys.userId, user.id));
+    expect(left).toEqual([{ key: "k3" }]);
+  });
+
+  it("purges a backlog in bounded batches, up to its per-pass limit", async () => {
+    const user = await createTestUser(handle.db);
+    const expiresAt = new Date(Date.now() - 60_000);
+    await handle.db
+      .insert(idempotencyKeys)
+      .values(Array.from({ length: 25 }, (_, n) => ({ userId: user.id, key: `b${n}`, requestHash: "h", expiresAt })));
+
+    expect(await purgeIdempotencyKeys(handle.db, { batchSize: 10, maxBatches: 2 })).toBe(20);
+    expect(await purgeIdempotencyKeys(handle.db, { batchSize: 10, maxBatches: 2 })).toBe(5);
+    expect(await handle.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, user.id))).toEqual([]);
   });
 
   it("pages through a backlog larger than one page", async () => {

@@ -8,7 +8,11 @@ import type { SenderMetrics } from "../metrics";
 import type { OutboxPublisher } from "../outbox/publish";
 import { EXPIRED_UNSENT } from "../send/batcher";
 import { jobPresence } from "./job-states";
+import { purgeIdempotencyKeys } from "./purge";
 import { expiredIds, scanPage, type Cursor, type SweepKind } from "./scan";
+
+// The statuses expiredIds selects from.
+const EXPIRABLE = ["scheduled", "queued"] as const;
 
 export type SweeperOptions = {
   db: DbHandle;
@@ -30,13 +34,13 @@ export type SweeperOptions = {
   pageSize: number;
 };
 
-export type SweepReport = { reenqueued: Record<SweepKind, number>; expired: number };
+export type SweepReport = { reenqueued: Record<SweepKind, number>; expired: number; idempotencyKeysPurged: number };
 
 /**
  * Invariant 1: Postgres is the truth, Redis only work in flight. One pass, under an advisory
  * lock so one replica sweeps at a time: expire what can no longer be sent, then give every
- * queued, due scheduled and stale sending message without a live job a new one. Returns null
- * when another replica holds the lock.
+ * queued, due scheduled and stale sending message without a live job a new one; last, purge
+ * expired idempotency keys. Returns null when another replica holds the lock.
  */
 export function createSweeper(opts: SweeperOptions) {
   async function expire(): Promise<number> {
@@ -44,7 +48,12 @@ export function createSweeper(opts: SweeperOptions) {
     for (;;) {
       const ids = await expiredIds(opts.db.db, opts.pageSize);
       if (ids.length === 0) break;
-      const events = await transitionMany(opts.db.db, ids.map((messageId) => ({ messageId, to: "expired" as const, error: EXPIRED_UNSENT })));
+      // Pinned to the statuses just read: a worker's claim (→ sending) landing in between must
+      // win, or its gateway call would go out for a message recorded as expired.
+      const events = await transitionMany(
+        opts.db.db,
+        ids.map((messageId) => ({ messageId, to: "expired" as const, error: EXPIRED_UNSENT, from: EXPIRABLE })),
+      );
       opts.publisher.publish(events);
       total += events.length;
       // Every id moved or lost a race to another writer; either way the next page is new rows.
@@ -80,8 +89,11 @@ export function createSweeper(opts: SweeperOptions) {
         const expired = await expire();
         const reenqueued = { queued: 0, scheduled: 0, sending: 0 };
         for (const kind of ["queued", "scheduled", "sending"] as const) reenqueued[kind] = await reenqueue(kind);
-        const report = { reenqueued, expired };
-        if (expired + reenqueued.queued + reenqueued.scheduled + reenqueued.sending > 0) opts.logger.info(report, "sweeper pass");
+        const idempotencyKeysPurged = await purgeIdempotencyKeys(opts.db.db);
+        opts.metrics.sweeperIdempotencyKeysPurged.inc(idempotencyKeysPurged);
+        const report = { reenqueued, expired, idempotencyKeysPurged };
+        const total = expired + reenqueued.queued + reenqueued.scheduled + reenqueued.sending + idempotencyKeysPurged;
+        if (total > 0) opts.logger.info(report, "sweeper pass");
         return report;
       });
     },

@@ -13,6 +13,7 @@ import { testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createSimulatorApp, type SimulatorOptions, type SimulatorStats } from "../../../gateway-simulator/src/index";
 import { createSenderWorker, type SenderTuning } from "../app";
 import { SENDER_CONFIG_KEYS, type SenderConfig } from "../config";
+import { SENDER_DB_OPTIONS } from "../db";
 
 export const GATEWAY_CREDENTIALS = { username: "inboxerr", password: "sender-test-password" };
 
@@ -115,7 +116,7 @@ export async function startSender(opts: StartSenderOptions) {
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   });
-  const db: DbHandle = createDb(config.DATABASE_URL, { max: 12, applicationName: "sender-worker-test" });
+  const db: DbHandle = createDb(config.DATABASE_URL, { ...SENDER_DB_OPTIONS, applicationName: "sender-worker-test" });
   const redis = {
     worker: createRedis(config.REDIS_URL, "worker"),
     producer: createRedis(opts.producerRedisUrl ?? config.REDIS_URL, "producer", opts.producerRedisUrl ? { retryStrategy: () => null } : {}),

@@ -84,7 +84,7 @@ describe("GET /api/v1/metrics/summary", () => {
     expect((await summary(token, `from=${t}&to=${plus(t, 11)}`)).body).toMatchObject({ deliveryRate: 0, avgDeliveryLatencyMs: null });
   });
 
-  it("shows a user only their own metrics and refuses another tenant's with 403", async () => {
+  it("shows a user only their own metrics and answers another tenant's id like an unknown one: 404", async () => {
     const a = await api.user();
     const b = await api.user();
     const t = plus(T, 3 * 24 * 60);
@@ -96,9 +96,9 @@ describe("GET /api/v1/metrics/summary", () => {
     expect((await summary(a.token, `${window}&userId=${a.user.id.toUpperCase()}`)).body.counts.delivered).toBe(1);
     for (const other of [b.user.id, crypto.randomUUID()]) {
       const res = await summary(a.token, `${window}&userId=${other}`);
-      expect(res.status).toBe(403);
+      expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ status: 403, code: "forbidden" });
+      expect(res.body).toMatchObject({ status: 404, code: "not_found", detail: "User not found" });
     }
   });
 

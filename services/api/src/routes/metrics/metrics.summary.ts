@@ -25,7 +25,7 @@ export function metricsSummaryRoute(deps: ApiDeps) {
     auth: true,
     query: MetricsSummaryQuery,
     responses: { 200: { description: "Counts per status, delivery rate and latency", schema: MetricsSummarySchema } },
-    problems: [400, 401, 403, 404],
+    problems: [400, 401, 404],
     async handler({ query, principal, res }) {
       const window = resolveWindow(query);
       const userId = await metricsScope(deps, principal, query.userId);

@@ -74,7 +74,7 @@ describe("GET /api/v1/metrics/timeseries", () => {
     expect(res.body.buckets.find((b: { start: string }) => b.start === new Date(hour - 3_600_000).toISOString())).toMatchObject({ sent: 2 });
   });
 
-  it("keeps tenants apart: 403 for another user's id, all tenants or one for an admin", async () => {
+  it("keeps tenants apart: 404 for another user's id, all tenants or one for an admin", async () => {
     const a = await api.user();
     const b = await api.user();
     const admin = await api.user("admin");
@@ -85,7 +85,8 @@ describe("GET /api/v1/metrics/timeseries", () => {
 
     expect((await series(a.token, window)).body.buckets).toEqual([bucket(t, 0, 1)]);
     const denied = await series(a.token, `${window}&userId=${b.user.id}`);
-    expect(denied.status).toBe(403);
+    expect(denied.status).toBe(404);
+    expect(denied.body).toMatchObject({ code: "not_found" });
     expect(denied.headers.get("content-type")).toMatch(/^application\/problem\+json/);
     expect((await series(admin.token, window)).body).toMatchObject({ userId: null, buckets: [bucket(t, 0, 11)] });
     expect((await series(admin.token, `${window}&userId=${b.user.id}`)).body).toMatchObject({ userId: b.user.id, buckets: [bucket(t, 0, 10)] });

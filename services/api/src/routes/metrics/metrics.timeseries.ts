@@ -25,7 +25,7 @@ export function metricsTimeseriesRoute(deps: ApiDeps) {
     auth: true,
     query: MetricsTimeseriesQuery,
     responses: { 200: { description: "The series, oldest first", schema: MetricsTimeseriesSchema } },
-    problems: [400, 401, 403, 404],
+    problems: [400, 401, 404],
     async handler({ query, principal, res }) {
       const window = resolveWindow(query);
       const starts = bucketStarts(window, query.granularity);

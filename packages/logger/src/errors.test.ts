@@ -1,0 +1,60 @@
+import { Writable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { createDb, users } from "@inboxerr/db";
+import { testDatabaseUrl, uniqueSuffix } from "@inboxerr/testing";
+import { createLogger } from "./logger";
+
+const { db, close } = createDb(testDatabaseUrl(), { max: 1 });
+afterAll(close);
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, destination };
+}
+
+/** A real failed insert: Postgres refuses the NUL, drizzle wraps it with the SQL and every value. */
+async function failedInsert(values: { email: string; passwordHash: string; name: string }): Promise<Error> {
+  try {
+    await db.insert(users).values(values);
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("the insert unexpectedly succeeded");
+}
+
+describe("error serializer", () => {
+  it("logs a failed query's SQLSTATE and stack but none of its SQL or parameter values", async () => {
+    const secret = { email: `leak-${uniqueSuffix()}@test.inboxerr.dev`, passwordHash: `scrypt$${uniqueSuffix()}`, name: "Ada\u0000Lovelace" };
+    const err = await failedInsert(secret);
+    expect(err.message).toContain(secret.passwordHash); // what a naive serializer would write
+
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "t", destination });
+    log.error({ err }, "unhandled error");
+    log.warn({ error: err }, "again");
+    log.warn({ failure: err }, "under a key with no serializer: redaction still drops query and params");
+
+    const out = lines.join("");
+    for (const value of [secret.email, secret.passwordHash, "Lovelace", "insert into"]) expect(out).not.toContain(value);
+    const line = JSON.parse(lines[0]!) as { err: Record<string, any> };
+    expect(line.err).toMatchObject({
+      message: "Failed query (SQL and parameters not logged)",
+      cause: { code: "22021", message: expect.stringContaining("invalid byte sequence") },
+    });
+    expect(line.err.stack).toMatch(/\n\s+at /);
+  });
+
+  it("keeps pino's standard serialization for other errors, causes included", () => {
+    const { lines, destination } = capture();
+    createLogger({ service: "t", destination }).error({ err: new Error("outer", { cause: new Error("inner") }) }, "failed");
+    const line = JSON.parse(lines[0]!) as { err: { type: string; message: string; stack: string } };
+    expect(line.err).toMatchObject({ type: "Error", message: "outer: inner" });
+    expect(line.err.stack).toContain("caused by");
+  });
+});
