@@ -11,6 +11,10 @@ const logger = createLogger({ service: "metrics-worker", level: config.LOG_LEVEL
 const database = createDb(config.DATABASE_URL, {
   applicationName: "metrics-worker",
   max: 4,
+  // A hung upsert would stall every job of its batch (their locks keep renewing, so BullMQ
+  // never sees them stall): cancel it and let the jobs retry.
+  statementTimeoutMs: 15_000,
+  queryTimeoutMs: 20_000,
   onError: (err) => logger.warn({ err }, "idle Postgres connection failed"),
 });
 const connection = createRedis(config.REDIS_URL, "worker");

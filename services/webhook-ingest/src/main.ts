@@ -30,6 +30,10 @@ const logger = createLogger({ service: "webhook-ingest", level: config.LOG_LEVEL
 const database = createDb(config.DATABASE_URL, {
   applicationName: "webhook-ingest",
   max: 10,
+  // The phone waits on every answer: a lock wait or a partition must end in a 503 (the phone
+  // retries), never a hang. Server-side cancel at 5 s, client-side give-up at 8 s.
+  statementTimeoutMs: 5_000,
+  queryTimeoutMs: 8_000,
   onError: (err) => logger.warn({ err }, "idle Postgres connection failed"),
 });
 const redis = createRedis(config.REDIS_URL, "producer");

@@ -1,5 +1,6 @@
 import { AppError } from "@inboxerr/http";
 import {
+  cleanGatewayText,
   isKnownWebhookEvent,
   senderOf,
   smsGateWebhookSchema,
@@ -76,7 +77,7 @@ function actionOf(hook: SmsGateWebhook, region: string): WebhookAction {
           ? { kind: "sent", at: utc(hook.payload.sentAt), partsCount: hook.payload.partsCount }
           : hook.event === "sms:delivered"
             ? { kind: "delivered", at: utc(hook.payload.deliveredAt) }
-            : { kind: "failed", at: utc(hook.payload.failedAt), reason: hook.payload.reason };
+            : { kind: "failed", at: utc(hook.payload.failedAt), reason: cleanGatewayText(hook.payload.reason) };
       return { kind: "report", messageId, report };
     }
     case "sms:received": {

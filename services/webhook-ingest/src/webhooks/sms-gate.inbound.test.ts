@@ -62,11 +62,18 @@ describe("sms:received attribution", () => {
 });
 
 describe("a webhook Postgres cannot store", () => {
+  it("is stored cleaned when only its text is unstorable (a lone surrogate), rather than refused for days", async () => {
+    const poison = JSON.stringify(envelope("sms:teleported", { note: "x" })).replace('"x"', '"\\ud800"');
+    const res = await postSigned(h.url, poison);
+    expect(res.status).toBe(200);
+  });
+
   it("fails alone, while the webhooks batched with it are applied", async () => {
     const user = await createTestUser(h.database.db);
     const msgs = await insertMessages(h.database.db, user.id, 20, { status: "accepted" });
-    // A lone surrogate: valid JSON to JavaScript, refused by jsonb.
-    const poison = JSON.stringify(envelope("sms:teleported", { note: "x" })).replace('"x"', '"\\ud800"');
+    const [victim] = await insertMessages(h.database.db, user.id, 1, { status: "accepted" });
+    // Year 0 is a valid JavaScript date and not a Postgres timestamptz.
+    const poison = envelope("sms:sent", { messageId: victim!.id, sentAt: "0000-01-01T00:00:00Z" });
     const answers = await Promise.all([
       ...msgs.map((m) => postSigned(h.url, envelope("sms:sent", { messageId: m.id, sentAt: new Date().toISOString() }))),
       postSigned(h.url, poison),
@@ -75,6 +82,7 @@ describe("a webhook Postgres cannot store", () => {
     // Postgres's data exception (class 22) is the sender's bad input: 400 problem+json.
     expect(answers.at(-1)!.status).toBe(400);
     for (const m of msgs) expect((await messageRow(h, m.id)).status).toBe("sent");
+    expect((await messageRow(h, victim!.id)).status).toBe("accepted");
   });
 });
 

@@ -175,6 +175,16 @@ describe("POST /webhooks/sms-gate: applying reports", () => {
     expect(event).toMatchObject({ status: "failed", userId });
   });
 
+  it("stores a failure reason Postgres could not hold (NUL, lone surrogate) cleaned, instead of refusing it forever", async () => {
+    const [msg] = await accepted();
+    // The phone retries a refused webhook for days: a bad reason string must not make it unstorable.
+    const raw = JSON.stringify(envelope("sms:failed", { messageId: msg!.id, failedAt: new Date().toISOString(), reason: "RADIO_X" }))
+      .replace("RADIO_X", "RADIO\\u0000OFF\\ud800");
+    const res = await postSigned(h.url, raw);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await messageRow(h, msg!.id)).toMatchObject({ status: "failed", error: "RADIOOFF\uFFFD" });
+  });
+
   it("applies hundreds of concurrent reports exactly as one-by-one processing would", async () => {
     const msgs = await accepted(150, { segments: 2 });
     const at = new Date().toISOString();
