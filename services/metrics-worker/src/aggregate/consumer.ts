@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from "bullmq";
 import { messageEventJobSchema, type MessageEventJob } from "@inboxerr/contracts";
 import type { Db } from "@inboxerr/db";
 import { withLogContext, type Logger } from "@inboxerr/logger";
-import { MicroBatcher } from "../batch/micro-batcher";
+import { MicroBatcher } from "@inboxerr/batch";
 import { applyEvents, type ApplyOutcome } from "./apply";
 import type { AggregateMetrics } from "./metrics";
 

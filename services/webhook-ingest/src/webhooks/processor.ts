@@ -1,5 +1,5 @@
 import { isDatabaseDown } from "@inboxerr/http";
-import { MicroBatcher } from "../batch/micro-batcher";
+import { MicroBatcher } from "@inboxerr/batch";
 import { applyWebhooks, type Outcome } from "./apply";
 import type { IngestMetrics } from "./metrics";
 import type { IncomingWebhook } from "./parse";

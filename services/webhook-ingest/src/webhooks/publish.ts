@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import { publishEvents, type MessageEventJob } from "@inboxerr/contracts";
 import type { Logger } from "@inboxerr/logger";
-import { MicroBatcher } from "../batch/micro-batcher";
+import { MicroBatcher } from "@inboxerr/batch";
 import type { DbPool, WrittenEvent } from "./statement";
 
 export type OutboxPublisher = {
