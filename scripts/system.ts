@@ -10,6 +10,8 @@ import { SERVICE_COMMAND, SERVICES, type ServiceName } from "./services";
 export type RunningSystem = {
   urls: Record<ServiceName, string>;
   env: NodeJS.ProcessEnv;
+  /** Process id of each service started (all of them unless `only` picked some). */
+  pids: Partial<Record<ServiceName, number>>;
   /** The last lines each service wrote, for diagnosing a failure. */
   logs(name?: ServiceName): string;
   /** SIGTERM to all; resolves with each exit code (null if it had to be killed). */
@@ -29,7 +31,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSystem(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs?: number } = {}): Promise<RunningSystem> {
+export type StartSystemOptions = {
+  readyTimeoutMs?: number;
+  /** Start only these services (the rest keep their ports, so urls and env still name them). */
+  only?: readonly ServiceName[];
+  /** Extra env for one service, over `env` (e.g. NODE_OPTIONS=--cpu-prof for a profile). */
+  serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
+};
+
+export async function startSystem(env: NodeJS.ProcessEnv, opts: StartSystemOptions = {}): Promise<RunningSystem> {
+  const selected = SERVICES.filter((s) => !opts.only || opts.only.includes(s.name));
   const ports: Record<string, number> = {};
   for (const svc of SERVICES) ports[svc.port] = await freePort();
   const fullEnv: NodeJS.ProcessEnv = {
@@ -42,8 +53,9 @@ export async function startSystem(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs
   const urls = Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${ports[s.port]}`])) as Record<ServiceName, string>;
   const children = new Map<ServiceName, ChildProcess>();
   const logLines = new Map<ServiceName, string[]>();
-  for (const svc of SERVICES) {
-    const child = spawn(SERVICE_COMMAND[0], SERVICE_COMMAND.slice(1), { cwd: resolve(root, svc.dir), env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  for (const svc of selected) {
+    const childEnv = { ...fullEnv, ...opts.serviceEnv?.[svc.name] };
+    const child = spawn(SERVICE_COMMAND[0], SERVICE_COMMAND.slice(1), { cwd: resolve(root, svc.dir), env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = [];
     logLines.set(svc.name, lines);
     const keep = (chunk: Buffer) => {
@@ -57,6 +69,7 @@ export async function startSystem(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs
   const system: RunningSystem = {
     urls,
     env: fullEnv,
+    pids: Object.fromEntries([...children].flatMap(([name, child]) => (child.pid === undefined ? [] : [[name, child.pid]]))),
     logs: (name) =>
       [...logLines.entries()]
         .filter(([n]) => !name || n === name)
@@ -78,7 +91,7 @@ export async function startSystem(env: NodeJS.ProcessEnv, opts: { readyTimeoutMs
     },
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
-  for (const svc of SERVICES) {
+  for (const svc of selected) {
     for (;;) {
       const child = children.get(svc.name)!;
       if (child.exitCode !== null) {

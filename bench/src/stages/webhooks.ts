@@ -1,0 +1,148 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { BENCH_SECRETS, serviceEnv } from "../harness/env";
+import type { Cleanup } from "../harness/cleanup";
+import { okPerSecond, runLoad } from "../harness/load";
+import { ratioCheck, type Comparison, type StageResult } from "../harness/report";
+import { createPool, insertMessages, insertUser } from "../harness/rows";
+import { describeCpu, meterCpu } from "../harness/cpu";
+import { samplePgActivity } from "../harness/pg-activity";
+import { meanBetween, scrapeHistogram } from "../harness/prom";
+import { sampleRss } from "../harness/rss";
+import { openScratch } from "../harness/scratch";
+import { startServices, type StageContext } from "../harness/services";
+import { webhookSource } from "../harness/webhooks";
+
+const CONNECTIONS = 50;
+const FIXED_RATE = 1_000;
+const PATH = "/webhooks/sms-gate";
+const WARM_UP = 2_000;
+
+/**
+ * Signed webhooks applied per second by webhook-ingest under autocannon (50 connections), each a
+ * real `sms:sent`/`sms:delivered` of a stored `accepted` message with a unique envelope id;
+ * against a bare express endpoint (raw body, JSON.parse, 200) in its own process. Then p50/p99
+ * at a fixed offered 1,000/s. Only the simulator (for registration) and webhook-ingest run.
+ */
+export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
+  const started = performance.now();
+  const seconds = Math.max(4, 2 * Math.round(5 * Math.min(1, ctx.scale * 2)));
+  // Two webhooks per message; enough that even 8,000/s under full load never runs out.
+  const pool = Math.ceil((WARM_UP + 8_000 * seconds + FIXED_RATE * seconds) / 2);
+  const { databaseUrl, database, queuePrefix } = await openScratch("webhooks", ctx.cleanup);
+  const db = createPool(databaseUrl);
+  ctx.cleanup.defer("close bench pool", () => db.end());
+  const userId = await insertUser(db);
+  const ids = await insertMessages(db, userId, pool, "accepted");
+
+  const bareExpress = await startBareExpress(ctx.cleanup);
+  const bareUrl = bareExpress.url;
+  const bareSource = webhookSource({ path: PATH, messageIds: ids, signingKey: BENCH_SECRETS.SMSGATE_WEBHOOK_SIGNING_KEY, deviceId: BENCH_SECRETS.SMSGATE_DEVICE_ID });
+  await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, amount: WARM_UP });
+  // Half the baseline before webhook-ingest runs and half after (A-B-A): background load on a
+  // shared machine then weighs on both sides alike.
+  let meter = meterCpu({ "bare express": bareExpress.pid }, database);
+  const bareBefore = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds / 2 });
+  const bareCpu = meter.stop();
+  const bareFixed = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
+
+  const { system, shutdown } = await startServices(ctx, "webhooks", serviceEnv(databaseUrl, queuePrefix), ["gateway-simulator", "webhook-ingest"]);
+  const url = `${system.urls["webhook-ingest"]}${PATH}`;
+  const rss = sampleRss({ "webhook-ingest": system.pids["webhook-ingest"] });
+  // Warm-up on messages of their own; they count in the applied total below.
+  const source = webhookSource({ path: PATH, messageIds: ids, signingKey: BENCH_SECRETS.SMSGATE_WEBHOOK_SIGNING_KEY, deviceId: BENCH_SECRETS.SMSGATE_DEVICE_ID });
+  const warm = await runLoad({ url, source, connections: CONNECTIONS, amount: WARM_UP });
+  const pgActivity = ctx.profile ? await samplePgActivity(databaseUrl, database) : undefined;
+  meter = meterCpu({ "webhook-ingest": system.pids["webhook-ingest"] }, database);
+  const metricsUrl = `${system.urls["webhook-ingest"]}/metrics`;
+  const batchAtStart = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const full = await runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds });
+  const batchAfterFull = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const ingestCpu = meter.stop();
+  if (pgActivity) ctx.log(await pgActivity.stop());
+  const fixed = await runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
+  const batchAfterFixed = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const batchFull = meanBetween(batchAtStart, batchAfterFull);
+  const batchFixed = meanBetween(batchAfterFull, batchAfterFixed);
+  const rssMb = rss.stop();
+  await shutdown();
+  const bareAfter = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds / 2 });
+
+  const sent = [warm, full, fixed];
+  const ok = sent.reduce((n, r) => n + r["2xx"], 0);
+  const refused = sent.reduce((n, r) => n + r.non2xx + r.errors, 0);
+  const { rows } = await db.query<{ envelopes: number; delivered: number; sent: number }>(
+    `select (select count(*) from gateway_webhook_events)::int as envelopes,
+            count(*) filter (where status = 'delivered')::int as delivered,
+            count(*) filter (where status = 'sent')::int as sent from messages`,
+  );
+  const stored = rows[0]!;
+  const figure = okPerSecond(full);
+  const baseline = (bareBefore["2xx"] + bareAfter["2xx"]) / (bareBefore.duration + bareAfter.duration);
+  const comparison: Comparison = {
+    figure: { label: "webhook-ingest, applied (2xx)", value: figure, unit: "webhooks/s" },
+    baseline: { label: "bare express: raw body + JSON.parse + 200", value: baseline, unit: "requests/s" },
+    target: 0.3,
+  };
+  const p99 = fixed.latency.p99;
+  return {
+    stage: "webhooks",
+    workload: `${seconds} s at ${CONNECTIONS} connections, then ${seconds} s offered at ${FIXED_RATE.toLocaleString("en-US")}/s; signed sms:sent + sms:delivered of ${pool.toLocaleString("en-US")} stored messages`,
+    comparisons: [comparison],
+    extra: [
+      { label: `latency p50 at ${FIXED_RATE}/s offered`, value: fixed.latency.p50, unit: "ms" },
+      { label: `latency p99 at ${FIXED_RATE}/s offered`, value: p99, unit: "ms" },
+      { label: `achieved rate at ${FIXED_RATE}/s offered`, value: okPerSecond(fixed), unit: "webhooks/s" },
+      { label: "latency p50 under full load", value: full.latency.p50, unit: "ms" },
+      { label: "latency p99 under full load", value: full.latency.p99, unit: "ms" },
+      { label: "bare express before / after webhook-ingest", value: okPerSecond(bareBefore), unit: `/ ${Math.round(okPerSecond(bareAfter))} requests/s` },
+      ...(batchFull === undefined ? [] : [{ label: "webhooks per database statement under full load, mean", value: batchFull, unit: "" }]),
+      ...(batchFixed === undefined ? [] : [{ label: `webhooks per database statement at ${FIXED_RATE}/s, mean`, value: batchFixed, unit: "" }]),
+      { label: `bare express p50 at ${FIXED_RATE}/s offered`, value: bareFixed.latency.p50, unit: "ms" },
+      { label: `bare express p99 at ${FIXED_RATE}/s offered`, value: bareFixed.latency.p99, unit: "ms" },
+    ],
+    rssMb,
+    checks: [
+      ratioCheck("webhooks", comparison),
+      { target: `p99 < 50 ms at ${FIXED_RATE}/s`, pass: p99 < 50 && okPerSecond(fixed) >= FIXED_RATE * 0.95, actual: `${p99} ms (p50 ${fixed.latency.p50} ms)` },
+      {
+        target: "every webhook answered 2xx and recorded once",
+        // A duration run ends with requests in flight: stored, but never counted by autocannon.
+        pass: refused === 0 && stored.envelopes >= ok && stored.envelopes <= source.built(),
+        actual: `${ok} 2xx, ${refused} refused or errored, ${stored.envelopes} envelopes stored, ${stored.delivered} messages delivered, ${stored.sent} sent`,
+      },
+    ],
+    elapsedMs: performance.now() - started,
+    notes: [
+      describeCpu("webhook-ingest", ingestCpu, full["2xx"], "webhooks"),
+      describeCpu("baseline (first half)", bareCpu, bareBefore["2xx"], "requests"),
+      ...(source.overflow() > 0 ? [`${source.overflow()} webhooks named unknown messages (the pool ran out)`] : []),
+    ],
+  };
+}
+
+/** The baseline server in its own process; resolves with its webhook URL. */
+async function startBareExpress(cleanup: Cleanup): Promise<{ url: string; pid: number | undefined }> {
+  const child = spawn(process.execPath, ["--import", "tsx", new URL("../baselines/bare-express.ts", import.meta.url).pathname], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  cleanup.defer("stop bare express", async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(t);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("bare express did not start in 30 s")), 30_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const m = /^listening (\d+)$/.exec(line);
+      if (!m) return;
+      clearTimeout(t);
+      resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`bare express exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}${PATH}`, pid: child.pid };
+}
