@@ -13,7 +13,9 @@ export function createRedis(url: string, role: "producer" | "worker", extra: Red
   };
   const redis =
     role === "producer"
-      ? new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+      ? // No ready check: its INFO is sent with the offline queue off, so a disconnect while it
+        // is in flight rejects inside ioredis with nothing to catch it (seen on shutdown races).
+        new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false })
       : new Redis(url, { ...common, maxRetriesPerRequest: null, enableReadyCheck: false });
   // An unhandled 'error' event would crash the process; callers log through their own listener.
   redis.on("error", () => undefined);

@@ -32,6 +32,9 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
   const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
   const queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix });
   queue.on("error", () => undefined);
+  // A fail-fast producer rejects commands issued before it connects; a test that closes early
+  // would leave BullMQ's own start-up commands rejecting unhandled. Start from a ready queue.
+  if (!opts.redisUrl) await queue.waitUntilReady();
   const ingest = createWebhookIngest({
     database,
     events: queue,
