@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import type { RequestHandler } from "express";
+import type { RequestHandler, Response } from "express";
+import { localsOf, OBSERVER, routeOf, STARTED, type RequestObserver } from "./request-context";
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -16,12 +17,32 @@ export function createMetricsRegistry(service: string): { registry: Registry; ht
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const httpMetrics: RequestHandler = (req, res, next) => {
-    const end = duration.startTimer();
-    res.on("finish", () => {
-      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : "unmatched";
-      end({ method: req.method, route, status: String(res.statusCode) });
-    });
+  // One bound observer per (method, route, status), so no label object or timer closure per
+  // request. Bounded, in case clients invent methods.
+  const children = new Map<string, (seconds: number) => void>();
+  const observe: RequestObserver = (req, res, route, seconds) => {
+    const status = String(res.statusCode);
+    const key = `${req.method} ${route} ${status}`;
+    let child = children.get(key);
+    if (!child) {
+      child = duration.labels(req.method, route, status).observe;
+      if (children.size < 1_000) children.set(key, child);
+    }
+    child(seconds);
+  };
+  function onFinish(this: Response): void {
+    const started = localsOf(this)[STARTED] ?? performance.now();
+    observe(this.req, this, routeOf(this.req), (performance.now() - started) / 1000);
+  }
+  const httpMetrics: RequestHandler = (_req, res, next) => {
+    const locals = localsOf(res);
+    if (locals[STARTED] !== undefined) {
+      // requestContext ran first: its `finish` listener observes for us.
+      locals[OBSERVER] = observe;
+    } else {
+      locals[STARTED] = performance.now();
+      res.on("finish", onFinish);
+    }
     next();
   };
   return { registry, httpMetrics };

@@ -52,4 +52,15 @@ describe("createLogger", () => {
     expect(lines[0]).toMatchObject({ service: "api", requestId: "r-1", msg: "inside" });
     expect(lines[1]).not.toHaveProperty("requestId");
   });
+
+  it("does not carry one line's fields into the next line of the same request", async () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "api", destination });
+    await withLogContext({ requestId: "r-2" }, async () => {
+      log.warn({ detail: "first" }, "one");
+      log.info("two");
+    });
+    expect(lines[1]).toMatchObject({ requestId: "r-2", msg: "two" });
+    expect(lines[1]).not.toHaveProperty("detail");
+  });
 });

@@ -59,7 +59,9 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
     },
     serializers: { err: serializeError, error: serializeError },
     // Pulls requestId/jobId from AsyncLocalStorage, so handlers need not thread a logger.
-    mixin: () => currentLogContext(),
+    // A copy: pino merges each call's fields into the mixin object, which would otherwise be the
+    // live context store and leak one line's fields (an err) into every later line.
+    mixin: () => ({ ...currentLogContext() }),
   };
   return opts.destination
     ? pino(options, opts.destination as pino.DestinationStream)

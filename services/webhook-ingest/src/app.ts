@@ -51,9 +51,8 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
   const app = express();
   app.disable("x-powered-by");
   app.use(requestContext(opts.logger), httpMetrics);
-  // Readiness is Postgres alone: with Redis down webhooks are still applied, and the
-  // outbox relay publishes their events once it is back.
-  app.use(opsRouter({ registry, checks: { postgres: () => opts.database.pool.query("select 1") } }));
+  // The webhook route first: it is the hot path (the phone waits), and express tries the
+  // stack in order. Errors still reach problemHandler, and requests still get their log line.
   app.use(
     smsGateWebhookRouter({
       processor,
@@ -64,6 +63,9 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
       logger: opts.logger,
     }),
   );
+  // Readiness is Postgres alone: with Redis down webhooks are still applied, and the
+  // outbox relay publishes their events once it is back.
+  app.use(opsRouter({ registry, checks: { postgres: () => opts.database.pool.query("select 1") } }));
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));
   return { app, registry, close: () => processor.close() };
