@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
 import { createQueue, enqueueSends, publishEvents } from "./factories";
 import { createRedis } from "./redis";
-import { QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
+import { JOB_DEFAULTS, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
 
 const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "producer");
 // Each test gets its own prefix so the queues it fills are its alone.
@@ -43,6 +43,18 @@ describe("enqueueSends", () => {
     const waiting = await queue.getJobs(["prioritized"], 0, -1, true);
     const order = waiting.sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0)).map((j) => j.id);
     expect(order).toEqual([high, low]);
+  });
+  it("leaves attempts, backoff and retention to the queue's defaultJobOptions, and they still apply", async () => {
+    const queue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, ctx());
+    queues.push(queue);
+    const id = randomUUID();
+    await enqueueSends(queue, [{ id, priority: 3 }]);
+    const job = await queue.getJob(id);
+    const defaults = JOB_DEFAULTS[QUEUE_NAMES.smsSend];
+    expect(job?.opts.attempts).toBe(defaults.attempts);
+    expect(job?.opts.backoff).toEqual(defaults.backoff);
+    expect(job?.opts.removeOnComplete).toEqual(defaults.removeOnComplete);
+    expect(job?.opts.removeOnFail).toEqual(defaults.removeOnFail);
   });
 });
 

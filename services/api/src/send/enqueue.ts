@@ -1,7 +1,7 @@
 import { enqueueSends, type SendToEnqueue } from "@inboxerr/contracts";
 import type { ApiDeps } from "../deps";
 import { withTimeout } from "../http/with-timeout";
-import { ENQUEUE_CHUNK } from "./limits";
+import { ENQUEUE_CHUNK, ENQUEUE_IN_FLIGHT } from "./limits";
 
 /**
  * Adds the `sms-send` jobs for rows that are already committed. Never throws: a failure or
@@ -13,17 +13,29 @@ export async function enqueueCommitted(deps: ApiDeps, sends: SendToEnqueue[]): P
   // Not connected (down, or never was since boot): BullMQ would wait for the connection, so
   // skip straight to the sweeper's path instead of spending the timeout.
   if (deps.redis.status !== "ready") return fail(deps, sends.length, new Error(`redis is ${deps.redis.status}`));
-  const chunks: SendToEnqueue[][] = [];
-  for (let i = 0; i < sends.length; i += ENQUEUE_CHUNK) chunks.push(sends.slice(i, i + ENQUEUE_CHUNK));
   const now = Date.now();
-  // Chunks go out together: the client serialises one while Redis runs another.
-  const results = await Promise.allSettled(
-    chunks.map((chunk) => withTimeout(enqueueSends(deps.queues.smsSend, chunk, now), deps.redisTimeoutMs, "enqueue")),
-  );
+  // ENQUEUE_IN_FLIGHT chunks at a time: the client serialises one while Redis runs another,
+  // yet only that many chunks' BullMQ/ioredis command state (~2.5 KB a job until Redis answers)
+  // is alive at once; sending every chunk together multiplied the api's peak memory.
+  // After a failure no further chunk is tried (the sweeper has them), so a slow Redis costs
+  // about one timeout, not one per chunk.
+  let next = 0;
   let failed = 0;
-  results.forEach((r, i) => {
-    if (r.status === "rejected") failed += fail(deps, chunks[i]!.length, r.reason);
-  });
+  let stopped = false;
+  const lane = async () => {
+    while (!stopped && next < sends.length) {
+      const chunk = sends.slice(next, next + ENQUEUE_CHUNK);
+      next += chunk.length;
+      try {
+        await withTimeout(enqueueSends(deps.queues.smsSend, chunk, now), deps.redisTimeoutMs, "enqueue");
+      } catch (err) {
+        stopped = true;
+        failed += fail(deps, chunk.length, err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: ENQUEUE_IN_FLIGHT }, lane));
+  if (next < sends.length) failed += fail(deps, sends.length - next, new Error("an earlier chunk failed"));
   return failed;
 }
 

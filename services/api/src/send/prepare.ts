@@ -44,16 +44,15 @@ export function prepareRecipients(
 
   for (let index = 0; index < recipients.length; index++) {
     const r = recipients[index]!;
-    const reject = (code: RejectCode, detail: string) => rejections.push({ index, to: r.to, code, detail });
 
     const phone = phones.normalize(r.to);
     if (!phone.ok) {
-      reject("invalid_phone", phone.reason);
+      rejectAt(rejections, index, r.to, "invalid_phone", phone.reason);
       continue;
     }
     const template = r.text ?? sharedTemplate;
     if (!template) {
-      reject("missing_text", "no text for this recipient and no shared text");
+      rejectAt(rejections, index, r.to, "missing_text", "no text for this recipient and no shared text");
       continue;
     }
     let text = template;
@@ -61,24 +60,24 @@ export function prepareRecipients(
     if (!analysis && renderTemplates && template.includes("{{")) {
       const rendered = renderTemplate(template, r.variables ?? NO_VARIABLES);
       if (!rendered.ok) {
-        reject("missing_variable", `no value for ${rendered.missing.map((m) => `{{${m}}}`).join(", ")}`);
+        rejectAt(rejections, index, r.to, "missing_variable", `no value for ${rendered.missing.map((m) => `{{${m}}}`).join(", ")}`);
         continue;
       }
       text = rendered.text;
     }
     if (text.trim() === "") {
-      reject("missing_text", "the text is empty");
+      rejectAt(rejections, index, r.to, "missing_text", "the text is empty");
       continue;
     }
     analysis ??= analyzeText(text);
     if (analysis.segments > MAX_SEGMENTS) {
-      reject("text_too_long", `${analysis.segments} segments (${analysis.encoding}); at most ${MAX_SEGMENTS} are allowed`);
+      rejectAt(rejections, index, r.to, "text_too_long", `${analysis.segments} segments (${analysis.encoding}); at most ${MAX_SEGMENTS} are allowed`);
       continue;
     }
     const customId = r.customId ?? null;
     if (customId !== null) {
       if (seenCustomIds.has(customId)) {
-        reject("duplicate_custom_id", `customId ${JSON.stringify(customId)} appears earlier in this request`);
+        rejectAt(rejections, index, r.to, "duplicate_custom_id", `customId ${JSON.stringify(customId)} appears earlier in this request`);
         continue;
       }
       seenCustomIds.add(customId);
@@ -86,4 +85,8 @@ export function prepareRecipients(
     candidates.push({ index, to: phone.e164, text, encoding: analysis.encoding, segments: analysis.segments, customId });
   }
   return { candidates, rejections };
+}
+
+function rejectAt(rejections: Rejection[], index: number, to: string, code: RejectCode, detail: string): void {
+  rejections.push({ index, to, code, detail });
 }
