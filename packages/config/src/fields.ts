@@ -55,7 +55,7 @@ export const fields = {
   SMSGATE_WEBHOOK_SIGNING_KEY: secret(16),
   SMSGATE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   PUBLIC_WEBHOOK_URL: url(["http:", "https:"]).default("http://127.0.0.1:3001/webhooks/sms-gate"),
-  SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(200),
   SENDER_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
   SWEEPER_STALE_SECONDS: z.coerce.number().int().min(5).default(120),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),

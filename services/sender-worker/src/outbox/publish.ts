@@ -22,12 +22,22 @@ export function toEventJob(event: MessageEvent): MessageEventJob {
  * Puts committed outbox rows on `message-events` (jobId = event id, so a repeat is a no-op),
  * then stamps them published: one Redis round trip and one UPDATE for the lot. Throws when
  * either fails; rows left unstamped are the relay's to republish.
+ *
+ * The stamp commits without waiting for the WAL flush (`synchronous_commit = off` for its own
+ * transaction only): losing it in a crash only makes the relay publish those rows again, a
+ * no-op by job id, and it keeps these commits from queueing for flushes with the status
+ * batches the jobs wait on. `set_config(..., true)` lasts for this statement's implicit
+ * transaction, so it costs no BEGIN/SET/COMMIT round trips and never leaks into the pooled
+ * connection (as in webhook-ingest's publish).
  */
 export async function publishAndMark(deps: Pick<OutboxDeps, "db" | "queue">, events: readonly MessageEvent[]): Promise<void> {
   if (events.length === 0) return;
   await publishEvents(deps.queue, events.map(toEventJob));
   const ids = events.map((e) => e.id);
-  await deps.db.execute(sql`update message_events set published_at = now() where id = any(${sql.param(ids)}::uuid[])`);
+  await deps.db.execute(sql`
+    with async_commit as (select set_config('synchronous_commit', 'off', true))
+    update message_events set published_at = now()
+    where id = any(${sql.param(ids)}::uuid[]) and published_at is null and exists (select 1 from async_commit)`);
 }
 
 /**
