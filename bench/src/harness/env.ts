@@ -1,3 +1,4 @@
+import { parseConfig } from "@inboxerr/config";
 import { DEFAULT_DATABASE_URL } from "@inboxerr/db";
 
 /** The Postgres server the scratch databases go on (its own database is never touched). */
@@ -41,7 +42,9 @@ export function serviceEnv(databaseUrl: string, queuePrefix: string): NodeJS.Pro
  * Jobs in flight for the sender and for the raw worker it is compared with: the service default,
  * or BENCH_SENDER_CONCURRENCY to see how the drain scales with it.
  */
-export const SENDER_CONCURRENCY = Number(process.env.BENCH_SENDER_CONCURRENCY || 50);
+export const SENDER_CONCURRENCY = process.env.BENCH_SENDER_CONCURRENCY
+  ? Number(process.env.BENCH_SENDER_CONCURRENCY)
+  : parseConfig(["SENDER_CONCURRENCY"], {}).SENDER_CONCURRENCY;
 
 /** A valid US test number: +1 212 555 xxxx, `i` modulo 10,000. */
 export const testNumber = (i: number): string => `+1212555${String(i % 10_000).padStart(4, "0")}`;
