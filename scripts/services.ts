@@ -4,17 +4,21 @@
  * (a test checks the compose file against it).
  */
 export const SERVICES = [
-  { name: "gateway-simulator", dir: "services/gateway-simulator", port: "SIMULATOR_PORT" },
-  { name: "webhook-ingest", dir: "services/webhook-ingest", port: "WEBHOOK_INGEST_PORT" },
-  { name: "api", dir: "services/api", port: "API_PORT" },
-  { name: "sender-worker", dir: "services/sender-worker", port: "SENDER_PORT" },
-  { name: "metrics-worker", dir: "services/metrics-worker", port: "METRICS_WORKER_PORT" },
+  { name: "gateway-simulator", dir: "services/gateway-simulator", port: "SIMULATOR_PORT", nodeArgs: [] },
+  { name: "webhook-ingest", dir: "services/webhook-ingest", port: "WEBHOOK_INGEST_PORT", nodeArgs: [] },
+  // V8 grows the heap freely while bulks allocate fast; a cap makes it collect sooner. Measured
+  // with pnpm bench ingest: peak RSS 355 MB uncapped, 215 MB capped, same throughput.
+  { name: "api", dir: "services/api", port: "API_PORT", nodeArgs: ["--max-old-space-size=256"] },
+  { name: "sender-worker", dir: "services/sender-worker", port: "SENDER_PORT", nodeArgs: [] },
+  { name: "metrics-worker", dir: "services/metrics-worker", port: "METRICS_WORKER_PORT", nodeArgs: [] },
 ] as const;
 
 export type ServiceName = (typeof SERVICES)[number]["name"];
 
-/** What every service's `start` script runs, from its own directory. */
-export const SERVICE_COMMAND = ["node", "--import", "tsx", "src/main.ts"] as const;
+/** What a service's `start` script runs, from its own directory. */
+export function serviceCommand(svc: { nodeArgs: readonly string[] }): string[] {
+  return ["node", ...svc.nodeArgs, "--import", "tsx", "src/main.ts"];
+}
 
 /** The one-shot migration, from packages/db. */
 export const MIGRATE_COMMAND = ["node", "--import", "tsx", "src/migrate.ts"] as const;

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
-import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICE_COMMAND, SERVICES } from "./services";
+import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICES, serviceCommand } from "./services";
 import { formatLine } from "./log-format";
 
 const root = resolve(import.meta.dirname, "..");
@@ -46,7 +46,7 @@ migrate.on("exit", (code) => {
     process.exit(code ?? 1);
   }
   for (const svc of SERVICES) {
-    const child = run(svc.name, svc.dir, SERVICE_COMMAND);
+    const child = run(svc.name, svc.dir, serviceCommand(svc));
     children.set(svc.name, child);
     child.on("exit", (c, signal) => {
       if (stopping) return;

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { SERVICE_COMMAND, SERVICES, type ServiceName } from "./services";
+import { SERVICES, serviceCommand, type ServiceName } from "./services";
 
 export type RunningSystem = {
   urls: Record<ServiceName, string>;
@@ -55,7 +55,8 @@ export async function startSystem(env: NodeJS.ProcessEnv, opts: StartSystemOptio
   const logLines = new Map<ServiceName, string[]>();
   for (const svc of selected) {
     const childEnv = { ...fullEnv, ...opts.serviceEnv?.[svc.name] };
-    const child = spawn(SERVICE_COMMAND[0], SERVICE_COMMAND.slice(1), { cwd: resolve(root, svc.dir), env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const [bin, ...args] = serviceCommand(svc);
+    const child = spawn(bin!, args, { cwd: resolve(root, svc.dir), env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = [];
     logLines.set(svc.name, lines);
     const keep = (chunk: Buffer) => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICE_COMMAND, SERVICES } from "../scripts/services";
+import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICES, serviceCommand } from "../scripts/services";
 
 type ComposeService = {
   command?: string[];
@@ -25,10 +25,10 @@ describe("docker-compose.yml", () => {
     for (const svc of SERVICES) {
       const c = compose.services[svc.name];
       expect(c, svc.name).toBeDefined();
-      expect(c!.command).toEqual([...SERVICE_COMMAND]);
+      expect(c!.command).toEqual(serviceCommand(svc));
       expect(c!.working_dir).toBe(`/app/${svc.dir}`);
       const pkg = JSON.parse(readFileSync(resolve(root, svc.dir, "package.json"), "utf8"));
-      expect(pkg.scripts.start).toBe(SERVICE_COMMAND.join(" "));
+      expect(pkg.scripts.start).toBe(serviceCommand(svc).join(" "));
     }
   });
 
