@@ -20,15 +20,22 @@ export type RunningSystem = {
 
 const root = resolve(import.meta.dirname, "..");
 
+/**
+ * A port that is free now, picked below Linux's ephemeral range (32768+). A port picked by
+ * listening on 0 comes from that range, so between our check and the service's own listen,
+ * any other test binding port 0 could take it (seen in CI: the api's port answered for
+ * another test's server). Below the range only fixed-port listeners compete, and tests use none.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => res(typeof addr === "object" && addr ? addr.port : 0));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((res) => {
+      const srv = createServer();
+      srv.once("error", () => res(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 export type StartSystemOptions = {
