@@ -12,3 +12,4 @@ export { createTestUser, insertMessages } from "./fixtures";
 export { deleteKeysByPrefix } from "./redis";
 export { waitFor, type WaitForOptions } from "./wait-for";
 export { createPrivateDatabase } from "./private-db";
+export { freePort } from "./ports";
