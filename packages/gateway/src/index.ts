@@ -6,7 +6,12 @@ export {
   type SendResult,
   type WebhookRegistration,
 } from "./driver";
-export { createSmsGateDriver, type SmsGateDriverOptions } from "./smsgate";
+export {
+  createSmsGateDriver,
+  smsGateDriverFromSettings,
+  type SmsGateDriverOptions,
+  type SmsGateSettings,
+} from "./smsgate";
 export { cleanGatewayText, parseRetryAfter } from "./http";
 export {
   signWebhook,

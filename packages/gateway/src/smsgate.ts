@@ -24,6 +24,28 @@ export type SmsGateDriverOptions = {
 
 type Answer = { status: number; headers: Headers; body: string };
 
+/** The SMSGATE_* settings as `@inboxerr/config` parses them. */
+export type SmsGateSettings = {
+  SMSGATE_URL: string;
+  SMSGATE_USERNAME: string;
+  SMSGATE_PASSWORD: string;
+  SMSGATE_TIMEOUT_MS: number;
+  SMSGATE_DEVICE_ID?: string | undefined;
+  SMSGATE_SIM_NUMBER?: number | undefined;
+};
+
+/** The driver every process builds from its config: sender, ingest registration, the CLI. */
+export function smsGateDriverFromSettings(settings: SmsGateSettings): GatewayDriver {
+  return createSmsGateDriver({
+    baseUrl: settings.SMSGATE_URL,
+    username: settings.SMSGATE_USERNAME,
+    password: settings.SMSGATE_PASSWORD,
+    timeoutMs: settings.SMSGATE_TIMEOUT_MS,
+    ...(settings.SMSGATE_DEVICE_ID ? { deviceId: settings.SMSGATE_DEVICE_ID } : {}),
+    ...(settings.SMSGATE_SIM_NUMBER ? { simNumber: settings.SMSGATE_SIM_NUMBER } : {}),
+  });
+}
+
 /** A GatewayDriver speaking the SMS Gate ("SMS Gateway for Android") 3rd-party API. */
 export function createSmsGateDriver(opts: SmsGateDriverOptions): GatewayDriver {
   const baseUrl = opts.baseUrl.replace(/\/+$/, "");

@@ -3,7 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { loadConfig } from "@inboxerr/config";
 import { createRedis } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
-import { createSmsGateDriver } from "@inboxerr/gateway";
+import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, createMetricsRegistry, listen, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSenderWorker, DEFAULT_TUNING } from "./app";
@@ -30,14 +30,7 @@ for (const [role, client] of Object.entries(redis)) client.on("error", (err) => 
 await Promise.race([once(redis.producer, "ready"), delay(5_000)]);
 
 const { registry } = createMetricsRegistry("sender-worker");
-const driver = createSmsGateDriver({
-  baseUrl: config.SMSGATE_URL,
-  username: config.SMSGATE_USERNAME,
-  password: config.SMSGATE_PASSWORD,
-  deviceId: config.SMSGATE_DEVICE_ID,
-  simNumber: config.SMSGATE_SIM_NUMBER,
-  timeoutMs: config.SMSGATE_TIMEOUT_MS,
-});
+const driver = smsGateDriverFromSettings(config);
 const sender = createSenderWorker({ config, db, redis, driver, logger, registry });
 const { server, port } = await listen(createOpsApp({ registry, db: db.db, redis: redis.producer }), config.SENDER_PORT);
 

@@ -2,7 +2,7 @@ import { Gauge } from "prom-client";
 import { loadConfig } from "@inboxerr/config";
 import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
-import { createSmsGateDriver } from "@inboxerr/gateway";
+import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createWebhookIngest } from "./app";
@@ -51,13 +51,7 @@ const ingest = createWebhookIngest({
 const { server, port } = await listen(ingest.app, config.WEBHOOK_INGEST_PORT);
 logger.info({ port }, "webhook-ingest listening");
 
-const driver = createSmsGateDriver({
-  baseUrl: config.SMSGATE_URL,
-  username: config.SMSGATE_USERNAME,
-  password: config.SMSGATE_PASSWORD,
-  timeoutMs: config.SMSGATE_TIMEOUT_MS,
-  ...(config.SMSGATE_DEVICE_ID ? { deviceId: config.SMSGATE_DEVICE_ID } : {}),
-});
+const driver = smsGateDriverFromSettings(config);
 const registered = new Gauge({
   name: "inboxerr_webhook_registration_ok",
   help: "1 once PUBLIC_WEBHOOK_URL is registered with the gateway, 0 while registration is failing",

@@ -6,7 +6,7 @@ import { Registry } from "prom-client";
 import { parseConfig } from "@inboxerr/config";
 import { createRedis } from "@inboxerr/contracts";
 import { createDb, type DbHandle } from "@inboxerr/db";
-import { createSmsGateDriver, type GatewayDriver } from "@inboxerr/gateway";
+import { smsGateDriverFromSettings, type GatewayDriver } from "@inboxerr/gateway";
 import { createLogger } from "@inboxerr/logger";
 import { testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 // By relative path, test-only: the sender never depends on the simulator at run time.
@@ -123,14 +123,7 @@ export async function startSender(opts: StartSenderOptions) {
   };
   const driver =
     opts.driver ??
-    createSmsGateDriver({
-      baseUrl: config.SMSGATE_URL,
-      username: config.SMSGATE_USERNAME,
-      password: config.SMSGATE_PASSWORD,
-      deviceId: config.SMSGATE_DEVICE_ID,
-      simNumber: config.SMSGATE_SIM_NUMBER,
-      timeoutMs: config.SMSGATE_TIMEOUT_MS,
-    });
+    smsGateDriverFromSettings(config);
   await waitFor(() => redis.worker.status === "ready" && (opts.producerRedisUrl !== undefined || redis.producer.status === "ready"), {
     message: "redis connections ready",
   });

@@ -3,7 +3,7 @@
  * gateway refused or did not answer. webhook-ingest also does this on start, with retries.
  */
 import { loadConfig } from "@inboxerr/config";
-import { createSmsGateDriver } from "@inboxerr/gateway";
+import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { registerWebhooks } from "../registration/register";
 
 const config = loadConfig([
@@ -15,13 +15,7 @@ const config = loadConfig([
   "PUBLIC_WEBHOOK_URL",
 ] as const);
 
-const driver = createSmsGateDriver({
-  baseUrl: config.SMSGATE_URL,
-  username: config.SMSGATE_USERNAME,
-  password: config.SMSGATE_PASSWORD,
-  timeoutMs: config.SMSGATE_TIMEOUT_MS,
-  ...(config.SMSGATE_DEVICE_ID ? { deviceId: config.SMSGATE_DEVICE_ID } : {}),
-});
+const driver = smsGateDriverFromSettings(config);
 
 try {
   const { registered, pruned } = await registerWebhooks(driver, {
