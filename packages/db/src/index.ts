@@ -1,5 +1,6 @@
 export {
   createDb,
+  executePrepared,
   type CreateDbOptions,
   type Db,
   type DbHandle,

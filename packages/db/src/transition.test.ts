@@ -46,6 +46,25 @@ it("evaluates the SQL predicate exactly like canTransition for every pair", asyn
 });
 
 describe("transition options", () => {
+  it("counts one send attempt with a move to sending, and only then", async () => {
+    const [queued, sending, scheduled] = await Promise.all([
+      insertMessage(db, user.id, { status: "queued" }),
+      insertMessage(db, user.id, { status: "sending", attempts: 2 }),
+      insertMessage(db, user.id, { status: "scheduled" }),
+    ]);
+    await transitionMany(db, [
+      { messageId: queued.id, to: "sending" },
+      { messageId: sending.id, to: "accepted" },
+      { messageId: scheduled.id, to: "queued" },
+    ]);
+    expect((await load(queued.id)).attempts).toBe(1);
+    expect((await load(sending.id)).attempts).toBe(2);
+    expect((await load(scheduled.id)).attempts).toBe(0);
+    // A refused move to sending counts nothing.
+    expect(await transition(db, { messageId: sending.id, to: "sending" })).toBeNull();
+    expect((await load(sending.id)).attempts).toBe(2);
+  });
+
   it("stores `at` in the status stamp while occurred_at stays server time", async () => {
     const message = await insertMessage(db, user.id, { status: "accepted" });
     const phoneTime = new Date("2030-01-02T03:04:05.678Z");

@@ -1,5 +1,5 @@
 import { getTableColumns, sql, type SQL } from "drizzle-orm";
-import type { DbOrTx } from "./client";
+import { executePrepared, type DbOrTx } from "./client";
 import { messageEvents, type MessageEvent } from "./schema/messages";
 import { isMessageStatus, MESSAGE_STATUSES, TRANSITIONS, type MessageStatus } from "./status";
 
@@ -47,6 +47,9 @@ const STAMP_ASSIGNMENTS = sql.raw(
  * transaction of its own and composes with a caller's (pass `tx`). Returns the event, or null
  * when nothing moved: unknown or foreign id, a move the state machine refuses, or a racing
  * writer got there first.
+ *
+ * A move to `sending` also counts one send attempt (`messages.attempts`): the sender makes
+ * that move right before it calls the gateway, so the claim and its attempt are one write.
  */
 export async function transition(db: DbOrTx, input: TransitionInput): Promise<MessageEvent | null> {
   const [event] = await transitionMany(db, [input]);
@@ -88,12 +91,14 @@ function rounds(items: readonly TransitionInput[]): TransitionInput[][] {
 
 async function applyRound(db: DbOrTx, items: TransitionInput[]): Promise<MessageEvent[]> {
   const col = <T>(pick: (i: TransitionInput) => T) => sql.param(items.map(pick));
-  const result = await db.execute<Record<string, unknown>>(sql`
+  const result = await executePrepared<Record<string, unknown>>(db, "inboxerr_transition_many", sql`
     with u as (
       update messages m set
         status = v.status,
         ${STAMP_ASSIGNMENTS},
         error = coalesce(v.error, m.error),
+        -- The sender moves a message to sending right before calling the gateway: that call is an attempt.
+        attempts = m.attempts + (v.status = 'sending')::int,
         updated_at = now()
       from unnest(
         ${col((i) => i.messageId)}::uuid[],

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { MessageEventJob } from "@inboxerr/contracts";
-import type { Db, Tx } from "@inboxerr/db";
+import { executePrepared, type Db, type Tx } from "@inboxerr/db";
 import { foldBuckets, type BucketDelta } from "./fold";
 
 export type ApplyOutcome = "applied" | "duplicate";
@@ -24,7 +24,7 @@ export async function applyEvents(db: Db, events: readonly MessageEventJob[]): P
 async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Promise<ApplyOutcome[]> {
   // Sorted, so two replicas inserting overlapping ids wait on each other in the same order.
   const ids = [...new Set(events.map((e) => e.eventId.toLowerCase()))].sort();
-  const { rows } = await tx.execute<{ event_id: string }>(sql`
+  const { rows } = await executePrepared<{ event_id: string }>(tx, "inboxerr_metrics_record_applied", sql`
     insert into metrics_applied_events (event_id)
     select unnest(${sql.param(ids)}::uuid[])
     on conflict (event_id) do nothing
@@ -49,7 +49,7 @@ async function upsertBuckets(tx: Tx, deltas: readonly BucketDelta[]): Promise<vo
   const col = <T>(pick: (d: BucketDelta) => T) => sql.param(deltas.map(pick));
   // A user deleted since the event was written has nothing left to count (and the FK would
   // fail the whole batch, again on every retry).
-  await tx.execute(sql`
+  await executePrepared(tx, "inboxerr_metrics_upsert_buckets", sql`
     insert into metrics_buckets as b (user_id, bucket_start, status, count, latency_ms_sum)
     select v.user_id, v.bucket_start, v.status, v.count, v.latency_ms_sum
     from unnest(

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import { publishEvents, type MessageEventJob } from "@inboxerr/contracts";
-import type { Db, MessageEvent } from "@inboxerr/db";
+import { executePrepared, type Db, type MessageEvent } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import type { SenderMetrics } from "../metrics";
 
@@ -34,7 +34,7 @@ export async function publishAndMark(deps: Pick<OutboxDeps, "db" | "queue">, eve
   if (events.length === 0) return;
   await publishEvents(deps.queue, events.map(toEventJob));
   const ids = events.map((e) => e.id);
-  await deps.db.execute(sql`
+  await executePrepared(deps.db, "inboxerr_sender_mark_published", sql`
     with async_commit as (select set_config('synchronous_commit', 'off', true))
     update message_events set published_at = now()
     where id = any(${sql.param(ids)}::uuid[]) and published_at is null and exists (select 1 from async_commit)`);

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { isMessageStatus, type Db, type MessageStatus } from "@inboxerr/db";
+import { executePrepared, isMessageStatus, type Db, type MessageStatus } from "@inboxerr/db";
 
 export type ClaimRow = {
   id: string;
@@ -13,7 +13,10 @@ export type ClaimRow = {
   lapsed: boolean;
   /** Scheduled, and its time is more than a second away: the job ran early. */
   earlyUntil: Date | null;
-  /** The attempt number this job is about to make, or null when it must not call the gateway. */
+  /**
+   * The attempt number this job is about to make, or null when it must not call the gateway.
+   * For a claimable row it is counted by the claim's transition; for a `sending` row, already.
+   */
   attempt: number | null;
 };
 
@@ -21,10 +24,15 @@ export type ClaimRow = {
 const EARLY_SLACK = sql`interval '1 second'`;
 
 /**
- * Reads the rows a batch of jobs is about to claim, and in the same statement counts a send
- * attempt (and touches updated_at, the sweeper's staleness clock) on each one that will go to
- * the gateway: still claimable or already `sending`, due, and either still valid or already
- * tried.
+ * Reads the rows a batch of jobs is about to claim, and works out for each whether it may go
+ * to the gateway: claimable (queued|scheduled) or already `sending`, due, and either still
+ * valid or already tried. `attempt` is the number that call will be.
+ *
+ * A claimable row's attempt is counted by the claim itself (transitionMany counts one with
+ * every move to `sending`, in the same write), so here it is read, not written: the common
+ * path is a plain read that writes no WAL and waits for no commit flush. Only a row that is
+ * already `sending` (a retry after a crash, stall or transient error: no transition happens)
+ * has its attempt counted here, and its updated_at touched (the sweeper's staleness clock).
  *
  * `attempts` counts the calls that may have reached the gateway (a throttled call is taken
  * back, see uncountAttempts). It is what lets an expired row be told apart: 0 means the
@@ -36,7 +44,7 @@ const EARLY_SLACK = sql`interval '1 second'`;
  */
 export async function fetchClaimRows(db: Db, ids: readonly string[]): Promise<Map<string, ClaimRow>> {
   if (ids.length === 0) return new Map();
-  const result = await db.execute<{
+  const result = await executePrepared<{
     id: string;
     user_id: string;
     status: string;
@@ -47,20 +55,25 @@ export async function fetchClaimRows(db: Db, ids: readonly string[]): Promise<Ma
     lapsed: boolean;
     early_until: string | Date | null;
     attempt: number | null;
-  }>(sql`
-    with bumped as (
+  }>(db, "inboxerr_sender_claim_rows", sql`
+    with retried as (
       update messages set attempts = attempts + 1, updated_at = now()
       where id = any(${sql.param(ids)}::uuid[])
-        and status in ('queued', 'scheduled', 'sending')
-        and (valid_until is null or valid_until > now() or (status = 'sending' and attempts > 0))
-        and not (status = 'scheduled' and scheduled_at > now() + ${EARLY_SLACK})
+        and status = 'sending'
+        and (valid_until is null or valid_until > now() or attempts > 0)
       returning id, attempts
     )
     select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
       coalesce(m.valid_until <= now(), false) as lapsed,
       case when m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK} then m.scheduled_at end as early_until,
-      b.attempts as attempt
-    from messages m left join bumped b on b.id = m.id
+      case
+        when m.status = 'sending' then r.attempts
+        when m.status in ('queued', 'scheduled')
+          and (m.valid_until is null or m.valid_until > now())
+          and not (m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK})
+          then m.attempts + 1
+      end as attempt
+    from messages m left join retried r on r.id = m.id
     where m.id = any(${sql.param(ids)}::uuid[])`);
   const rows = new Map<string, ClaimRow>();
   for (const r of result.rows) {
