@@ -40,26 +40,55 @@ export async function publishAndMark(deps: Pick<OutboxDeps, "db" | "queue">, eve
     where id = any(${sql.param(ids)}::uuid[]) and published_at is null and exists (select 1 from async_commit)`);
 }
 
+/** Most events one publish carries (one addBulk, one UPDATE). */
+const MAX_PUBLISH = 1_000;
+/** Publishes running at once; events committed meanwhile wait and go out together next. */
+const MAX_IN_FLIGHT = 2;
+
 /**
- * Publishes right after commit without making the caller wait. A failure is logged and
- * counted, never retried here: the relay owns republishing (invariant 7), so a Redis outage
- * costs latency, not events.
+ * Publishes right after commit without making the caller wait. Under load, events committed
+ * while publishes are in flight are coalesced into the next one, so a busy sender makes a few
+ * large publishes instead of one per status batch (each costs a Redis round trip and an
+ * UPDATE). A failure is logged and counted, never retried here: the relay owns republishing
+ * (invariant 7), so a Redis outage costs latency, not events.
  */
 export function createOutboxPublisher(deps: OutboxDeps) {
-  const inFlight = new Set<Promise<void>>();
+  let waiting: MessageEvent[] = [];
+  let running = 0;
+  const idle: (() => void)[] = [];
+
+  async function send(events: MessageEvent[]): Promise<void> {
+    try {
+      await publishAndMark(deps, events);
+    } catch (err) {
+      deps.metrics.outboxPublishFailures.inc(events.length);
+      deps.logger.warn({ err, events: events.length }, "event publish failed; the outbox relay will republish");
+    }
+  }
+
+  function pump(): void {
+    while (waiting.length > 0 && running < MAX_IN_FLIGHT) {
+      const batch = waiting.length <= MAX_PUBLISH ? waiting : waiting.slice(0, MAX_PUBLISH);
+      waiting = batch === waiting ? [] : waiting.slice(MAX_PUBLISH);
+      running++;
+      void send(batch).finally(() => {
+        running--;
+        pump();
+        if (running === 0 && waiting.length === 0) for (const wake of idle.splice(0)) wake();
+      });
+    }
+  }
+
   return {
     publish(events: readonly MessageEvent[]): void {
       if (events.length === 0) return;
-      const p = publishAndMark(deps, events).catch((err: unknown) => {
-        deps.metrics.outboxPublishFailures.inc(events.length);
-        deps.logger.warn({ err, events: events.length }, "event publish failed; the outbox relay will republish");
-      });
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
+      waiting.push(...events);
+      pump();
     },
-    /** Resolves once every publish started so far has settled (shutdown). */
+    /** Resolves once every event handed to publish so far has been published or given up (shutdown). */
     async drain(): Promise<void> {
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      if (running === 0 && waiting.length === 0) return;
+      await new Promise<void>((resolve) => idle.push(resolve));
     },
   };
 }
