@@ -22,6 +22,7 @@ describe("POST /webhooks/sms-gate: signature", () => {
     const res = await postSigned(h.url, hook);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "applied" });
+    expect(res.headers.get("etag")).toBeNull();
 
     const row = await messageRow(h, msg!.id);
     expect(row.status).toBe("sent");
