@@ -1,7 +1,10 @@
+import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb } from "./client";
 import { runMigrations } from "./migrate";
-import { randomSuffix } from "./test-support";
+import { insertMessageRows, insertUser, randomSuffix } from "./test-support";
+import { transition } from "./transition";
 
 // Scratch databases on the run's server, named like the run's own so that a killed run's
 // leftovers are swept by the global setup's stale-database cleanup.
@@ -70,5 +73,24 @@ describe("runMigrations", () => {
 
   it("fails with a readable error when Postgres is unreachable", async () => {
     await expect(runMigrations("postgres://postgres@127.0.0.1:1/none")).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe("a migration while services run", () => {
+  it("adding a message_events column does not break transitions already prepared on open connections", async () => {
+    const url = await scratchDatabase();
+    await runMigrations(url);
+    const { db, close } = createDb(url, { max: 1 });
+    try {
+      const user = await insertUser(db);
+      const [a, b] = await insertMessageRows(db, user.id, 2);
+      expect(await transition(db, { messageId: a!.id, to: "sending" })).not.toBeNull();
+      // A later release's migration, applied while this connection holds the prepared statement.
+      await db.execute(sql`alter table message_events add column note text`);
+      const event = await transition(db, { messageId: b!.id, to: "sending" });
+      expect(event).toMatchObject({ messageId: b!.id, status: "sending" });
+    } finally {
+      await close();
+    }
   });
 });

@@ -89,6 +89,12 @@ function rounds(items: readonly TransitionInput[]): TransitionInput[][] {
   return out;
 }
 
+const EVENT_COLUMNS = Object.entries(getTableColumns(messageEvents));
+// Named, not `*`: the statement is prepared once per connection, and Postgres refuses to run a
+// prepared statement whose result columns changed ("cached plan must not change result type"),
+// so a migration adding a column to message_events must not break running services.
+const EVENT_RETURNING = sql.raw(EVENT_COLUMNS.map(([, column]) => `"${column.name}"`).join(", "));
+
 async function applyRound(db: DbOrTx, items: TransitionInput[]): Promise<MessageEvent[]> {
   const col = <T>(pick: (i: TransitionInput) => T) => sql.param(items.map(pick));
   const result = await executePrepared<Record<string, unknown>>(db, "inboxerr_transition_many", sql`
@@ -121,11 +127,9 @@ async function applyRound(db: DbOrTx, items: TransitionInput[]): Promise<Message
       greatest(0, round(extract(epoch from (now() - due_at)) * 1000))::bigint,
       payload::jsonb
     from u
-    returning *`);
+    returning ${EVENT_RETURNING}`);
   return result.rows.map(toMessageEvent);
 }
-
-const EVENT_COLUMNS = Object.entries(getTableColumns(messageEvents));
 
 /** Raw rows carry snake_case names and driver values (timestamps as strings); map like drizzle does. */
 function toMessageEvent(row: Record<string, unknown>): MessageEvent {

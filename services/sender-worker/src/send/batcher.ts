@@ -173,8 +173,9 @@ function isDataError(err: unknown): boolean {
 }
 
 /**
- * The claim decision for one row. `attempt` is non-null exactly when fetchClaimRows counted a
- * send attempt, i.e. when the row may go to the gateway.
+ * The claim decision for one row. `attempt` is non-null exactly when the row may go to the
+ * gateway: a claimable row's attempt is then counted by its claim transition, a `sending`
+ * row's already by fetchClaimRows.
  */
 function decide(row: ClaimRow | undefined): Decision {
   if (!row) return "skip";
