@@ -39,12 +39,6 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
   const bareUrl = bareExpress.url;
   const bareSource = webhookSource({ path: PATH, messageIds: ids, signingKey: BENCH_SECRETS.SMSGATE_WEBHOOK_SIGNING_KEY, deviceId: BENCH_SECRETS.SMSGATE_DEVICE_ID });
   await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, amount: WARM_UP });
-  // Half the baseline before webhook-ingest runs and half after (A-B-A): background load on a
-  // shared machine then weighs on both sides alike.
-  let meter = meterCpu({ "bare express": bareExpress.pid }, database);
-  const bareBefore = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds / 2 });
-  const bareCpu = meter.stop();
-  const bareFixed = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
 
   const { system, shutdown } = await startServices(ctx, "webhooks", serviceEnv(databaseUrl, queuePrefix), ["gateway-simulator", "webhook-ingest"]);
   const url = `${system.urls["webhook-ingest"]}${PATH}`;
@@ -52,23 +46,41 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
   // Warm-up on messages of their own; they count in the applied total below.
   const source = webhookSource({ path: PATH, messageIds: ids, signingKey: BENCH_SECRETS.SMSGATE_WEBHOOK_SIGNING_KEY, deviceId: BENCH_SECRETS.SMSGATE_DEVICE_ID });
   const warm = await runLoad({ url, source, connections: CONNECTIONS, amount: WARM_UP });
+
+  // Full load, interleaved B-I-B-I-B (bare quarter, ingest half, bare half, ingest half, bare
+  // quarter): both servers stay up, one is loaded at a time, and each side gets `seconds` in
+  // all. On a shared machine whose speed drifts over tens of seconds, windows this close
+  // weigh on both sides alike (A-B-A with 20 s between the halves saw the baseline move 40%).
   const pgActivity = ctx.profile ? await samplePgActivity(databaseUrl, database) : undefined;
-  meter = meterCpu({ "webhook-ingest": system.pids["webhook-ingest"] }, database);
   const metricsUrl = `${system.urls["webhook-ingest"]}/metrics`;
   const batchAtStart = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
-  const full = await runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds });
-  const batchAfterFull = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const bare = (quarters: number) => runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: (seconds * quarters) / 4 });
+  const ingest = () => runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds / 2 });
+  let meter = meterCpu({ "bare express": bareExpress.pid }, database);
+  const bareRuns = [await bare(1)];
+  const bareCpu = meter.stop();
+  meter = meterCpu({ "webhook-ingest": system.pids["webhook-ingest"] }, database);
+  const ingestRuns = [await ingest()];
   const ingestCpu = meter.stop();
+  bareRuns.push(await bare(2));
+  ingestRuns.push(await ingest());
+  bareRuns.push(await bare(1));
+  const batchAfterFull = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
   if (pgActivity) ctx.log(await pgActivity.stop());
+
+  // Then latency at a fixed offered rate, the baseline right before the service.
+  const bareFixed = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
   const fixed = await runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
   const batchAfterFixed = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
   const batchFull = meanBetween(batchAtStart, batchAfterFull);
   const batchFixed = meanBetween(batchAfterFull, batchAfterFixed);
   const rssMb = rss.stop();
   await shutdown();
-  const bareAfter = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds / 2 });
 
-  const sent = [warm, full, fixed];
+  const rate = (runs: Awaited<ReturnType<typeof runLoad>>[]) =>
+    runs.reduce((n, r) => n + r["2xx"], 0) / runs.reduce((t, r) => t + r.duration, 0);
+  const full = ingestRuns[1]!;
+  const sent = [warm, ...ingestRuns, fixed];
   const ok = sent.reduce((n, r) => n + r["2xx"], 0);
   const refused = sent.reduce((n, r) => n + r.non2xx + r.errors, 0);
   const { rows } = await db.query<{ envelopes: number; delivered: number; sent: number }>(
@@ -77,8 +89,8 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
             count(*) filter (where status = 'sent')::int as sent from messages`,
   );
   const stored = rows[0]!;
-  const figure = okPerSecond(full);
-  const baseline = (bareBefore["2xx"] + bareAfter["2xx"]) / (bareBefore.duration + bareAfter.duration);
+  const figure = rate(ingestRuns);
+  const baseline = rate(bareRuns);
   const comparison: Comparison = {
     figure: { label: "webhook-ingest, applied (2xx)", value: figure, unit: "webhooks/s" },
     baseline: { label: "bare express: raw body + JSON.parse + 200", value: baseline, unit: "requests/s" },
@@ -87,15 +99,16 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
   const p99 = fixed.latency.p99;
   return {
     stage: "webhooks",
-    workload: `${seconds} s at ${CONNECTIONS} connections, then ${seconds} s offered at ${FIXED_RATE.toLocaleString("en-US")}/s; signed sms:sent + sms:delivered of ${pool.toLocaleString("en-US")} stored messages`,
+    workload: `${seconds} s at ${CONNECTIONS} connections interleaved with the baseline, then ${seconds} s offered at ${FIXED_RATE.toLocaleString("en-US")}/s; signed sms:sent + sms:delivered of ${pool.toLocaleString("en-US")} stored messages`,
     comparisons: [comparison],
     extra: [
       { label: `latency p50 at ${FIXED_RATE}/s offered`, value: fixed.latency.p50, unit: "ms" },
       { label: `latency p99 at ${FIXED_RATE}/s offered`, value: p99, unit: "ms" },
       { label: `achieved rate at ${FIXED_RATE}/s offered`, value: okPerSecond(fixed), unit: "webhooks/s" },
-      { label: "latency p50 under full load", value: full.latency.p50, unit: "ms" },
-      { label: "latency p99 under full load", value: full.latency.p99, unit: "ms" },
-      { label: "bare express before / after webhook-ingest", value: okPerSecond(bareBefore), unit: `/ ${Math.round(okPerSecond(bareAfter))} requests/s` },
+      { label: "latency p50 under full load (second half)", value: full.latency.p50, unit: "ms" },
+      { label: "latency p99 under full load (second half)", value: full.latency.p99, unit: "ms" },
+      { label: "webhook-ingest, first / second half", value: okPerSecond(ingestRuns[0]!), unit: `/ ${Math.round(okPerSecond(ingestRuns[1]!)).toLocaleString("en-US")} webhooks/s` },
+      { label: "bare express, windows 1 / 2 / 3", value: okPerSecond(bareRuns[0]!), unit: `/ ${bareRuns.slice(1).map((r) => Math.round(okPerSecond(r)).toLocaleString("en-US")).join(" / ")} requests/s` },
       ...(batchFull === undefined ? [] : [{ label: "webhooks per database statement under full load, mean", value: batchFull, unit: "" }]),
       ...(batchFixed === undefined ? [] : [{ label: `webhooks per database statement at ${FIXED_RATE}/s, mean`, value: batchFixed, unit: "" }]),
       { label: `bare express p50 at ${FIXED_RATE}/s offered`, value: bareFixed.latency.p50, unit: "ms" },
@@ -114,8 +127,8 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
     ],
     elapsedMs: performance.now() - started,
     notes: [
-      describeCpu("webhook-ingest", ingestCpu, full["2xx"], "webhooks"),
-      describeCpu("baseline (first half)", bareCpu, bareBefore["2xx"], "requests"),
+      describeCpu("webhook-ingest (first half)", ingestCpu, ingestRuns[0]!["2xx"], "webhooks"),
+      describeCpu("baseline (first window)", bareCpu, bareRuns[0]!["2xx"], "requests"),
       ...(source.overflow() > 0 ? [`${source.overflow()} webhooks named unknown messages (the pool ran out)`] : []),
     ],
   };
