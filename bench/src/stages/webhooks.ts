@@ -53,7 +53,10 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
   // weigh on both sides alike (A-B-A with 20 s between the halves saw the baseline move 40%).
   const pgActivity = ctx.profile ? await samplePgActivity(databaseUrl, database) : undefined;
   const metricsUrl = `${system.urls["webhook-ingest"]}/metrics`;
-  const batchAtStart = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const BATCH_SIZE = "inboxerr_webhook_batch_size";
+  const BATCH_SECONDS = "inboxerr_webhook_batch_duration_seconds";
+  const batchAtStart = await scrapeHistogram(metricsUrl, BATCH_SIZE);
+  const secondsAtStart = await scrapeHistogram(metricsUrl, BATCH_SECONDS);
   const bare = (quarters: number) => runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: (seconds * quarters) / 4 });
   const ingest = () => runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds / 2 });
   let meter = meterCpu({ "bare express": bareExpress.pid }, database);
@@ -65,15 +68,24 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
   bareRuns.push(await bare(2));
   ingestRuns.push(await ingest());
   bareRuns.push(await bare(1));
-  const batchAfterFull = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const batchAfterFull = await scrapeHistogram(metricsUrl, BATCH_SIZE);
+  const secondsAfterFull = await scrapeHistogram(metricsUrl, BATCH_SECONDS);
   if (pgActivity) ctx.log(await pgActivity.stop());
 
   // Then latency at a fixed offered rate, the baseline right before the service.
   const bareFixed = await runLoad({ url: bareUrl, source: bareSource, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
   const fixed = await runLoad({ url, source, connections: CONNECTIONS, durationSeconds: seconds, overallRate: FIXED_RATE });
-  const batchAfterFixed = await scrapeHistogram(metricsUrl, "inboxerr_webhook_batch_size");
+  const batchAfterFixed = await scrapeHistogram(metricsUrl, BATCH_SIZE);
+  const secondsAfterFixed = await scrapeHistogram(metricsUrl, BATCH_SECONDS);
   const batchFull = meanBetween(batchAtStart, batchAfterFull);
   const batchFixed = meanBetween(batchAfterFull, batchAfterFixed);
+  // What a webhook's answer waits for besides HTTP and the queue for a batch slot.
+  const statementMs = (a: typeof secondsAtStart, b: typeof secondsAtStart) => {
+    const mean = meanBetween(a, b);
+    return mean === undefined ? undefined : mean * 1000;
+  };
+  const statementFull = statementMs(secondsAtStart, secondsAfterFull);
+  const statementFixed = statementMs(secondsAfterFull, secondsAfterFixed);
   const rssMb = rss.stop();
   await shutdown();
 
@@ -111,6 +123,8 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
       { label: "bare express, windows 1 / 2 / 3", value: okPerSecond(bareRuns[0]!), unit: `/ ${bareRuns.slice(1).map((r) => Math.round(okPerSecond(r)).toLocaleString("en-US")).join(" / ")} requests/s` },
       ...(batchFull === undefined ? [] : [{ label: "webhooks per database statement under full load, mean", value: batchFull, unit: "" }]),
       ...(batchFixed === undefined ? [] : [{ label: `webhooks per database statement at ${FIXED_RATE}/s, mean`, value: batchFixed, unit: "" }]),
+      ...(statementFull === undefined ? [] : [{ label: "batch statement time under full load, mean", value: statementFull, unit: "ms" }]),
+      ...(statementFixed === undefined ? [] : [{ label: `batch statement time at ${FIXED_RATE}/s, mean`, value: statementFixed, unit: "ms" }]),
       { label: `bare express p50 at ${FIXED_RATE}/s offered`, value: bareFixed.latency.p50, unit: "ms" },
       { label: `bare express p99 at ${FIXED_RATE}/s offered`, value: bareFixed.latency.p99, unit: "ms" },
     ],

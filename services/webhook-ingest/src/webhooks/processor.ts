@@ -53,7 +53,8 @@ export function createWebhookProcessor(opts: {
   });
 
   async function apply(hooks: IncomingWebhook[]): Promise<Outcome[]> {
-    const { outcomes, events } = await applyWebhooks(opts.pool, hooks);
+    const done = opts.metrics.batchTimer();
+    const { outcomes, events } = await applyWebhooks(opts.pool, hooks).finally(done);
     opts.publisher.publish(events);
     hooks.forEach((h, i) => opts.metrics.received(h.event, outcomes[i]!));
     return outcomes;

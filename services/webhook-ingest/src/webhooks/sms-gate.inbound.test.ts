@@ -127,6 +127,10 @@ describe("ops", () => {
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready", checks: { postgres: "ok" } });
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/inboxerr_webhooks_received_total\{event="sms:received",outcome="applied"[^}]*\} [1-9]/);
+    // Every batch applied so far was timed, as many as were sized.
+    const count = (name: string) => Number(new RegExp(`^${name}_count\\{[^}]*\\} (\\d+)$`, "m").exec(text)?.[1]);
+    expect(count("inboxerr_webhook_batch_duration_seconds")).toBeGreaterThan(0);
+    expect(count("inboxerr_webhook_batch_duration_seconds")).toBe(count("inboxerr_webhook_batch_size"));
     // No phone numbers or message ids in labels.
     expect(text).not.toMatch(/\+44/);
   });
