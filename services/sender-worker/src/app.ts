@@ -133,7 +133,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
         await Promise.all(periodic.map((p) => p.stop()));
         await sender.close(config.SMSGATE_TIMEOUT_MS + tuning.shutdownMarginMs);
         await batcher.close();
-        await publisher.drain();
+        await publisher.close();
         await Promise.all([sendQueue.close(), eventQueue.close()]);
       })();
       return closing;

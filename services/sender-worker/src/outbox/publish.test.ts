@@ -50,27 +50,52 @@ describe("publishAndMark", () => {
 });
 
 describe("createOutboxPublisher", () => {
-  it("coalesces events committed while publishes are in flight, and publishes and stamps every one", async () => {
+  it("coalesces events committed while publishes are in flight, publishes and stamps every one, and leaves later ones to the relay once closed", async () => {
     const user = await createTestUser(handle.db);
-    const rows = await insertMessages(handle.db, user.id, 30);
+    const rows = await insertMessages(handle.db, user.id, 31);
     const events = await transitionMany(handle.db, rows.map((r) => ({ messageId: r.id, to: "sending" as const })));
-    expect(events).toHaveLength(30);
+    expect(events).toHaveLength(31);
+    const late = events.pop()!;
     const redis = createRedis(testEnv().redisUrl, "producer");
     const queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix: testPrefix() });
-    const addBulk = vi.spyOn(queue, "addBulk");
-    const publisher = createOutboxPublisher({ db: handle.db, queue, logger, metrics: createSenderMetrics(new Registry()) });
+    // The real addBulk, held until released, so the test decides what is in flight.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const realAddBulk = queue.addBulk.bind(queue);
+    const addBulk = vi.spyOn(queue, "addBulk").mockImplementation(async (jobs) => {
+      await gate;
+      return realAddBulk(jobs);
+    });
+    const registry = new Registry();
+    const publisher = createOutboxPublisher({ db: handle.db, queue, logger, metrics: createSenderMetrics(registry) });
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     try {
       await waitFor(() => redis.status === "ready");
-      // Ten status batches of three committing back to back, as under load.
-      for (let i = 0; i < 30; i += 3) publisher.publish(events.slice(i, i + 3));
-      await publisher.drain();
+      // Two status batches go out one after the other and fill both publish slots...
+      publisher.publish(events.slice(0, 3));
+      await nextTurn();
+      publisher.publish(events.slice(3, 6));
+      await nextTurn();
+      expect(addBulk).toHaveBeenCalledTimes(2);
+      // ...so the eight that commit meanwhile wait, and share the third publish.
+      for (let i = 6; i < 30; i += 3) publisher.publish(events.slice(i, i + 3));
+      await nextTurn();
+      expect(addBulk).toHaveBeenCalledTimes(2);
+      release();
+      await publisher.close();
 
-      // Two go out at once; the eight batches that came meanwhile share the third publish.
       expect(addBulk).toHaveBeenCalledTimes(3);
+      expect(addBulk.mock.calls.map(([jobs]) => jobs.length)).toEqual([3, 3, 24]);
       const jobs = await queue.getJobs(["waiting"]);
       expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
       const stored = await eventsOf(handle.db, rows.map((r) => r.id));
-      expect(stored.every((e) => e.publishedAt !== null)).toBe(true);
+      expect(stored.filter((e) => e.publishedAt !== null).map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+
+      // Closed (shutdown): a late event is not published but counted, and stays for the relay.
+      publisher.publish([late]);
+      await waitFor(async () => (await registry.getSingleMetricAsString("inboxerr_outbox_publish_failures_total")).includes(" 1"));
+      expect(addBulk).toHaveBeenCalledTimes(3);
+      expect((await eventsOf(handle.db, [late.messageId]))[0]?.publishedAt).toBeNull();
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();

@@ -3,6 +3,7 @@ import type { Queue } from "bullmq";
 import { publishEvents, type MessageEventJob } from "@inboxerr/contracts";
 import { executePrepared, type Db, type MessageEvent } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
+import { MicroBatcher } from "@inboxerr/batch";
 import type { SenderMetrics } from "../metrics";
 
 export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderMetrics };
@@ -40,56 +41,35 @@ export async function publishAndMark(deps: Pick<OutboxDeps, "db" | "queue">, eve
     where id = any(${sql.param(ids)}::uuid[]) and published_at is null and exists (select 1 from async_commit)`);
 }
 
-/** Most events one publish carries (one addBulk, one UPDATE). */
-const MAX_PUBLISH = 1_000;
-/** Publishes running at once; events committed meanwhile wait and go out together next. */
-const MAX_IN_FLIGHT = 2;
-
 /**
- * Publishes right after commit without making the caller wait. Under load, events committed
- * while publishes are in flight are coalesced into the next one, so a busy sender makes a few
- * large publishes instead of one per status batch (each costs a Redis round trip and an
- * UPDATE). A failure is logged and counted, never retried here: the relay owns republishing
- * (invariant 7), so a Redis outage costs latency, not events.
+ * Publishes right after commit without making the caller wait. Events are folded by a
+ * MicroBatcher (at most 2 publishes in flight, up to 1,000 events each): what commits while
+ * publishes run goes out together in the next, so a busy sender makes a few large publishes
+ * instead of one per status batch (each costs a Redis round trip and an UPDATE). A failure is
+ * logged and counted, never retried here: the relay owns republishing (invariant 7), so a
+ * Redis outage costs latency, not events.
  */
 export function createOutboxPublisher(deps: OutboxDeps) {
-  let waiting: MessageEvent[] = [];
-  let running = 0;
-  const idle: (() => void)[] = [];
-
-  async function send(events: MessageEvent[]): Promise<void> {
-    try {
-      await publishAndMark(deps, events);
-    } catch (err) {
-      deps.metrics.outboxPublishFailures.inc(events.length);
-      deps.logger.warn({ err, events: events.length }, "event publish failed; the outbox relay will republish");
-    }
-  }
-
-  function pump(): void {
-    while (waiting.length > 0 && running < MAX_IN_FLIGHT) {
-      const batch = waiting.length <= MAX_PUBLISH ? waiting : waiting.slice(0, MAX_PUBLISH);
-      waiting = batch === waiting ? [] : waiting.slice(MAX_PUBLISH);
-      running++;
-      void send(batch).finally(() => {
-        running--;
-        pump();
-        if (running === 0 && waiting.length === 0) for (const wake of idle.splice(0)) wake();
-      });
-    }
-  }
-
+  const batcher = new MicroBatcher<MessageEvent, void>({
+    maxSize: 1_000,
+    maxConcurrent: 2,
+    run: async (events) => {
+      try {
+        await publishAndMark(deps, events);
+      } catch (err) {
+        deps.metrics.outboxPublishFailures.inc(events.length);
+        deps.logger.warn({ err, events: events.length }, "event publish failed; the outbox relay will republish");
+      }
+      return events.map(() => undefined);
+    },
+  });
   return {
     publish(events: readonly MessageEvent[]): void {
-      if (events.length === 0) return;
-      waiting.push(...events);
-      pump();
+      // Rejects only once closed: those rows stay unpublished, for the relay.
+      for (const e of events) batcher.add(e).catch(() => deps.metrics.outboxPublishFailures.inc());
     },
-    /** Resolves once every event handed to publish so far has been published or given up (shutdown). */
-    async drain(): Promise<void> {
-      if (running === 0 && waiting.length === 0) return;
-      await new Promise<void>((resolve) => idle.push(resolve));
-    },
+    /** Publishes what it was handed, then refuses more (shutdown: after the status batcher closed). */
+    close: () => batcher.close(),
   };
 }
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await batcher.close();
-  await publisher.drain();
+  await publisher.close();
   await eventQueue.obliterate({ force: true });
   await eventQueue.close();
   redis.disconnect();
