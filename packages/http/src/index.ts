@@ -9,6 +9,6 @@ export {
   PROBLEM_CONTENT_TYPE,
   type Problem,
 } from "./problem";
-export { requestContext } from "./request-context";
+export { requestContext, requestIdOf, type RequestContextOptions } from "./request-context";
 export { opsRouter, createMetricsRegistry, type ReadinessCheck } from "./ops";
 export { listen, closeServer, onShutdownSignal } from "./server";

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import type { Logger } from "@inboxerr/logger";
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "./errors";
+import { requestIdOf } from "./request-context";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -72,10 +73,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (isDataException(err)) {
       // Postgres refused a value (NUL in text, an out-of-range date...) that validation should
       // have caught: still the client's input, so 400 — but the SQL and its parameters stay out.
-      logger.warn({ err }, "database refused a request value");
+      logger.warn({ err, requestId: requestIdOf(res) }, "database refused a request value");
       return sendProblem(res, "validation_failed", "The request contains a value that cannot be stored");
     }
-    logger.error({ err }, "unhandled error");
+    logger.error({ err, requestId: requestIdOf(res) }, "unhandled error");
     return sendProblem(res, "internal", "An unexpected error occurred");
   };
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Server } from "node:http";
 import { createLogger } from "@inboxerr/logger";
 import { createMetricsRegistry } from "./ops";
+import { problemHandler } from "./problem";
 import { nextRequestId, requestContext } from "./request-context";
 import { closeServer, listen } from "./server";
 
@@ -91,5 +92,28 @@ describe("requestContext with httpMetrics", () => {
 
     await fetch(`${withoutContext}/x`);
     expect(await metricsOf(withoutContext)).toContain('http_request_duration_seconds_count{service="alone",method="GET",route="/x",status="200"} 1');
+  });
+
+  it("with logContext off, still echoes the id and names it in the summary and error lines", async () => {
+    const app = express();
+    app.use(requestContext(logger, { logContext: false }));
+    app.get("/boom", () => {
+      logger.warn("inside");
+      throw new Error("kaput");
+    });
+    app.use(problemHandler(logger));
+    const url = await serve(app);
+    lines.length = 0;
+    const res = await fetch(`${url}/boom`, { headers: { "x-request-id": "ctx-off-1" } });
+    expect(res.status).toBe(500);
+    expect(res.headers.get("x-request-id")).toBe("ctx-off-1");
+    await new Promise((r) => setTimeout(r, 20));
+    // No async context: a line logged inside the handler carries no id of its own...
+    const inside = lines.find((l) => l.msg === "inside");
+    expect(inside).toBeDefined();
+    expect(inside).not.toHaveProperty("requestId");
+    // ...but the error line and the summary line name it explicitly.
+    expect(lines.find((l) => l.msg === "unhandled error")).toMatchObject({ requestId: "ctx-off-1" });
+    expect(lines.find((l) => l.msg === "request")).toMatchObject({ requestId: "ctx-off-1", status: 500 });
   });
 });

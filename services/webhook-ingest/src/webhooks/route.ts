@@ -1,6 +1,6 @@
 import express, { Router } from "express";
 import { verifyWebhookSignature, type SignatureFailure } from "@inboxerr/gateway";
-import { AppError } from "@inboxerr/http";
+import { AppError, requestIdOf } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import type { IngestMetrics } from "./metrics";
 import { parseWebhook } from "./parse";
@@ -43,7 +43,7 @@ export function smsGateWebhookRouter(opts: {
     });
     if (!verdict.ok) {
       opts.metrics.received("unverified", "invalid_signature");
-      opts.logger.warn({ reason: verdict.reason }, "webhook refused: bad signature");
+      opts.logger.warn({ reason: verdict.reason, requestId: requestIdOf(res) }, "webhook refused: bad signature");
       throw new AppError("invalid_signature", REASONS[verdict.reason]);
     }
     let hook;
