@@ -85,4 +85,29 @@ describe("MicroBatcher", () => {
     g.releaseAll();
     expect(await Promise.all(rest)).toEqual([20, 30, 40, 50, 60, 70]);
   });
+
+  it("with busyMinSize, starts a batch beside a running one only once that many wait", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 10, maxConcurrent: 3, busyMinSize: 3 });
+    const all = [b.add(1)];
+    await nextTurn();
+    expect(g.batches).toEqual([[1]]); // idle: the first one runs at once
+
+    all.push(b.add(2), b.add(3));
+    await nextTurn();
+    expect(g.batches).toEqual([[1]]); // two wait: not enough to open a second slot
+
+    all.push(b.add(4));
+    await nextTurn();
+    expect(g.batches).toEqual([[1], [2, 3, 4]]); // three wait: a second batch starts
+
+    all.push(b.add(5));
+    await nextTurn();
+    expect(g.batches).toHaveLength(2);
+    g.releaseAll(); // both running batches end: the lone waiter goes alone
+    for (let i = 0; i < 3; i++) await nextTurn();
+    expect(g.batches).toEqual([[1], [2, 3, 4], [5]]);
+    g.releaseAll();
+    expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
+  });
 });

@@ -6,6 +6,14 @@ export type MicroBatcherOptions<T, R> = {
   /** Batches allowed to run at once; the rest of the items wait and form the next batch. */
   maxConcurrent: number;
   /**
+   * While a batch runs, how many items must wait before another batch starts beside it
+   * (default 1: at once, up to maxConcurrent). Fewer waiting ones join the next batch when a
+   * running one ends. Where each batch has a fixed cost (a statement and its commit), this keeps
+   * a moderate load to one batch at a time, each carrying what arrived meanwhile, and still opens
+   * more slots when arrivals outrun one batch, or when one batch is stuck.
+   */
+  busyMinSize?: number;
+  /**
    * How long a lone item waits for company before its batch runs. 0 runs it once the current
    * event-loop turn ends, so an idle service adds no latency and a busy one batches naturally
    * (items arriving while every slot is busy fold into the next batch).
@@ -57,8 +65,14 @@ export class MicroBatcher<T, R> {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Whether the items waiting are enough to start a batch beside the running ones. */
+  private enoughWaiting(): boolean {
+    return this.inFlight === 0 || this.pending.length >= (this.opts.busyMinSize ?? 1) || this.closed;
+  }
+
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.opts.maxConcurrent || this.pending.length === 0) return;
+    if (!this.enoughWaiting()) return;
     if (this.pending.length >= this.opts.maxSize || this.closed) return this.flush();
     this.scheduled = true;
     const fire = () => {
@@ -70,7 +84,7 @@ export class MicroBatcher<T, R> {
   }
 
   private flush(): void {
-    while (this.pending.length > 0 && this.inFlight < this.opts.maxConcurrent) {
+    while (this.pending.length > 0 && this.inFlight < this.opts.maxConcurrent && this.enoughWaiting()) {
       const batch = this.take();
       if (batch.length === 0) return; // everything waiting is held by a running batch
       const keys = [...new Set(batch.flatMap((p) => p.keys))];
