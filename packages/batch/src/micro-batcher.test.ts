@@ -110,4 +110,57 @@ describe("MicroBatcher", () => {
     g.releaseAll();
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
   });
+
+  it("with busyMinSize, too few waiters wait for every running batch, not just one of them", async () => {
+    const batches: number[][] = [];
+    const gates = new Map<number, () => void>();
+    const run = async (xs: number[]) => {
+      batches.push(xs);
+      await new Promise<void>((resolve) => gates.set(xs[0]!, resolve));
+      return xs;
+    };
+    const b = new MicroBatcher<number, number>({ run, maxSize: 10, maxConcurrent: 3, busyMinSize: 2 });
+    const all = [b.add(1)];
+    await nextTurn();
+    all.push(b.add(2), b.add(3)); // two wait: a second batch starts
+    await nextTurn();
+    expect(batches).toEqual([[1], [2, 3]]);
+    all.push(b.add(4));
+    gates.get(1)!(); // one of the two ends; [2, 3] still runs and one waits
+    for (let i = 0; i < 3; i++) await nextTurn();
+    expect(batches).toEqual([[1], [2, 3]]);
+    gates.get(2)!(); // none runs now: the waiter goes
+    for (let i = 0; i < 3; i++) await nextTurn();
+    expect(batches).toEqual([[1], [2, 3], [4]]);
+    gates.get(4)!();
+    expect(await Promise.all(all)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("with busyMaxWaitMs, starts a batch beside a slow one once the oldest waiter has waited that long", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 10, maxConcurrent: 2, busyMinSize: 100, busyMaxWaitMs: 30 });
+    const first = b.add(1);
+    await nextTurn();
+    const second = b.add(2);
+    await nextTurn();
+    expect(g.batches).toEqual([[1]]); // far below busyMinSize: it waits...
+    await new Promise((r) => setTimeout(r, 60));
+    expect(g.batches).toEqual([[1], [2]]); // ...but not for longer than busyMaxWaitMs
+    g.releaseAll();
+    expect(await Promise.all([first, second])).toEqual([10, 20]);
+  });
+
+  it("close() runs the waiting items at once, beside a running batch, however few", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 10, maxConcurrent: 2, busyMinSize: 100 });
+    const first = b.add(1);
+    await nextTurn();
+    const second = b.add(2);
+    const closed = b.close();
+    await nextTurn();
+    expect(g.batches).toEqual([[1], [2]]);
+    g.releaseAll();
+    await closed;
+    expect(await Promise.all([first, second])).toEqual([10, 20]);
+  });
 });

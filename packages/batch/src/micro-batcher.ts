@@ -7,12 +7,18 @@ export type MicroBatcherOptions<T, R> = {
   maxConcurrent: number;
   /**
    * While a batch runs, how many items must wait before another batch starts beside it
-   * (default 1: at once, up to maxConcurrent). Fewer waiting ones join the next batch when a
-   * running one ends. Where each batch has a fixed cost (a statement and its commit), this keeps
-   * a moderate load to one batch at a time, each carrying what arrived meanwhile, and still opens
-   * more slots when arrivals outrun one batch, or when one batch is stuck.
+   * (default 1: at once, up to maxConcurrent). Until then they wait for every running batch to
+   * end, or for `busyMaxWaitMs`. Where each batch has a fixed cost (a statement and its
+   * commit), this keeps a moderate load to one batch at a time, each carrying what arrived
+   * meanwhile, and still opens more slots when arrivals outrun one batch.
    */
   busyMinSize?: number;
+  /**
+   * With busyMinSize: the longest an item waits for a running batch before a batch starts
+   * beside it anyway (default: no limit). Bounds what one slow batch (a statement waiting on a
+   * lock) costs the items behind it.
+   */
+  busyMaxWaitMs?: number;
   /**
    * How long a lone item waits for company before its batch runs. 0 runs it once the current
    * event-loop turn ends, so an idle service adds no latency and a busy one batches naturally
@@ -27,7 +33,7 @@ export type MicroBatcherOptions<T, R> = {
   keysOf?: (item: T) => readonly string[];
 };
 
-type Pending<T, R> = { item: T; keys: readonly string[]; resolve: (r: R) => void; reject: (e: unknown) => void };
+type Pending<T, R> = { item: T; keys: readonly string[]; at: number; resolve: (r: R) => void; reject: (e: unknown) => void };
 
 /**
  * Folds concurrent callers into batches: each `add` resolves with its own item's result once
@@ -39,6 +45,7 @@ export class MicroBatcher<T, R> {
   /** Keys of the running batches, with how many running batches hold each. */
   private busy = new Map<string, number>();
   private scheduled = false;
+  private overdueTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -47,7 +54,7 @@ export class MicroBatcher<T, R> {
   add(item: T): Promise<R> {
     if (this.closed) return Promise.reject(new Error("batcher is closed"));
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ item, keys: this.opts.keysOf?.(item) ?? [], resolve, reject });
+      this.pending.push({ item, keys: this.opts.keysOf?.(item) ?? [], at: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -65,14 +72,27 @@ export class MicroBatcher<T, R> {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Whether the items waiting are enough to start a batch beside the running ones. */
+  /** Whether the items waiting are enough (or have waited long enough) to start a batch beside the running ones. */
   private enoughWaiting(): boolean {
-    return this.inFlight === 0 || this.pending.length >= (this.opts.busyMinSize ?? 1) || this.closed;
+    if (this.inFlight === 0 || this.closed || this.pending.length >= (this.opts.busyMinSize ?? 1)) return true;
+    const maxWait = this.opts.busyMaxWaitMs;
+    return maxWait !== undefined && this.pending.length > 0 && performance.now() - this.pending[0]!.at >= maxWait;
+  }
+
+  /** Looks again once the oldest waiting item has waited busyMaxWaitMs. */
+  private armOverdue(): void {
+    const maxWait = this.opts.busyMaxWaitMs;
+    if (maxWait === undefined || this.overdueTimer || this.pending.length === 0) return;
+    const due = Math.max(0, this.pending[0]!.at + maxWait - performance.now());
+    this.overdueTimer = setTimeout(() => {
+      this.overdueTimer = undefined;
+      this.schedule();
+    }, Math.ceil(due));
   }
 
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.opts.maxConcurrent || this.pending.length === 0) return;
-    if (!this.enoughWaiting()) return;
+    if (!this.enoughWaiting()) return this.armOverdue();
     if (this.pending.length >= this.opts.maxSize || this.closed) return this.flush();
     this.scheduled = true;
     const fire = () => {

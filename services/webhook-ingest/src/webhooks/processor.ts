@@ -18,8 +18,10 @@ export type BatchOptions = {
   maxSize?: number;
   /** Statements in flight at once (default 4; keep below the pool size). */
   maxConcurrent?: number;
-  /** Webhooks that must wait before a statement starts beside a running one (default 16). */
+  /** Webhooks that must wait before a statement starts beside a running one (default 16)... */
   busyMinSize?: number;
+  /** ...or how long the oldest must have waited (default 20 ms). */
+  busyMaxWaitMs?: number;
 };
 
 /**
@@ -37,8 +39,10 @@ export function createWebhookProcessor(opts: {
     maxConcurrent: opts.batch?.maxConcurrent ?? 4,
     // A statement costs about 1 ms of Postgres CPU before its first webhook. At a moderate rate
     // one statement at a time, carrying what arrived meanwhile, is far cheaper than one per
-    // arrival; a second opens once 16 are waiting (a burst, or a statement stuck on a lock).
+    // arrival. A second opens once 16 are waiting (a burst), or once one has waited 20 ms (a
+    // statement slower than usual, say waiting on a row lock, holds no one up for longer).
     busyMinSize: opts.batch?.busyMinSize ?? 16,
+    busyMaxWaitMs: opts.batch?.busyMaxWaitMs ?? 20,
     // Reports for a message a running batch holds (a delivered right behind its sent) wait for
     // the next batch instead of blocking on that batch's row lock; so do copies of an envelope
     // (a redelivery racing its original) on its unique-index entry.

@@ -34,9 +34,9 @@ const MARK_PUBLISHED = `
  * Invariant 7 on the webhook path: committed transitions go to `message-events` right after
  * commit and are marked published. A failure (Redis down) only logs: the rows keep
  * published_at NULL and the sender-worker's relay publishes them later. Publishes gather for
- * up to 50 ms, so a busy ingest pays one addBulk and one UPDATE per fold rather than per
- * webhook batch. That is what an event waits for on its way to the metrics worker, far below
- * the 5 s the relay leaves a fresh event to this publish.
+ * 50 ms (longer while the previous publish is still out), so a busy ingest pays one addBulk and
+ * one UPDATE per fold rather than per webhook batch. That is what an event waits for on its way
+ * to the metrics worker, far below the 5 s the relay leaves a fresh event to this publish.
  */
 export function createOutboxPublisher(opts: {
   pool: DbPool;
