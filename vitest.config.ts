@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // Postgres database and BullMQ queue prefix, so concurrent runs never share data.
 export default defineConfig({
   test: {
-    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "tests/**/*.test.ts"],
+    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "tests/**/*.test.ts", "bench/src/**/*.test.ts"],
     globalSetup: ["./packages/testing/src/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

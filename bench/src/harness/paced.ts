@@ -10,8 +10,13 @@ export type PacedResult = {
   errors: number;
   /** Seconds from the first counted request's due time to the last answer. */
   duration: number;
-  /** Milliseconds from each request's due time to its answer (so queueing in the client counts). */
+  /**
+   * Milliseconds from each request's due time to its answer (so queueing in the client counts);
+   * a request never answered counts as infinitely slow.
+   */
   latency: { p50: number; p90: number; p99: number; max: number };
+  /** The warm-up's own outcomes: sent to the service all the same. */
+  warmUp: { ok: number; non2xx: number; errors: number };
   /** CPU the load generator itself used while sending, per request (ms): it shares the machine. */
   clientCpuMsPerRequest: number;
 };
@@ -45,8 +50,9 @@ export async function runPaced(opts: {
   const total = warm + Math.round(opts.rate * opts.durationSeconds);
   const requests = Array.from({ length: total }, () => encode(opts.source.setupRequest({} as Request), target));
 
-  const latencies = new Float64Array(total);
+  const latencies = new Float64Array(total).fill(Number.POSITIVE_INFINITY);
   const out = { ok: 0, non2xx: 0, errors: 0 };
+  const warmUp = { ok: 0, non2xx: 0, errors: 0 };
   let answered = 0;
   let next = 0;
   const waiting: number[] = [];
@@ -56,7 +62,7 @@ export async function runPaced(opts: {
 
   const settle = (i: number, outcome: "ok" | "non2xx" | "errors") => {
     latencies[i] = performance.now() - dueAt(i);
-    if (i >= warm) out[outcome] += 1;
+    (i >= warm ? out : warmUp)[outcome] += 1;
     answered += 1;
   };
   const dispatch = (conn: Conn) => {
@@ -75,7 +81,9 @@ export async function runPaced(opts: {
     const tick = () => {
       const now = performance.now();
       while (next < total && dueAt(next) <= now) {
-        const conn = idle.pop();
+        // First in, first out: every connection stays in use, so none sits idle long enough
+        // for the server's keep-alive timeout to close it under us.
+        const conn = idle.shift();
         if (conn) conn.send(next);
         else waiting.push(next);
         next += 1;
@@ -90,12 +98,16 @@ export async function runPaced(opts: {
   const duration = (performance.now() - dueAt(warm)) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   for (const c of conns) c.close();
-  out.errors += total - answered;
+  // Never answered: an error, in the warm-up's count or the run's.
+  for (let i = 0; i < total; i++) {
+    if (latencies[i] === Number.POSITIVE_INFINITY) (i >= warm ? out : warmUp).errors += 1;
+  }
 
   const sorted = Array.from(latencies.subarray(warm, total)).sort((a, b) => a - b);
-  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN);
   return {
     ...out,
+    warmUp,
     sent: total - warm,
     duration,
     latency: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) },
@@ -117,8 +129,9 @@ function encode(req: Request, target: URL): Buffer {
 
 /**
  * A keep-alive connection carrying one request at a time. Reads just enough HTTP to find each
- * answer's status and end (Content-Length; the services never answer chunked), and reports an
- * answer it cannot read, or a dropped connection, as an error.
+ * answer's status and end (Content-Length; the services never answer chunked). A connection
+ * that drops with a request in flight fails that request; either way it reconnects, and only
+ * a connection that was busy goes back to the pool (an idle one is in it already).
  */
 function openConn(
   target: URL,
@@ -126,26 +139,45 @@ function openConn(
   settle: (i: number, outcome: "ok" | "non2xx" | "errors") => void,
   dispatch: (conn: Conn) => void,
 ): Promise<Conn> {
+  const port = Number(target.port || 80);
   return new Promise((resolve, reject) => {
     let socket: net.Socket;
     let current: number | undefined;
     let buffered: Buffer = Buffer.alloc(0);
     let ready = false;
     let closing = false;
+    let reopen = false;
+    /** Whether `current` went out on the socket (false: given while the socket was down). */
+    let written = false;
 
-    // A dropped connection fails its request and is replaced; a mangled answer drops it.
     const onClose = () => {
       if (closing) return;
       if (!ready) return reject(new Error(`cannot connect to ${target.host}`));
-      if (current !== undefined) settle(current, "errors");
-      current = undefined;
+      const wasBusy = (current !== undefined && written) || reopen;
+      reopen = false;
+      if (current !== undefined && written) {
+        settle(current, "errors");
+        current = undefined;
+      }
       buffered = Buffer.alloc(0);
-      connect(() => dispatch(conn));
+      // Writes wait in the new socket until it connects; a pause keeps a server that is gone
+      // from turning this into a busy loop.
+      setTimeout(() => {
+        if (closing) return;
+        connect();
+        // An idle connection stays in the pool meanwhile and may have been given a request.
+        if (current !== undefined) {
+          written = true;
+          socket.write(requests[current]!);
+        } else if (wasBusy) dispatch(conn);
+      }, 10);
     };
     const onData = (chunk: Buffer) => {
       buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
       const end = buffered.indexOf("\r\n\r\n");
-      if (end < 0 || current === undefined) return;
+      if (end < 0) return;
+      // An answer to no request, or one we cannot read: drop the connection.
+      if (current === undefined) return void socket.destroy();
       const head = buffered.subarray(0, end).toString("latin1");
       const status = Number(head.slice(9, 12));
       const length = /\r\ncontent-length: *(\d+)/i.exec(head);
@@ -156,19 +188,24 @@ function openConn(
       const i = current;
       current = undefined;
       settle(i, status >= 200 && status < 300 ? "ok" : "non2xx");
-      if (/\r\nconnection: *close/i.test(head)) return void socket.destroy();
+      if (/\r\nconnection: *close/i.test(head)) {
+        reopen = true; // onClose reconnects, then takes the next request
+        return void socket.destroy();
+      }
       dispatch(conn);
     };
-    const connect = (onReady: () => void) => {
-      socket = net.connect({ host: target.hostname, port: Number(target.port), noDelay: true }, onReady);
+    const connect = (onReady?: () => void) => {
+      socket = net.connect({ host: target.hostname, port, noDelay: true }, onReady);
       socket.on("data", onData);
       socket.on("error", () => undefined);
       socket.on("close", onClose);
     };
     const conn: Conn = {
       send(i) {
+        if (current !== undefined) throw new Error("paced client: a connection was given two requests at once");
         current = i;
-        socket.write(requests[i]!);
+        written = !socket.destroyed;
+        if (written) socket.write(requests[i]!); // else it goes out once reconnected
       },
       close() {
         closing = true;

@@ -99,8 +99,8 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
     runs.reduce((n, r) => n + r["2xx"], 0) / runs.reduce((t, r) => t + r.duration, 0);
   const full = ingestRuns[1]!;
   const sent = [warm, ...ingestRuns];
-  const ok = sent.reduce((n, r) => n + r["2xx"], 0) + fixed.ok;
-  const refused = sent.reduce((n, r) => n + r.non2xx + r.errors, 0) + fixed.non2xx + fixed.errors;
+  const ok = sent.reduce((n, r) => n + r["2xx"], 0) + fixed.ok + fixed.warmUp.ok;
+  const refused = sent.reduce((n, r) => n + r.non2xx + r.errors, 0) + fixed.non2xx + fixed.errors + fixed.warmUp.non2xx + fixed.warmUp.errors;
   const { rows } = await db.query<{ envelopes: number; delivered: number; sent: number }>(
     `select (select count(*) from gateway_webhook_events)::int as envelopes,
             count(*) filter (where status = 'delivered')::int as delivered,
