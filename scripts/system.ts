@@ -20,8 +20,6 @@ export type RunningSystem = {
 
 const root = resolve(import.meta.dirname, "..");
 
-export { freePort };
-
 export type StartSystemOptions = {
   readyTimeoutMs?: number;
   /** Start only these services (the rest keep their ports, so urls and env still name them). */

@@ -41,9 +41,9 @@ export type RequestContextOptions = {
    * (default true). On Node 20 that context is an AsyncLocalStorage, and its first use installs
    * promise hooks for the whole process: every promise after that pays for them. A service
    * whose requests share their work (webhook-ingest folds concurrent webhooks into one
-   * statement) gains nothing from it, since the shared work belongs to no one request, and
-   * measured 0.08 ms of CPU per request for it. Without it, the summary line and problemHandler's
-   * lines still name the request id.
+   * statement) gains nothing from it, since the shared work belongs to no one request (its lines
+   * would carry whichever request started the batch); there the hooks were 2 - 3% of the CPU.
+   * Without it, the summary line and problemHandler's lines still name the request id.
    */
   logContext?: boolean;
 };

@@ -55,7 +55,7 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
   app.set("etag", false);
   // No per-request log context: concurrent webhooks share one statement and one publish, so
   // their log lines belong to no single request, and on Node 20 the context's promise hooks
-  // cost 0.08 ms of CPU per webhook (docs/benchmarks.md). Request ids still reach the summary
+  // were 2 - 3% of the service's CPU (docs/benchmarks.md). Request ids still reach the summary
   // line, the problem answers and the lines logged about a refused request.
   app.use(requestContext(opts.logger, { logContext: false }), httpMetrics);
   // The webhook route first: it is the hot path (the phone waits), and express tries the
