@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.test.ts", "scripts/**", "bench/**", "**/cli/**", "**/migrate.ts", "packages/testing/**"],
+    files: ["**/*.test.ts", "scripts/**", "bench/**", "**/cli/**", "**/migrate-cli.ts", "packages/testing/**"],
     rules: { "no-console": "off" },
   },
   {

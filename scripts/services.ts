@@ -1,6 +1,6 @@
 /**
  * The processes that make up Inboxerr, in start order, and the one command each runs.
- * `pnpm start`, the end-to-end test and docker-compose.yml all use this list
+ * `pnpm start`, the end-to-end test, the benchmarks and docker-compose.yml all use this list
  * (a test checks the compose file against it).
  */
 export const SERVICES = [
@@ -15,11 +15,14 @@ export const SERVICES = [
 
 export type ServiceName = (typeof SERVICES)[number]["name"];
 
-/** What a service's `start` script runs, from its own directory. */
+/**
+ * What a service's `start` script runs, from its own directory: the bundle `pnpm build` makes
+ * (ADR 0007). Source maps put the TypeScript file and line in stack traces.
+ */
 export function serviceCommand(svc: { nodeArgs: readonly string[] }): string[] {
-  return ["node", ...svc.nodeArgs, "--import", "tsx", "src/main.ts"];
+  return ["node", ...svc.nodeArgs, "--enable-source-maps", "dist/main.js"];
 }
 
-/** The one-shot migration, from packages/db. */
-export const MIGRATE_COMMAND = ["node", "--import", "tsx", "src/migrate.ts"] as const;
+/** The one-shot migration, from packages/db, from source (it runs once and exits). */
+export const MIGRATE_COMMAND = ["node", "--import", "tsx", "src/migrate-cli.ts"] as const;
 export const MIGRATE_DIR = "packages/db";

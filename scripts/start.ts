@@ -1,11 +1,13 @@
 /**
- * `pnpm start`: migrate, then run every service (the simulator as the gateway) in this
- * terminal with one readable, interleaved log. Ctrl-C stops them all cleanly.
+ * `pnpm start`: build the service bundles, migrate, then run every service (the simulator as
+ * the gateway) in this terminal with one readable, interleaved log. Ctrl-C stops them all
+ * cleanly.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
+import { buildServices } from "./build";
 import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICES, serviceCommand } from "./services";
 import { formatLine } from "./log-format";
 
@@ -38,6 +40,14 @@ function stopAll(code: number): void {
 
 process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
+
+try {
+  const built = await buildServices();
+  process.stdout.write(formatLine("start", `built ${built.length} services into <service>/dist`) + "\n");
+} catch (err) {
+  process.stdout.write(formatLine("start", `build failed, not starting: ${err instanceof Error ? err.message : String(err)}`) + "\n");
+  process.exit(1);
+}
 
 const migrate = run("migrate", MIGRATE_DIR, MIGRATE_COMMAND);
 migrate.on("exit", (code) => {

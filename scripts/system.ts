@@ -1,10 +1,12 @@
 /**
  * Starts the whole system as separate processes, exactly as `pnpm start` does (same list, same
- * command), on free ports, for the end-to-end test and the benchmarks. Stops it with SIGTERM.
+ * command, bundles built first), on free ports, for the end-to-end test and the benchmarks.
+ * Stops it with SIGTERM.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { freePort } from "@inboxerr/testing";
+import { buildServices } from "./build";
 import { SERVICES, serviceCommand, type ServiceName } from "./services";
 
 export type RunningSystem = {
@@ -30,6 +32,8 @@ export type StartSystemOptions = {
 
 export async function startSystem(env: NodeJS.ProcessEnv, opts: StartSystemOptions = {}): Promise<RunningSystem> {
   const selected = SERVICES.filter((s) => !opts.only || opts.only.includes(s.name));
+  // Always from the current sources: a stale bundle would test yesterday's code.
+  await buildServices(selected.map((s) => s.name));
   const ports: Record<string, number> = {};
   for (const svc of SERVICES) ports[svc.port] = await freePort();
   const fullEnv: NodeJS.ProcessEnv = {

@@ -1,14 +1,15 @@
-import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
-import { loadRootDotEnv, parseConfig } from "@inboxerr/config";
 
 /** The server the test harness creates its per-run databases on (CI's `test` database). */
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
-/** Resolved from this file, so it works from any working directory. */
+/**
+ * Resolved from this file, so it works from any working directory. Migrations run from source
+ * (migrate-cli.ts, tests); in a service bundle this path would point beside the bundle.
+ */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
 // Arbitrary constant shared by every migrator: the advisory lock that serialises them.
@@ -109,29 +110,3 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     await client.end();
   }
 }
-
-async function main(): Promise<void> {
-  // The same default as every service (packages/config), so `pnpm start` migrates what it runs.
-  loadRootDotEnv();
-  const url = parseConfig(["DATABASE_URL"]).DATABASE_URL;
-  try {
-    if (await ensureDatabase(url)) console.log(`db migrate: created database ${redactUrl(url)}`);
-    const { applied, total } = await runMigrations(url);
-    const what = applied === 0 ? "already up to date" : `applied ${applied} migration(s)`;
-    console.log(`db migrate: ${redactUrl(url)}: ${what}; ${total} applied in total`);
-    process.exitCode = 0;
-  } catch (err) {
-    console.error(`db migrate failed for ${redactUrl(url)}: ${describeError(err)}`);
-    process.exitCode = 1;
-  }
-}
-
-function invokedDirectly(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false; // argv[1] is not a file (a REPL, a test runner's worker)
-  }
-}
-
-if (invokedDirectly()) await main();
