@@ -1,21 +1,29 @@
 /**
  * `pnpm build`: bundles each service's `src/main.ts` with the workspace packages it imports into
- * `<service>/dist/main.js` (ESM, with a source map), which is what `pnpm start`, the end-to-end
- * test, the benchmarks and the Docker image run (ADR 0007). npm packages stay external and are
- * loaded from node_modules at run time, so the bundle holds only our own code.
+ * `<service>/dist/main.js` (ESM, with a source map), and the migration CLI into
+ * `packages/db/dist/migrate-cli.js`: what `pnpm start`, the end-to-end test, the benchmarks and
+ * the Docker image run (ADR 0007). npm packages stay external and are loaded from node_modules
+ * at run time, so a bundle holds only our own code.
  *
- * `pnpm build api sender-worker` builds only those. Exits non-zero when a bundle imports an npm
- * package that is not a dependency of the service itself (one that only a workspace package
- * declares): it could build and even run here, then fail at start-up in the image.
+ * `pnpm build api migrate` builds only those. Exits non-zero when a bundle imports an npm package
+ * that its package does not list under `dependencies` (one that only a workspace package, the
+ * root or its devDependencies bring): it could build and even run here, then fail at start-up
+ * in the image, which installs production dependencies only.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
-import { SERVICES, type ServiceName } from "./services";
+import { MIGRATE_BUNDLE, MIGRATE_DIR, SERVICES } from "./services";
 
 const root = resolve(import.meta.dirname, "..");
 const BUILTINS = new Set(builtinModules);
+
+/** What can be built: each service, and `migrate`. Paths are relative to the package's dir. */
+export const BUNDLES: readonly { name: string; dir: string; entry: string; outfile: string }[] = [
+  ...SERVICES.map((s) => ({ name: s.name, dir: s.dir, entry: "src/main.ts", outfile: "dist/main.js" })),
+  { name: "migrate", dir: MIGRATE_DIR, entry: "src/migrate-cli.ts", outfile: MIGRATE_BUNDLE },
+];
 
 /** The package a bare import names: `pg` for `pg/lib/x`, `@scope/name` for `@scope/name/y`. */
 function packageOf(specifier: string): string {
@@ -24,12 +32,14 @@ function packageOf(specifier: string): string {
 }
 
 /**
- * Whether `pkg` is installed in the service's own node_modules, i.e. one of its dependencies.
- * Stricter than Node, which would also look in the node_modules above: there, in development,
- * sit the root's dev dependencies, which the image's production install leaves out.
+ * Whether the package in `dir` may import `pkg` at run time in the image: listed under its
+ * `dependencies` (devDependencies are pruned there) and installed in its own node_modules.
+ * Stricter than Node, which would also look in the node_modules above, where the root's
+ * development tools sit.
  */
-export function installedIn(pkg: string, serviceDir: string): boolean {
-  return existsSync(join(serviceDir, "node_modules", pkg, "package.json"));
+export function declaredIn(pkg: string, dir: string): boolean {
+  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  return Object.hasOwn(manifest.dependencies ?? {}, pkg) && existsSync(join(dir, "node_modules", pkg, "package.json"));
 }
 
 /** Bundles @inboxerr/* (their TypeScript sources), leaves every other bare import to Node. */
@@ -47,21 +57,24 @@ function externalNpm(seen: Set<string>): Plugin {
   };
 }
 
-export type BuildResult = { service: ServiceName; outfile: string; ms: number };
+export type BuildResult = { name: string; outfile: string; ms: number };
 
-/** Builds the named services (all by default); throws on a build error or an npm import the service does not declare. */
-export async function buildServices(only?: readonly string[]): Promise<BuildResult[]> {
-  const unknown = (only ?? []).filter((n) => !SERVICES.some((s) => s.name === n));
-  if (unknown.length > 0) throw new Error(`unknown service(s): ${unknown.join(", ")}`);
-  const selected = SERVICES.filter((s) => !only || only.length === 0 || only.includes(s.name));
-  return Promise.all(
-    selected.map(async (svc): Promise<BuildResult> => {
+/**
+ * Builds the named bundles (all by default). Checks every one before writing any, so a failure
+ * leaves the previous bundles in place; throws on a build error or an undeclared npm import.
+ */
+export async function buildBundles(only?: readonly string[]): Promise<BuildResult[]> {
+  const unknown = (only ?? []).filter((n) => !BUNDLES.some((b) => b.name === n));
+  if (unknown.length > 0) throw new Error(`unknown bundle(s): ${unknown.join(", ")}; known: ${BUNDLES.map((b) => b.name).join(", ")}`);
+  const selected = BUNDLES.filter((b) => !only || only.length === 0 || only.includes(b.name));
+  const built = await Promise.all(
+    selected.map(async (bundle) => {
       const started = performance.now();
-      const dir = resolve(root, svc.dir);
-      const outfile = join(dir, "dist", "main.js");
+      const dir = resolve(root, bundle.dir);
+      const outfile = join(dir, bundle.outfile);
       const imports = new Set<string>();
       const { outputFiles } = await build({
-        entryPoints: [join(dir, "src", "main.ts")],
+        entryPoints: [join(dir, bundle.entry)],
         outfile,
         bundle: true,
         platform: "node",
@@ -74,28 +87,31 @@ export async function buildServices(only?: readonly string[]): Promise<BuildResu
         plugins: [externalNpm(imports)],
         write: false,
       });
-      const missing = [...imports].filter((pkg) => !installedIn(pkg, dir)).sort();
+      const missing = [...imports].filter((pkg) => !declaredIn(pkg, dir)).sort();
       if (missing.length > 0) {
-        throw new Error(`${svc.name}: the bundle imports ${missing.join(", ")}, which ${svc.dir}/package.json must list as dependencies`);
+        throw new Error(`${bundle.name}: the bundle imports ${missing.join(", ")}, which ${bundle.dir}/package.json must list under dependencies`);
       }
-      // Written whole, then renamed over the old file: a service starting meanwhile (another
-      // test file's system, a `pnpm start` in another terminal) reads the old bundle or the new
-      // one, never half of one.
-      mkdirSync(dirname(outfile), { recursive: true });
-      for (const file of outputFiles) {
-        const temp = `${file.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-        writeFileSync(temp, file.contents);
-        renameSync(temp, file.path);
-      }
-      return { service: svc.name, outfile, ms: performance.now() - started };
+      return { name: bundle.name, outfile, outputFiles, ms: performance.now() - started };
     }),
   );
+  // Written whole, then renamed over the old file: a service starting meanwhile (another test
+  // file's system, a `pnpm start` in another terminal) reads the old bundle or the new one,
+  // never half of one.
+  for (const { outfile, outputFiles } of built) {
+    mkdirSync(dirname(outfile), { recursive: true });
+    for (const file of outputFiles) {
+      const temp = `${file.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      writeFileSync(temp, file.contents);
+      renameSync(temp, file.path);
+    }
+  }
+  return built.map(({ name, outfile, ms }) => ({ name, outfile, ms }));
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(import.meta.filename)) {
   try {
-    for (const r of await buildServices(process.argv.slice(2))) {
-      console.log(`built ${r.service}: ${r.outfile.slice(root.length + 1)} (${Math.round(r.ms)} ms)`);
+    for (const r of await buildBundles(process.argv.slice(2))) {
+      console.log(`built ${r.name}: ${r.outfile.slice(root.length + 1)} (${Math.round(r.ms)} ms)`);
     }
   } catch (err) {
     console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -23,6 +23,7 @@ export function serviceCommand(svc: { nodeArgs: readonly string[] }): string[] {
   return ["node", ...svc.nodeArgs, "--enable-source-maps", "dist/main.js"];
 }
 
-/** The one-shot migration, from packages/db, from source (it runs once and exits). */
-export const MIGRATE_COMMAND = ["node", "--import", "tsx", "src/migrate-cli.ts"] as const;
+/** The one-shot migration, from packages/db: its bundle too (the image has no tsx to run it with). */
 export const MIGRATE_DIR = "packages/db";
+export const MIGRATE_BUNDLE = "dist/migrate-cli.js";
+export const MIGRATE_COMMAND = ["node", "--enable-source-maps", MIGRATE_BUNDLE] as const;

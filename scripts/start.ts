@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
-import { buildServices } from "./build";
+import { buildBundles } from "./build";
 import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICES, serviceCommand } from "./services";
 import { formatLine } from "./log-format";
 
@@ -42,8 +42,8 @@ process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
 
 try {
-  const built = await buildServices();
-  process.stdout.write(formatLine("start", `built ${built.length} services into <service>/dist`) + "\n");
+  const built = await buildBundles();
+  process.stdout.write(formatLine("start", `built ${built.map((b) => b.name).join(", ")}`) + "\n");
 } catch (err) {
   process.stdout.write(formatLine("start", `build failed, not starting: ${err instanceof Error ? err.message : String(err)}`) + "\n");
   process.exit(1);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { freePort } from "@inboxerr/testing";
-import { buildServices } from "./build";
+import { buildBundles } from "./build";
 import { SERVICES, serviceCommand, type ServiceName } from "./services";
 
 export type RunningSystem = {
@@ -33,7 +33,7 @@ export type StartSystemOptions = {
 export async function startSystem(env: NodeJS.ProcessEnv, opts: StartSystemOptions = {}): Promise<RunningSystem> {
   const selected = SERVICES.filter((s) => !opts.only || opts.only.includes(s.name));
   // Always from the current sources: a stale bundle would test yesterday's code.
-  await buildServices(selected.map((s) => s.name));
+  await buildBundles(selected.map((s) => s.name));
   const ports: Record<string, number> = {};
   for (const svc of SERVICES) ports[svc.port] = await freePort();
   const fullEnv: NodeJS.ProcessEnv = {

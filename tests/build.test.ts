@@ -1,48 +1,73 @@
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildServices, installedIn } from "../scripts/build";
-import { SERVICES } from "../scripts/services";
+import { dropDatabase, testDatabaseName, testEnv, withAdminClient, withDatabase } from "@inboxerr/testing";
+import { BUNDLES, buildBundles, declaredIn } from "../scripts/build";
+import { MIGRATE_COMMAND, MIGRATE_DIR } from "../scripts/services";
+
+const root = resolve(import.meta.dirname, "..");
+const run = promisify(execFile);
 
 describe("pnpm build", () => {
-  it("bundles every service with the workspace packages inside and npm packages left to node_modules", async () => {
-    const built = await buildServices();
-    expect(built.map((b) => b.service).sort()).toEqual(SERVICES.map((s) => s.name).sort());
-    for (const { service, outfile } of built) {
+  it("bundles every service and the migration CLI, workspace packages inside, npm packages left to node_modules", async () => {
+    const built = await buildBundles();
+    expect(built.map((b) => b.name).sort()).toEqual(BUNDLES.map((b) => b.name).sort());
+    for (const { name, outfile } of built) {
       const code = readFileSync(outfile, "utf8");
-      expect(code, service).not.toMatch(/from\s*["']@inboxerr\//);
-      expect(code, service).toMatch(/from\s*["']express["']/);
-      expect(readFileSync(`${outfile}.map`, "utf8"), service).toContain("src/main.ts");
+      expect(code, name).not.toMatch(/from\s*["']@inboxerr\//);
+      expect(code, name).toMatch(/from\s*["']zod["']/);
+      expect(readFileSync(`${outfile}.map`, "utf8"), name).toContain("src/");
+      // Only the migrate bundle may carry the CLI: a service that did migrated on start.
+      if (name !== "migrate") expect(code, name).not.toContain("db migrate:");
     }
   });
 
-  it("refuses a service it does not know", async () => {
-    await expect(buildServices(["no-such-service"])).rejects.toThrow(/unknown service\(s\): no-such-service/);
+  it("refuses a bundle it does not know", async () => {
+    await expect(buildBundles(["no-such-service"])).rejects.toThrow(/unknown bundle\(s\): no-such-service/);
   });
 
-  describe("installedIn: the npm packages a service may import", () => {
-    const root = mkdtempSync(join(tmpdir(), "inboxerr-build-"));
-    afterAll(() => rmSync(root, { recursive: true, force: true }));
-    const pkg = (dir: string, name: string) => {
+  it("migrates from the bundle, as the image does (no tsx there), finding the committed migrations", async () => {
+    await buildBundles(["migrate"]);
+    const server = testEnv().databaseUrl;
+    const name = testDatabaseName();
+    const env = { ...process.env, DATABASE_URL: withDatabase(server, name) };
+    try {
+      const [bin, ...args] = MIGRATE_COMMAND;
+      const first = await run(bin, args, { cwd: resolve(root, MIGRATE_DIR), env });
+      expect(first.stdout).toContain(`created database`);
+      expect(first.stdout).toMatch(/applied \d+ migration\(s\); \d+ applied in total/);
+      const again = await run(bin, args, { cwd: resolve(root, MIGRATE_DIR), env });
+      expect(again.stdout).toContain("already up to date");
+    } finally {
+      await withAdminClient(server, (admin) => dropDatabase(admin, name));
+    }
+  });
+
+  describe("declaredIn: the npm packages a bundle may import", () => {
+    const dir = mkdtempSync(join(tmpdir(), "inboxerr-build-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const install = (name: string) => {
       mkdirSync(join(dir, "node_modules", name), { recursive: true });
       writeFileSync(join(dir, "node_modules", name, "package.json"), JSON.stringify({ name }));
     };
-    const service = join(root, "services", "svc");
-    mkdirSync(service, { recursive: true });
-    pkg(service, "own");
-    pkg(root, "hoisted");
-    pkg(service, "@scope/name");
+    writeFileSync(
+      join(dir, "package.json"),
+      JSON.stringify({ dependencies: { own: "1", "@scope/name": "1", "not-installed": "1" }, devDependencies: { "dev-only": "1" } }),
+    );
+    for (const name of ["own", "@scope/name", "dev-only", "undeclared"]) install(name);
 
-    it("are its own dependencies, scoped ones too", () => {
-      expect(installedIn("own", service)).toBe(true);
-      expect(installedIn("@scope/name", service)).toBe(true);
+    it("are the package's own dependencies, installed, scoped ones too", () => {
+      expect(declaredIn("own", dir)).toBe(true);
+      expect(declaredIn("@scope/name", dir)).toBe(true);
     });
 
-    it("are not those only the root (dev dependencies) or a workspace package declares", () => {
-      pkg(join(root, "packages", "lib"), "only-the-lib-has-it");
-      expect(installedIn("hoisted", service)).toBe(false);
-      expect(installedIn("only-the-lib-has-it", service)).toBe(false);
+    it("are not devDependencies (the image prunes them), undeclared or uninstalled packages", () => {
+      expect(declaredIn("dev-only", dir)).toBe(false);
+      expect(declaredIn("undeclared", dir)).toBe(false);
+      expect(declaredIn("not-installed", dir)).toBe(false);
     });
   });
 });

@@ -7,8 +7,9 @@ import pg from "pg";
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 /**
- * Resolved from this file, so it works from any working directory. Migrations run from source
- * (migrate-cli.ts, tests); in a service bundle this path would point beside the bundle.
+ * Resolved from this file, so it works from any working directory: from `src/` (tests,
+ * `pnpm db:migrate`) and from the `dist/migrate-cli.js` bundle alike. Inside a service bundle it
+ * would point beside that bundle; services never migrate.
  */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
