@@ -1,7 +1,9 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { SourceMap } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-type CallFrame = { functionName: string; url: string; lineNumber: number };
+type CallFrame = { functionName: string; url: string; lineNumber: number; columnNumber?: number };
 type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
 type CpuProfile = { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
 
@@ -14,9 +16,30 @@ function where(f: CallFrame): string {
     : url.startsWith(root)
       ? url.slice(root.length)
       : url || "(native)";
-  // tsx emits each module on few lines, so line 1 says nothing: name the file alone then.
+  // tsx (the bench's own code) emits each module on few lines, so line 1 says nothing: name the
+  // file alone then. Bundled services are mapped back to their .ts lines first (original()).
   const line = f.url && f.lineNumber > 0 ? `:${f.lineNumber + 1}` : "";
   return `${f.functionName || "(anonymous)"} ${short}${line}`;
+}
+
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/**
+ * The TypeScript file and line of a frame in a service bundle (`dist/*.js`, ADR 0007), through
+ * the source map beside it; other frames as they are.
+ */
+function original(f: CallFrame): CallFrame {
+  if (!f.url.startsWith("file://") || !f.url.includes("/dist/")) return f;
+  const file = fileURLToPath(f.url);
+  let map = sourceMaps.get(file);
+  if (map === undefined) {
+    map = existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8"))) : null;
+    sourceMaps.set(file, map);
+  }
+  const entry = map?.findEntry(f.lineNumber, f.columnNumber ?? 0);
+  if (!entry || !("originalSource" in entry)) return f;
+  const source = resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, ""));
+  return { ...f, url: pathToFileURL(source).href, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
 }
 
 /** The package a frame belongs to, or "ours" for workspace code, "node" for node internals. */
@@ -35,6 +58,7 @@ function owner(f: CallFrame): string {
  */
 export function summarizeProfile(file: string, top = 15): string {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
+  for (const n of p.nodes) n.callFrame = original(n.callFrame);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -95,6 +119,7 @@ export function summarizeHeapProfile(file: string, top = 12): string {
   let total = 0;
   const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
   const walk = (node: HeapNode, ours: string[]) => {
+    node.callFrame = original(node.callFrame);
     const key = where(node.callFrame);
     const chain = isOurs(node.callFrame) && !ours.includes(key) ? [...ours, key] : ours;
     if (node.selfSize > 0) {
