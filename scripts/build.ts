@@ -19,8 +19,11 @@ import { MIGRATE_BUNDLE, MIGRATE_DIR, SERVICES } from "./services";
 const root = resolve(import.meta.dirname, "..");
 const BUILTINS = new Set(builtinModules);
 
-/** What can be built: each service, and `migrate`. Paths are relative to the package's dir. */
-export const BUNDLES: readonly { name: string; dir: string; entry: string; outfile: string }[] = [
+/** A bundle: its package's directory (from the repository root, or absolute), entry and output. */
+export type BundleSpec = { name: string; dir: string; entry: string; outfile: string };
+
+/** What can be built: each service, and `migrate`. entry and outfile are relative to dir. */
+export const BUNDLES: readonly BundleSpec[] = [
   ...SERVICES.map((s) => ({ name: s.name, dir: s.dir, entry: "src/main.ts", outfile: "dist/main.js" })),
   { name: "migrate", dir: MIGRATE_DIR, entry: "src/migrate-cli.ts", outfile: MIGRATE_BUNDLE },
 ];
@@ -59,22 +62,26 @@ function externalNpm(seen: Set<string>): Plugin {
 
 export type BuildResult = { name: string; outfile: string; ms: number };
 
-/**
- * Builds the named bundles (all by default). Checks every one before writing any, so a failure
- * leaves the previous bundles in place; throws on a build error or an undeclared npm import.
- */
+/** Builds the named bundles (all by default); see bundle(). */
 export async function buildBundles(only?: readonly string[]): Promise<BuildResult[]> {
   const unknown = (only ?? []).filter((n) => !BUNDLES.some((b) => b.name === n));
   if (unknown.length > 0) throw new Error(`unknown bundle(s): ${unknown.join(", ")}; known: ${BUNDLES.map((b) => b.name).join(", ")}`);
-  const selected = BUNDLES.filter((b) => !only || only.length === 0 || only.includes(b.name));
+  return bundle(BUNDLES.filter((b) => !only || only.length === 0 || only.includes(b.name)));
+}
+
+/**
+ * Builds `specs`. Checks every one before writing any, so a failure leaves the previous bundles
+ * in place; throws on a build error or an npm import its package does not declare.
+ */
+export async function bundle(specs: readonly BundleSpec[]): Promise<BuildResult[]> {
   const built = await Promise.all(
-    selected.map(async (bundle) => {
+    specs.map(async (spec) => {
       const started = performance.now();
-      const dir = resolve(root, bundle.dir);
-      const outfile = join(dir, bundle.outfile);
+      const dir = resolve(root, spec.dir);
+      const outfile = join(dir, spec.outfile);
       const imports = new Set<string>();
       const { outputFiles } = await build({
-        entryPoints: [join(dir, bundle.entry)],
+        entryPoints: [join(dir, spec.entry)],
         outfile,
         bundle: true,
         platform: "node",
@@ -89,9 +96,9 @@ export async function buildBundles(only?: readonly string[]): Promise<BuildResul
       });
       const missing = [...imports].filter((pkg) => !declaredIn(pkg, dir)).sort();
       if (missing.length > 0) {
-        throw new Error(`${bundle.name}: the bundle imports ${missing.join(", ")}, which ${bundle.dir}/package.json must list under dependencies`);
+        throw new Error(`${spec.name}: the bundle imports ${missing.join(", ")}, which ${spec.dir}/package.json must list under dependencies`);
       }
-      return { name: bundle.name, outfile, outputFiles, ms: performance.now() - started };
+      return { name: spec.name, outfile, outputFiles, ms: performance.now() - started };
     }),
   );
   // Written whole, then renamed over the old file: a service starting meanwhile (another test
@@ -108,7 +115,16 @@ export async function buildBundles(only?: readonly string[]): Promise<BuildResul
   return built.map(({ name, outfile, ms }) => ({ name, outfile, ms }));
 }
 
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(import.meta.filename)) {
+/** Whether this module is the process's entry (`pnpm build`), not an import (start, tests). */
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(import.meta.filename);
+  } catch {
+    return false; // argv[1] is not a file (node -e, a REPL)
+  }
+}
+
+if (invokedDirectly()) {
   try {
     for (const r of await buildBundles(process.argv.slice(2))) {
       console.log(`built ${r.name}: ${r.outfile.slice(root.length + 1)} (${Math.round(r.ms)} ms)`);

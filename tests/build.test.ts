@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropDatabase, testDatabaseName, testEnv, withAdminClient, withDatabase } from "@inboxerr/testing";
-import { BUNDLES, buildBundles, declaredIn } from "../scripts/build";
+import { BUNDLES, bundle, buildBundles, declaredIn } from "../scripts/build";
 import { MIGRATE_COMMAND, MIGRATE_DIR } from "../scripts/services";
 
 const root = resolve(import.meta.dirname, "..");
@@ -19,7 +19,8 @@ describe("pnpm build", () => {
       const code = readFileSync(outfile, "utf8");
       expect(code, name).not.toMatch(/from\s*["']@inboxerr\//);
       expect(code, name).toMatch(/from\s*["']zod["']/);
-      expect(readFileSync(`${outfile}.map`, "utf8"), name).toContain("src/");
+      const entry = BUNDLES.find((b) => b.name === name)!.entry;
+      expect(JSON.parse(readFileSync(`${outfile}.map`, "utf8")).sources, name).toContain(`../${entry}`);
       // Only the migrate bundle may carry the CLI: a service that did migrated on start.
       if (name !== "migrate") expect(code, name).not.toContain("db migrate:");
     }
@@ -43,6 +44,27 @@ describe("pnpm build", () => {
       expect(again.stdout).toContain("already up to date");
     } finally {
       await withAdminClient(server, (admin) => dropDatabase(admin, name));
+    }
+  });
+
+  it("refuses a bundle that imports an npm package its package does not declare, and writes nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "inboxerr-build-"));
+    try {
+      const pkg = (name: string, source: string) => {
+        mkdirSync(join(dir, name, "src"), { recursive: true });
+        writeFileSync(join(dir, name, "package.json"), JSON.stringify({ name, dependencies: {} }));
+        writeFileSync(join(dir, name, "src", "main.ts"), source);
+        return { name, dir: join(dir, name), entry: "src/main.ts", outfile: "dist/main.js" };
+      };
+      const good = pkg("good", `import { join } from "node:path";\nconsole.log(join("a", "b"));\n`);
+      const bad = pkg("bad", `import express from "express";\nconsole.log(typeof express);\n`);
+      await expect(bundle([good, bad])).rejects.toThrow(/bad: the bundle imports express, which .* must list under dependencies/);
+      expect(existsSync(join(good.dir, good.outfile))).toBe(false);
+      expect(existsSync(join(bad.dir, bad.outfile))).toBe(false);
+      await bundle([good]);
+      expect(readFileSync(join(good.dir, good.outfile), "utf8")).toContain("node:path");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

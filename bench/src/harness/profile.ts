@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { SourceMap } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 type CallFrame = { functionName: string; url: string; lineNumber: number; columnNumber?: number };
@@ -29,17 +29,21 @@ const sourceMaps = new Map<string, SourceMap | null>();
  * the source map beside it; other frames as they are.
  */
 function original(f: CallFrame): CallFrame {
-  if (!f.url.startsWith("file://") || !f.url.includes("/dist/")) return f;
+  if (!f.url.startsWith(`file://${root}`) || !f.url.includes("/dist/") || f.url.includes("/node_modules/")) return f;
   const file = fileURLToPath(f.url);
   let map = sourceMaps.get(file);
   if (map === undefined) {
-    map = existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8"))) : null;
+    try {
+      map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8")));
+    } catch {
+      map = null; // no map, or one this reader cannot use: keep the bundle's own frames
+    }
     sourceMaps.set(file, map);
   }
   const entry = map?.findEntry(f.lineNumber, f.columnNumber ?? 0);
   if (!entry || !("originalSource" in entry)) return f;
-  const source = resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, ""));
-  return { ...f, url: pathToFileURL(source).href, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+  const url = new URL(entry.originalSource, pathToFileURL(file)).href;
+  return { ...f, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
 }
 
 /** The package a frame belongs to, or "ours" for workspace code, "node" for node internals. */
