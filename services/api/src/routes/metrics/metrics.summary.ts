@@ -20,6 +20,8 @@ export function metricsSummaryRoute(deps: ApiDeps) {
     description:
       "Counts transitions into each status whose UTC minute bucket starts in `[from, to)` (default: the last 24 h). " +
       "Each message enters a status at most once, so `delivered` and `failed` are the messages that reached those states in the window. " +
+      "Creating a message is not a transition (ADR 0002): `scheduled` and `queued` count only later moves into them, which no path makes today, " +
+      "so they read 0; `sending` counts the messages picked up for sending, and a bulk's size is `total` in GET /batches/{id}. " +
       "Users read their own metrics; admins read every tenant summed, or one with `userId`.",
     tags: ["metrics"],
     auth: true,
