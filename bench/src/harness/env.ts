@@ -1,5 +1,5 @@
 import { parseConfig } from "@inboxerr/config";
-import { DEFAULT_DATABASE_URL } from "@inboxerr/db";
+import { DEFAULT_DATABASE_URL } from "@inboxerr/db/migrate";
 
 /** The Postgres server the scratch databases go on (its own database is never touched). */
 export const serverUrl = (): string => process.env.DATABASE_URL || DEFAULT_DATABASE_URL;

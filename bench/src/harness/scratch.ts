@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { runMigrations } from "@inboxerr/db";
+import { runMigrations } from "@inboxerr/db/migrate";
 import { createDatabase, deleteKeysByPrefix, dropDatabase, withAdminClient, withDatabase } from "@inboxerr/testing";
 import type { Cleanup } from "./cleanup";
 import { redisUrl, serverUrl } from "./env";

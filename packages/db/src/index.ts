@@ -8,7 +8,6 @@ export {
   type Schema,
   type Tx,
 } from "./client";
-export { DEFAULT_DATABASE_URL, MIGRATIONS_FOLDER, ensureDatabase, runMigrations, type MigrationResult } from "./migrate";
 export {
   allowedFrom,
   canTransition,

@@ -8,8 +8,8 @@ export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 /**
  * Resolved from this file, so it works from any working directory: from `src/` (tests,
- * `pnpm db:migrate`) and from the `dist/migrate-cli.js` bundle alike. Inside a service bundle it
- * would point beside that bundle; services never migrate.
+ * `pnpm db:migrate`) and from the `dist/migrate-cli.js` bundle alike. Imported as
+ * `@inboxerr/db/migrate`, never through the package's main entry, so no service bundle has it.
  */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 

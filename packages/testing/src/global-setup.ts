@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { DEFAULT_DATABASE_URL, runMigrations } from "@inboxerr/db";
+import { DEFAULT_DATABASE_URL, runMigrations } from "@inboxerr/db/migrate";
 import {
   createDatabase,
   dropDatabase,

@@ -1,4 +1,4 @@
-import { runMigrations } from "@inboxerr/db";
+import { runMigrations } from "@inboxerr/db/migrate";
 import { createDatabase, dropDatabase, testDatabaseName, withAdminClient, withDatabase } from "./database";
 import { testEnv } from "./env";
 
