@@ -10,7 +10,7 @@ import { smsGateDriverFromSettings, type GatewayDriver } from "@inboxerr/gateway
 import { createLogger } from "@inboxerr/logger";
 import { testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 // By relative path, test-only: the sender never depends on the simulator at run time.
-import { createSimulatorApp, type SimulatorOptions, type SimulatorStats } from "../../../gateway-simulator/src/index";
+import { createSimulatorApp, type SimulatorOptions, type SimulatorStats } from "@inboxerr/gateway-simulator";
 import { createSenderWorker, type SenderTuning } from "../app";
 import { SENDER_CONFIG_KEYS, type SenderConfig } from "../config";
 import { SENDER_DB_OPTIONS } from "../db";

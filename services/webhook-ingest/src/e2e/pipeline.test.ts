@@ -14,7 +14,7 @@ import { createLogger } from "@inboxerr/logger";
 import { analyzeText } from "@inboxerr/sms";
 import { createTestUser, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker, type MetricsWorker } from "../../../metrics-worker/src/app";
-import { CREDENTIALS, startSimulator } from "../../../gateway-simulator/src/testing/harness";
+import { CREDENTIALS, startSimulator } from "@inboxerr/gateway-simulator/testing";
 import { registerWebhooks } from "../registration/register";
 import { SIGNING_KEY, startIngest, type Harness } from "../webhooks/test-harness";
 

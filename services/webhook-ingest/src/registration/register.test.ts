@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSmsGateDriver, type GatewayDriver } from "@inboxerr/gateway";
 import { createLogger } from "@inboxerr/logger";
 import { waitFor } from "@inboxerr/testing";
-import { createSimulatorApp } from "../../../gateway-simulator/src/app";
-import { CREDENTIALS, startSimulator } from "../../../gateway-simulator/src/testing/harness";
+import { createSimulatorApp } from "@inboxerr/gateway-simulator";
+import { CREDENTIALS, startSimulator } from "@inboxerr/gateway-simulator/testing";
 import { startWebhookRegistration } from "./background";
 import { registerWebhooks, REGISTERED_EVENTS, webhookIdFor } from "./register";
 
