@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, writeFil
 import { builtinModules } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
-import { MIGRATE_BUNDLE, MIGRATE_DIR, SERVICES } from "./services";
+import { MIGRATE_BUNDLE, MIGRATE_DIR, SERVICE_BUNDLE, SERVICE_ENTRY, SERVICES } from "./services";
 
 const root = resolve(import.meta.dirname, "..");
 const BUILTINS = new Set(builtinModules);
@@ -24,7 +24,7 @@ export type BundleSpec = { name: string; dir: string; entry: string; outfile: st
 
 /** What can be built: each service, and `migrate`. entry and outfile are relative to dir. */
 export const BUNDLES: readonly BundleSpec[] = [
-  ...SERVICES.map((s) => ({ name: s.name, dir: s.dir, entry: "src/main.ts", outfile: "dist/main.js" })),
+  ...SERVICES.map((s) => ({ name: s.name, dir: s.dir, entry: SERVICE_ENTRY, outfile: SERVICE_BUNDLE })),
   { name: "migrate", dir: MIGRATE_DIR, entry: "src/migrate-cli.ts", outfile: MIGRATE_BUNDLE },
 ];
 

@@ -15,12 +15,16 @@ export const SERVICES = [
 
 export type ServiceName = (typeof SERVICES)[number]["name"];
 
+/** Each service's entry and the bundle built from it, relative to its directory. */
+export const SERVICE_ENTRY = "src/main.ts";
+export const SERVICE_BUNDLE = "dist/main.js";
+
 /**
  * What a service's `start` script runs, from its own directory: the bundle `pnpm build` makes
  * (ADR 0007). Source maps put the TypeScript file and line in stack traces.
  */
 export function serviceCommand(svc: { nodeArgs: readonly string[] }): string[] {
-  return ["node", ...svc.nodeArgs, "--enable-source-maps", "dist/main.js"];
+  return ["node", ...svc.nodeArgs, "--enable-source-maps", SERVICE_BUNDLE];
 }
 
 /** The one-shot migration, from packages/db: its bundle too (the image has no tsx to run it with). */
