@@ -12,7 +12,14 @@ import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICES, serviceCommand } from "./servic
 import { formatLine } from "./log-format";
 
 const root = resolve(import.meta.dirname, "..");
-if (existsSync(resolve(root, ".env"))) process.loadEnvFile(resolve(root, ".env"));
+// Variables already in the environment win over both files (process.loadEnvFile keeps them).
+if (existsSync(resolve(root, ".env"))) {
+  process.loadEnvFile(resolve(root, ".env"));
+} else {
+  // A first run needs no set-up step: the example's values are the development defaults.
+  process.loadEnvFile(resolve(root, ".env.example"));
+  process.stdout.write(formatLine("start", "no .env: running on the development defaults of .env.example (cp .env.example .env to change them)") + "\n");
+}
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;

@@ -51,6 +51,19 @@ describe("docker-compose.yml", () => {
     for (const name of ["postgres", "redis"]) expect(compose.services[name]!.healthcheck).toBeDefined();
   });
 
+  it("lets .env override every setting it gives the containers", () => {
+    const env = (compose as unknown as { "x-app": { environment: Record<string, string> } })["x-app"].environment;
+    for (const [key, value] of Object.entries(env)) {
+      // `${KEY:-default}`: compose takes KEY from .env or the shell first. DATABASE_URL and
+      // REDIS_URL read COMPOSE_* instead, since the host's 127.0.0.1 never works in a container.
+      const from = key === "DATABASE_URL" || key === "REDIS_URL" ? `COMPOSE_${key}` : key;
+      expect(value, key).toMatch(new RegExp(`^\\$\\{${from}:-[^}]+\\}$`));
+    }
+    // Host-only addresses stay out of .env.example, or a copied .env would point containers at themselves.
+    const example = readFileSync(resolve(root, ".env.example"), "utf8");
+    for (const key of ["SMSGATE_URL", "PUBLIC_WEBHOOK_URL"]) expect(example).not.toMatch(new RegExp(`^${key}=`, "m"));
+  });
+
   it("builds every app service from the repo's Dockerfile, which exists", () => {
     const dockerfile = compose.services.api!.build!.dockerfile;
     expect(readFileSync(resolve(root, dockerfile), "utf8")).toMatch(/USER node/);

@@ -25,7 +25,8 @@ export const fields = {
   DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/inboxerr"),
   REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
   // Renaming the prefix strands queued jobs: the sweeper re-enqueues them from Postgres.
-  QUEUE_PREFIX: z.string().min(1).default("inboxerr"),
+  // The braces keep every key in one Redis Cluster slot and change nothing on a single Redis.
+  QUEUE_PREFIX: z.string().min(1).default("{inboxerr}"),
   JWT_SECRET: secret(32),
   JWT_EXPIRES_IN: z.coerce.number().int().positive().default(3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

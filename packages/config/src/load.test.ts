@@ -4,7 +4,7 @@ import { ConfigError, parseConfig } from "./load";
 describe("parseConfig", () => {
   it("applies defaults for unset optional variables", () => {
     const cfg = parseConfig(["API_PORT", "QUEUE_PREFIX", "LOG_MESSAGE_TEXT"], {});
-    expect(cfg).toEqual({ API_PORT: 3000, QUEUE_PREFIX: "inboxerr", LOG_MESSAGE_TEXT: false });
+    expect(cfg).toEqual({ API_PORT: 3000, QUEUE_PREFIX: "{inboxerr}", LOG_MESSAGE_TEXT: false });
   });
 
   it("coerces numbers and booleans from strings", () => {
