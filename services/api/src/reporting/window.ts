@@ -27,6 +27,28 @@ export function resolveWindow(query: { from?: string | undefined; to?: string | 
 const STEP_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
 /**
+ * How many buckets a series shows when the query gives no `from`: an hour of minutes, a day of
+ * hours, a month of days. One 24-hour default for every granularity gave 1,441 minute buckets.
+ */
+export const DEFAULT_SERIES_BUCKETS = { minute: 60, hour: 24, day: 30 } as const;
+
+/**
+ * The window of a series: as resolveWindow when `from` is given; otherwise exactly
+ * DEFAULT_SERIES_BUCKETS whole buckets of the granularity, the last one holding `to`.
+ */
+export function resolveSeriesWindow(
+  query: { from?: string | undefined; to?: string | undefined },
+  granularity: keyof typeof STEP_MS,
+  now = new Date(),
+): TimeWindow {
+  if (query.from) return resolveWindow(query, now);
+  const to = query.to ? new Date(query.to) : now;
+  const step = STEP_MS[granularity];
+  const from = new Date((Math.ceil(to.getTime() / step) - DEFAULT_SERIES_BUCKETS[granularity]) * step);
+  return resolveWindow({ from: from.toISOString(), to: to.toISOString() }, now);
+}
+
+/**
  * Every bucket start of the window at this granularity, oldest first: from `from` floored to
  * the granularity (in UTC, where every day has 24 hours) up to, not including, `to`.
  */

@@ -20,9 +20,22 @@ export const safeText = () =>
 const MIN_TIME = Date.UTC(1970, 0, 1);
 const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+// A date-time that only lacks its offset: told apart so the error can say what to add.
+const localDateTime = z.iso.datetime({ local: true });
+
 /** RFC 3339 timestamps with an explicit offset (`Z` or `+02:00`); a bare local time is ambiguous. */
 export const isoDateTime = () =>
-  z.iso.datetime({ offset: true }).refine(
+  z.iso
+    .datetime({
+      offset: true,
+      // The range check below has nothing to say about a string that is no date-time.
+      abort: true,
+      error: (issue) =>
+        localDateTime.safeParse(issue.input).success
+          ? "has no UTC offset: add Z or one such as +02:00 (2026-01-31T09:00:00Z)"
+          : "must be an ISO 8601 date-time with a UTC offset, such as 2026-01-31T09:00:00Z",
+    })
+    .refine(
     (v) => {
       const t = Date.parse(v);
       return t >= MIN_TIME && t <= MAX_TIME;

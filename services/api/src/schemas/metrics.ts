@@ -24,6 +24,11 @@ export const MetricsTimeseriesQuery = z.object({
     description: `Bucket width, in UTC. The window may span at most ${MAX_SERIES_BUCKETS} buckets; more → 400 (pick a coarser one)`,
   }),
   ...windowQuery,
+  from: windowQuery.from.meta({
+    description:
+      "Start of the window (inclusive). Default: whole buckets ending with the one that holds `to`: 60 minutes, 24 hours or 30 days",
+    example: "2025-11-26T00:00:00Z",
+  }),
 });
 
 const windowFields = {

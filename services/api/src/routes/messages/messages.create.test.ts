@@ -72,6 +72,16 @@ describe("POST /api/v1/messages", () => {
     expect(await api.db.db.select().from(messages).where(eq(messages.userId, user.id))).toEqual([]);
   });
 
+  it("says a scheduledAt without a UTC offset lacks one, and stores nothing", async () => {
+    const { token, user } = await api.user();
+    const local = await api.call("POST", "/api/v1/messages", { token, body: { to: "+14155552671", text: "x", scheduledAt: "2030-01-31T09:00:00" } });
+    expect(local.status).toBe(400);
+    expect(local.body.errors).toEqual([expect.objectContaining({ path: "scheduledAt", detail: expect.stringMatching(/has no UTC offset: add Z/) })]);
+    const garbage = await api.call("POST", "/api/v1/messages", { token, body: { to: "+14155552671", text: "x", validUntil: "tomorrow" } });
+    expect(garbage.body.errors).toEqual([expect.objectContaining({ path: "validUntil", detail: expect.stringMatching(/^must be an ISO 8601 date-time with a UTC offset/) })]);
+    expect(await api.db.db.select().from(messages).where(eq(messages.userId, user.id))).toEqual([]);
+  });
+
   it("rejects an unusable number or an overlong text with 422 and the reason code", async () => {
     const { token } = await api.user();
     const bad = await api.call("POST", "/api/v1/messages", { token, body: { to: "+1 555", text: "x" } });

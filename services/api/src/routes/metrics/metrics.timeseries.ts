@@ -4,7 +4,7 @@ import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
 import { bucketsIn } from "../../reporting/buckets";
 import { metricsScope } from "../../reporting/scope";
-import { bucketStarts, resolveWindow } from "../../reporting/window";
+import { bucketStarts, resolveSeriesWindow } from "../../reporting/window";
 import { MetricsTimeseriesQuery, MetricsTimeseriesSchema } from "../../schemas/metrics";
 
 const SERIES_STATUSES = ["sent", "delivered", "failed"] as const;
@@ -27,7 +27,7 @@ export function metricsTimeseriesRoute(deps: ApiDeps) {
     responses: { 200: { description: "The series, oldest first", schema: MetricsTimeseriesSchema } },
     problems: [400, 401, 404],
     async handler({ query, principal, res }) {
-      const window = resolveWindow(query);
+      const window = resolveSeriesWindow(query, query.granularity);
       const starts = bucketStarts(window, query.granularity);
       const userId = await metricsScope(deps, principal, query.userId);
       // The granularity comes from a closed enum, so it can be inlined; as a bind parameter the
