@@ -137,7 +137,8 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
   api.use(basicAuth(opts.username, opts.password));
   api.use(express.json({ limit: "4mb" }));
   api.post(["/message", "/messages"], createMessage(ctx));
-  api.get("/messages/:id", getMessage(ctx));
+  // The vendor's npm client (android-sms-gateway) still reads state from the older path.
+  api.get(["/message/:id", "/messages/:id"], getMessage(ctx));
   api.post("/webhooks", createWebhook(ctx));
   api.get("/webhooks", listWebhooks(ctx));
   api.delete("/webhooks/:id", deleteWebhook(ctx));
