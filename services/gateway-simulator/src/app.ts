@@ -34,6 +34,8 @@ export type SimulatorOptions = {
   failureRate?: number;
   /** Sends per second before 429/503; 0 = unlimited (SIMULATOR_RATE_LIMIT). Default 0. */
   rateLimit?: number;
+  /** The throttle's clock, in milliseconds; tests freeze it so no token refills mid-test. Default performance.now. */
+  throttleClock?: () => number;
   /** Fate = f(seed, message id) (SIMULATOR_SEED). Default "inboxerr". */
   seed?: string;
   /** Device used when a send names none; default derived from the seed (21 chars). */
@@ -99,7 +101,7 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
     store,
     metrics,
   });
-  const throttle = createThrottle(opts.rateLimit ?? 0);
+  const throttle = createThrottle(opts.rateLimit ?? 0, opts.throttleClock);
   let ready = true;
   const ctx: SimContext = {
     logger,
