@@ -35,6 +35,19 @@ describe("smsGateWebhookSchema", () => {
     expect(recipientOf({ phoneNumber: "+1999" })).toBe("+1999");
   });
 
+  it("reads a partsCount or simNumber out of range or of the wrong type as absent, keeping the report", () => {
+    for (const bad of [2 ** 31, 0, -1, 1.5, "2", null]) {
+      const sent = smsGateWebhookSchema.parse({
+        ...envelope,
+        event: "sms:sent",
+        payload: { messageId: "m1", sentAt: "2026-02-17T12:00:00Z", partsCount: bad, simNumber: bad },
+      });
+      if (sent.event !== "sms:sent") throw new Error("narrowing");
+      expect(sent.payload.partsCount ?? undefined).toBeUndefined();
+      expect(sent.payload.simNumber ?? undefined).toBeUndefined();
+    }
+  });
+
   it("defaults a missing sms:failed reason instead of rejecting the event", () => {
     const failed = smsGateWebhookSchema.parse({
       ...envelope,

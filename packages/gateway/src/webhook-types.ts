@@ -32,6 +32,10 @@ export const SMSGATE_EVENT_NAMES = [
 /** Phones send their local offset ("2024-06-22T15:46:11.000+07:00"); anything Date parses passes. */
 const timestamp = z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be a date-time");
 const phone = z.string().min(1);
+// An optional number out of range or of the wrong type (a partsCount of 2^31, -1, 1.5 or "2")
+// reads as absent: the rest of the report still applies, where refusing it would have the
+// phone retry a report we can never take for days.
+const optionalInt = (min: number, max: number) => z.number().int().min(min).max(max).nullish().catch(undefined);
 
 /** Fields common to message events. `phoneNumber` is the older name; newer apps add sender/recipient. */
 const messageFields = {
@@ -39,13 +43,14 @@ const messageFields = {
   phoneNumber: phone.optional(),
   sender: phone.nullish(),
   recipient: phone.nullish(),
-  simNumber: z.number().int().nullish(),
+  simNumber: optionalInt(1, 255),
 };
 
 export const smsSentPayloadSchema = z.looseObject({
   ...messageFields,
   sentAt: timestamp,
-  partsCount: z.number().int().min(1).optional(),
+  // A concatenated SMS has at most 255 parts (its part counter is one byte).
+  partsCount: optionalInt(1, 255),
 });
 
 export const smsDeliveredPayloadSchema = z.looseObject({ ...messageFields, deliveredAt: timestamp });
@@ -64,7 +69,7 @@ export const smsReceivedPayloadSchema = z.looseObject({
   phoneNumber: phone.optional(),
   sender: phone.nullish(),
   recipient: phone.nullish(),
-  simNumber: z.number().int().nullish(),
+  simNumber: optionalInt(1, 255),
   receivedAt: timestamp,
 });
 

@@ -34,6 +34,8 @@ export type SimulatorOptions = {
   failureRate?: number;
   /** Sends per second before 429/503; 0 = unlimited (SIMULATOR_RATE_LIMIT). Default 0. */
   rateLimit?: number;
+  /** The throttle's clock, in milliseconds; tests freeze it so no token refills mid-test. Default performance.now. */
+  throttleClock?: () => number;
   /** Fate = f(seed, message id) (SIMULATOR_SEED). Default "inboxerr". */
   seed?: string;
   /** Device used when a send names none; default derived from the seed (21 chars). */
@@ -99,7 +101,7 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
     store,
     metrics,
   });
-  const throttle = createThrottle(opts.rateLimit ?? 0);
+  const throttle = createThrottle(opts.rateLimit ?? 0, opts.throttleClock);
   let ready = true;
   const ctx: SimContext = {
     logger,
@@ -137,7 +139,8 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
   api.use(basicAuth(opts.username, opts.password));
   api.use(express.json({ limit: "4mb" }));
   api.post(["/message", "/messages"], createMessage(ctx));
-  api.get("/messages/:id", getMessage(ctx));
+  // The vendor's npm client (android-sms-gateway) still reads state from the older path.
+  api.get(["/message/:id", "/messages/:id"], getMessage(ctx));
   api.post("/webhooks", createWebhook(ctx));
   api.get("/webhooks", listWebhooks(ctx));
   api.delete("/webhooks/:id", deleteWebhook(ctx));

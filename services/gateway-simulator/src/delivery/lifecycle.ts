@@ -16,6 +16,8 @@ export type LifecycleOptions = {
   metrics: Metrics;
 };
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Plays out what the phone would do with an accepted message: after latencyMs it is sent
  * (`sms:sent` with partsCount, per recipient); after latencyMs more its fate (a function of
@@ -26,10 +28,14 @@ export function createLifecycle(opts: LifecycleOptions) {
   const timers = new Set<NodeJS.Timeout>();
 
   function later(fn: () => void, delayMs = opts.latencyMs): void {
+    // setTimeout fires at once for a delay over 2^31 - 1 ms (~24.8 days): a scheduleAt a
+    // month out would be sent immediately. Longer waits go in steps.
+    const step = Math.min(delayMs, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       timers.delete(timer);
-      fn();
-    }, delayMs);
+      if (delayMs > step) later(fn, delayMs - step);
+      else fn();
+    }, step);
     timers.add(timer);
   }
 

@@ -19,6 +19,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, _req, res, next) => {
     if (res.headersSent) return next(err);
     const status = (err as { status?: unknown }).status;
+    // The router's own: a path parameter that is not valid percent-encoding ("/messages/%ZZ").
+    if (err instanceof URIError && status === 400) return sendError(res, 400, `invalid path: ${err.message}`);
     if (typeof status === "number" && status >= 400 && status < 500) {
       const message = err instanceof Error ? err.message : String(err);
       return sendError(res, status, `failed to parse body: ${message}`);

@@ -7,15 +7,14 @@ describe("rate limit", () => {
   afterEach(() => sim?.close());
 
   it("answers beyond SIMULATOR_RATE_LIMIT with alternating 429 Retry-After and 503 QueueLimitExceeded, recording no send", async () => {
-    sim = await startSimulator({ rateLimit: 5, latencyMs: 60_000 });
+    // A frozen clock: on a loaded machine real time between requests would refill tokens.
+    let now = 0;
+    sim = await startSimulator({ rateLimit: 5, latencyMs: 60_000, throttleClock: () => now });
+    const send = (i: number) => sim!.call("POST", "/messages", { id: `rl-${i}`, textMessage: { text: "x" }, phoneNumbers: ["+14155550100"] });
     const results = [];
-    for (let i = 0; i < 9; i += 1) {
-      results.push(await sim.call("POST", "/messages", { id: `rl-${i}`, textMessage: { text: "x" }, phoneNumbers: ["+14155550100"] }));
-    }
-    const statuses = results.map((r) => r.status);
-    expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202]);
+    for (let i = 0; i < 9; i += 1) results.push(await send(i));
+    expect(results.map((r) => r.status)).toEqual([202, 202, 202, 202, 202, 429, 503, 429, 503]);
     const refused = results.slice(5);
-    expect(refused.map((r) => r.status).sort()).toEqual([429, 429, 503, 503]);
     const tooMany = refused.find((r) => r.status === 429)!;
     expect(tooMany.headers.get("retry-after")).toBe("1");
     expect(refused.find((r) => r.status === 503)!.body).toEqual({
@@ -25,6 +24,11 @@ describe("rate limit", () => {
     const stats = sim.sim.stats();
     expect(stats.totalSends).toBe(5);
     expect(Object.keys(stats.sendsById)).toEqual(["rl-0", "rl-1", "rl-2", "rl-3", "rl-4"]);
+
+    // 200 ms buys one token at 5/s, and only one.
+    now += 200;
+    expect((await send(9)).status).toBe(202);
+    expect((await send(10)).status).toBe(429);
   });
 
   it("never throttles when the limit is 0", async () => {

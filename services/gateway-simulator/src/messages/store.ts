@@ -80,10 +80,11 @@ export function createMessageStore(opts: { maxMessages: number }) {
       outcomes[outcome] += 1;
     },
     stats(): SimulatorStats {
-      const sendsById: Record<string, number> = {};
-      for (const m of byId.values()) sendsById[m.id] = m.sends;
-      for (const m of elsewhere.values()) sendsById[m.id] = (sendsById[m.id] ?? 0) + m.sends;
-      return { totalSends, duplicates, sendsById, outcomes: { ...outcomes } };
+      // A Map, then own properties: an id such as "__proto__" stays a key instead of a prototype.
+      const sends = new Map<string, number>();
+      for (const m of byId.values()) sends.set(m.id, m.sends);
+      for (const m of elsewhere.values()) sends.set(m.id, (sends.get(m.id) ?? 0) + m.sends);
+      return { totalSends, duplicates, sendsById: Object.fromEntries(sends), outcomes: { ...outcomes } };
     },
     reset(): void {
       byId.clear();

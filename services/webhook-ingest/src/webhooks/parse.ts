@@ -8,6 +8,7 @@ import {
   type SmsGateWebhook,
 } from "@inboxerr/gateway";
 import { normalizePhone } from "@inboxerr/sms";
+import { MAX_JSON_DEPTH, mayHoldUnstorable, nestedDeeperThan, storable } from "./json-body";
 
 /** An outbound status report for one of our messages; `at` is the phone's time, as an instant. */
 export type StatusReport =
@@ -33,24 +34,38 @@ export type IncomingWebhook = {
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// SMS Gate's envelope ids are 21-character nanoids. The id is a unique-index key, and Postgres
+// refuses an index entry over ~2.7 kB (a 500 on every retry), so a longer one is refused here.
+const MAX_ENVELOPE_ID_LENGTH = 256;
 
 /**
- * Turns a verified raw body into an IncomingWebhook. Throws AppError (malformed JSON) or a
- * ZodError (a known event missing what we rely on), which the edge answers with 400.
- * Unknown events pass with the envelope checked only: they are stored and acknowledged.
+ * Turns a verified raw body into an IncomingWebhook. Throws AppError (malformed JSON, nested
+ * past MAX_JSON_DEPTH, an oversized envelope id) or a ZodError (a known event missing what we
+ * rely on), which the edge answers with 400. Unknown events pass with the envelope checked
+ * only: they are stored and acknowledged. Every string comes out storable (json-body.ts).
  */
 export function parseWebhook(raw: Buffer, defaultRegion: string): IncomingWebhook {
   const text = raw.toString("utf8");
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new AppError("malformed_json", `The webhook body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     throw new AppError("malformed_json", "The webhook body is not valid JSON");
   }
+  const unstorable = mayHoldUnstorable(text);
+  if (unstorable) body = storable(body);
   const event = (body as { event?: unknown } | null)?.event;
   // Known events parse once, envelope included; anything else only needs a sound envelope.
   const hook = typeof event === "string" && isKnownWebhookEvent(event) ? smsGateWebhookSchema.parse(body) : null;
   const envelope = hook ?? webhookEnvelopeSchema.parse(body);
+  if (envelope.id.length > MAX_ENVELOPE_ID_LENGTH) {
+    throw new AppError("validation_failed", "The webhook envelope id is too long", {
+      errors: [{ path: "id", detail: `must be at most ${MAX_ENVELOPE_ID_LENGTH} characters` }],
+    });
+  }
   const payloadMessageId = typeof envelope.payload.messageId === "string" ? envelope.payload.messageId : null;
   return {
     envelopeId: envelope.id,
@@ -58,8 +73,9 @@ export function parseWebhook(raw: Buffer, defaultRegion: string): IncomingWebhoo
     deviceId: envelope.deviceId || null,
     // A received SMS's messageId is derived from its content: not one of ours, not a key.
     messageId: envelope.event === "sms:received" ? null : payloadMessageId,
-    // The bytes as received (valid JSON, just parsed), so the record is the phone's own.
-    json: text,
+    // The bytes as received (valid JSON, just parsed), so the record is the phone's own;
+    // re-serialised only when a string had to be cleaned for Postgres.
+    json: unstorable ? JSON.stringify(body) : text,
     action: hook ? actionOf(hook, defaultRegion) : { kind: "none" },
   };
 }
@@ -74,7 +90,7 @@ function actionOf(hook: SmsGateWebhook, region: string): WebhookAction {
       const messageId = hook.payload.messageId.toLowerCase();
       const report: StatusReport =
         hook.event === "sms:sent"
-          ? { kind: "sent", at: utc(hook.payload.sentAt), partsCount: hook.payload.partsCount }
+          ? { kind: "sent", at: utc(hook.payload.sentAt), partsCount: hook.payload.partsCount ?? undefined }
           : hook.event === "sms:delivered"
             ? { kind: "delivered", at: utc(hook.payload.deliveredAt) }
             : { kind: "failed", at: utc(hook.payload.failedAt), reason: cleanGatewayText(hook.payload.reason) };
@@ -97,8 +113,14 @@ function actionOf(hook: SmsGateWebhook, region: string): WebhookAction {
   }
 }
 
-/** The phone's local time with its offset, as an instant (Dates are UTC inside). */
+// Phone times outside these years are a broken clock or a crafted value (year 0 and year
+// 200,000 parse in JavaScript; Postgres refuses both): treated as absent, so server time
+// stands in and the report still applies, instead of a 400 the phone would retry for days.
+const EARLIEST_PHONE_TIME = Date.UTC(2000, 0, 1);
+const LATEST_PHONE_TIME = Date.UTC(2100, 0, 1);
+
+/** The phone's local time with its offset, as an instant (Dates are UTC inside); undefined when implausible. */
 function utc(value: string): Date | undefined {
   const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  return ms >= EARLIEST_PHONE_TIME && ms < LATEST_PHONE_TIME ? new Date(ms) : undefined;
 }

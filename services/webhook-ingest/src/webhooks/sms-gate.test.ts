@@ -183,7 +183,7 @@ describe("POST /webhooks/sms-gate: applying reports", () => {
       .replace("RADIO_X", "RADIO\\u0000OFF\\ud800");
     const res = await postSigned(h.url, raw);
     expect(res.status, await res.clone().text()).toBe(200);
-    expect(await messageRow(h, msg!.id)).toMatchObject({ status: "failed", error: "RADIOOFF\uFFFD" });
+    expect(await messageRow(h, msg!.id)).toMatchObject({ status: "failed", error: "RADIO\uFFFDOFF\uFFFD" });
   });
 
   it("applies hundreds of concurrent reports exactly as one-by-one processing would", async () => {

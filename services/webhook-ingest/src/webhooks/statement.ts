@@ -55,23 +55,9 @@ export async function applyStatement(pool: DbPool, hooks: readonly IncomingWebho
 
 /**
  * The batch as one JSON parameter: cheaper to send than a dozen escaped arrays, and each
- * envelope goes in as the JSON text it arrived as (already parsed, so known to be valid).
+ * envelope goes in as the JSON text it arrived as (already parsed, so known to be valid, and
+ * every string in it storable: parseWebhook replaced NUL and lone surrogates).
  */
-// An escaped NUL or a UTF-16 surrogate half, possibly lone: JSON that jsonb may refuse.
-const SUSPECT_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
-
-/**
- * The phone's raw JSON, made storable as jsonb: jsonb refuses NUL and lone surrogates, and a
- * refused webhook would be retried by the phone for days. Only a body with a suspect escape
- * pays for the re-serialisation; the rest is stored byte for byte.
- */
-function storableJson(raw: string): string {
-  if (!SUSPECT_ESCAPE.test(raw)) return raw;
-  return JSON.stringify(JSON.parse(raw), (_key, value: unknown) =>
-    typeof value === "string" ? value.replaceAll("\u0000", "\uFFFD").toWellFormed() : value,
-  );
-}
-
 function batchJson(rows: readonly { w: IncomingWebhook; seq: number }[]): string {
   const items = rows.map(({ w, seq }) => {
     const r = w.action.kind === "report" ? w.action : null;
@@ -91,8 +77,7 @@ function batchJson(rows: readonly { w: IncomingWebhook; seq: number }[]): string
       body: rec?.text ?? null,
       received_at: rec?.receivedAt.toISOString() ?? null,
     });
-    return `${fields.slice(0, -1)},"payload":${storableJson(w.json)}}`;
+    return `${fields.slice(0, -1)},"payload":${w.json}}`;
   });
-  // Postgres text cannot hold NUL: one would fail the batch on every retry of the phone.
-  return `[${items.join(",")}]`.replaceAll("\\u0000", "\\uFFFD");
+  return `[${items.join(",")}]`;
 }

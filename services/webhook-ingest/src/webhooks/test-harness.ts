@@ -60,7 +60,7 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
   };
 }
 
-export function envelope(event: string, payload: Record<string, unknown>, id = randomUUID()) {
+export function envelope(event: string, payload: Record<string, unknown>, id: string = randomUUID()) {
   return { id, webhookId: "inboxerr-test", deviceId: "device-1", event, payload };
 }
 
