@@ -5,6 +5,7 @@ import type { DbHandle } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { authenticate } from "./auth/authenticate";
+import { loadPasswordEstimator } from "./auth/password-strength";
 import { ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
 import type { ApiConfig } from "./config";
 import type { ApiDeps, ApiQueues } from "./deps";
@@ -47,6 +48,8 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
     redisTimeoutMs: opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
   };
   const limit = { points: 10, durationSeconds: 60, keyPrefix: `${opts.config.QUEUE_PREFIX}:ratelimit`, ...opts.authRateLimit };
+  // The password estimator builds its dictionaries now, at start-up, not in the first registration.
+  loadPasswordEstimator();
 
   const app = express();
   app.disable("x-powered-by");
