@@ -5,7 +5,8 @@ import type { DbHandle } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { authenticate } from "./auth/authenticate";
-import { ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
+import { loadPasswordEstimator } from "./auth/password-strength";
+import { accountLoginLimit, ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
 import type { ApiConfig } from "./config";
 import type { ApiDeps, ApiQueues } from "./deps";
 import { createApiMetrics } from "./metrics";
@@ -23,6 +24,8 @@ export type CreateAppOptions = {
   logger: Logger;
   /** Login and register attempts per IP; default 10 a minute each. */
   authRateLimit?: Partial<RateLimitOptions>;
+  /** Failed logins per email, across replicas; default 10 per 15 minutes. */
+  loginAccountLimit?: Partial<Omit<RateLimitOptions, "keyPrefix">>;
   /** Bound on post-commit Redis work (enqueue, publish); default ENQUEUE_TIMEOUT_MS. */
   redisTimeoutMs?: number;
 };
@@ -47,6 +50,9 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
     redisTimeoutMs: opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
   };
   const limit = { points: 10, durationSeconds: 60, keyPrefix: `${opts.config.QUEUE_PREFIX}:ratelimit`, ...opts.authRateLimit };
+  const accountLimit = { points: 10, durationSeconds: 15 * 60, ...opts.loginAccountLimit, keyPrefix: limit.keyPrefix };
+  // The password estimator builds its dictionaries now, at start-up, not in the first registration.
+  loadPasswordEstimator();
 
   const app = express();
   app.disable("x-powered-by");
@@ -63,7 +69,11 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
   const api = Router();
   const openapiRegistry = createOpenApiRegistry();
   const auth = authenticate(deps);
-  const limiters = { register: ipRateLimit(opts.redis, "register", limit), login: ipRateLimit(opts.redis, "login", limit) };
+  const limiters = {
+    register: ipRateLimit(opts.redis, "register", limit),
+    login: ipRateLimit(opts.redis, "login", limit),
+    loginAccount: accountLoginLimit(opts.redis, accountLimit),
+  };
   for (const route of apiRoutes(deps, limiters)) route.mount(api, openapiRegistry, auth);
   app.use(api);
 

@@ -28,4 +28,22 @@ describe("access tokens", () => {
     const hs512 = jwt.sign({}, secret, { algorithm: "HS512", subject: userId, issuer: "inboxerr", expiresIn: 60 });
     expect(verifyAccessToken(hs512, secret).ok).toBe(false);
   });
+
+  it("rejects a token without exp, without iat, issued in the future or not yet valid", () => {
+    const now = Math.floor(Date.now() / 1000);
+    const noExp = jwt.sign({ sub: userId, iss: "inboxerr" }, secret, { algorithm: "HS256" });
+    expect(verifyAccessToken(noExp, secret)).toEqual({ ok: false, reason: "token lacks a valid `exp` claim" });
+    const noIat = jwt.sign({ sub: userId, iss: "inboxerr", exp: now + 60 }, secret, { algorithm: "HS256", noTimestamp: true });
+    expect(verifyAccessToken(noIat, secret)).toEqual({ ok: false, reason: "token lacks a valid `iat` claim" });
+    const future = jwt.sign({ sub: userId, iss: "inboxerr", iat: now + 3600, exp: now + 7200 }, secret, { algorithm: "HS256" });
+    expect(verifyAccessToken(future, secret)).toEqual({ ok: false, reason: "token issued in the future" });
+    const notYet = jwt.sign({ sub: userId, iss: "inboxerr" }, secret, { algorithm: "HS256", expiresIn: 600, notBefore: 300 });
+    expect(verifyAccessToken(notYet, secret)).toEqual({ ok: false, reason: "token not yet valid" });
+  });
+
+  it("rejects a subject that is not a uuid", () => {
+    for (const sub of ["not-a-uuid", "1", `${userId}x`, "' or 1=1 --"]) {
+      expect(verifyAccessToken(signAccessToken(sub, secret, 60), secret)).toEqual({ ok: false, reason: "token lacks a valid `sub` claim" });
+    }
+  });
 });

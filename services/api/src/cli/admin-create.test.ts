@@ -22,11 +22,11 @@ async function roleOf(email: string) {
 describe("createOrPromoteAdmin", () => {
   it("creates a new admin with a hashed password", async () => {
     const email = `Admin-${uniqueSuffix()}@Example.com`;
-    const outcome = await createOrPromoteAdmin(db.db, { email, password: "admin password" });
+    const outcome = await createOrPromoteAdmin(db.db, { email, password: "quartz admin lantern" });
     expect(outcome.action).toBe("created");
     const row = await roleOf(email.toLowerCase());
     expect(row?.role).toBe("admin");
-    expect(await verifyPassword("admin password", row!.passwordHash)).toBe(true);
+    expect(await verifyPassword("quartz admin lantern", row!.passwordHash)).toBe(true);
   });
 
   it("promotes an existing user without touching the password, and is idempotent", async () => {
@@ -39,6 +39,14 @@ describe("createOrPromoteAdmin", () => {
   it("refuses a new admin without a usable password", async () => {
     await expect(createOrPromoteAdmin(db.db, { email: `x-${uniqueSuffix()}@example.com` })).rejects.toBeInstanceOf(UsageError);
     await expect(createOrPromoteAdmin(db.db, { email: "not-an-email", password: "long enough" })).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it("refuses a new admin whose password is common or made of their own email", async () => {
+    const email = `ops-${uniqueSuffix()}@example.com`;
+    for (const password of ["password123", email, `${email.split("@")[0]}!`]) {
+      await expect(createOrPromoteAdmin(db.db, { email, password })).rejects.toThrow(/the password is refused: Too easy to guess/);
+    }
+    expect(await roleOf(email)).toBeUndefined();
   });
 });
 

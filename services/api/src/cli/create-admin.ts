@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { users, type Db } from "@inboxerr/db";
 import { hashPassword } from "../auth/password";
+import { judgePassword } from "../auth/password-strength";
 
 export type AdminInput = { email: string; password?: string | undefined; name?: string | undefined };
 export type AdminOutcome = { action: "created" | "promoted" | "unchanged"; userId: string; email: string };
@@ -24,6 +25,9 @@ export async function createOrPromoteAdmin(db: Db, input: AdminInput): Promise<A
   if (!input.password || input.password.length < 8 || input.password.length > 256) {
     throw new UsageError("a new admin needs a password of 8 to 256 characters (--password or ADMIN_PASSWORD)");
   }
+  // The same rule as POST /auth/register: an admin's password guards more, not less.
+  const verdict = judgePassword(input.password, { email, name: input.name ?? null });
+  if (!verdict.ok) throw new UsageError(`the password is refused: ${verdict.reason}`);
   const passwordHash = await hashPassword(input.password);
   const [created] = await db
     .insert(users)

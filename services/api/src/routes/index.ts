@@ -1,4 +1,5 @@
 import type { RequestHandler } from "express";
+import type { AccountLoginLimit } from "../auth/rate-limit";
 import type { ApiDeps } from "../deps";
 import type { Route } from "../http/route";
 import { createApiKeyRoute } from "./api-keys/api-keys.create";
@@ -17,13 +18,13 @@ import { listMessagesRoute } from "./messages/messages.list";
 import { metricsSummaryRoute } from "./metrics/metrics.summary";
 import { metricsTimeseriesRoute } from "./metrics/metrics.timeseries";
 
-export type RateLimiters = { register: RequestHandler; login: RequestHandler };
+export type RateLimiters = { register: RequestHandler; login: RequestHandler; loginAccount: AccountLoginLimit };
 
 /** Every /api/v1 route. Order matters only where paths overlap: /messages/bulk before /messages/{id}. */
 export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
   return [
     registerRoute(deps, limits.register),
-    tokenRoute(deps, limits.login),
+    tokenRoute(deps, limits.login, limits.loginAccount),
     meRoute(),
     createApiKeyRoute(deps),
     listApiKeysRoute(deps),

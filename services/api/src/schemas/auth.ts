@@ -8,7 +8,10 @@ const email = z
   .meta({ example: "ada@example.com" });
 
 // Upper bound keeps scrypt's input (and a hostile request's CPU cost) small.
-const password = safeText().min(8).max(256).meta({ example: "correct horse battery staple" });
+const password = safeText()
+  .min(8)
+  .max(256)
+  .meta({ example: "correct horse battery staple", description: "8-256 characters, not easy to guess: zxcvbn score 3 of 4 or more" });
 
 export const RegisterRequest = z
   .object({ email, password, name: safeText().min(1).max(200).optional() })

@@ -18,7 +18,7 @@ export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
  * its own BullMQ prefix under the run's QUEUE_PREFIX (so its queue holds only its own jobs)
  * and its own rate-limit keys.
  */
-export async function startTestApi(overrides: { config?: Partial<ApiConfig>; waitForRedis?: boolean } & Partial<Pick<CreateAppOptions, "authRateLimit" | "redisTimeoutMs">> = {}) {
+export async function startTestApi(overrides: { config?: Partial<ApiConfig>; waitForRedis?: boolean } & Partial<Pick<CreateAppOptions, "authRateLimit" | "loginAccountLimit" | "redisTimeoutMs">> = {}) {
   const env = testEnv();
   const config: ApiConfig = {
     DATABASE_URL: env.databaseUrl,
@@ -43,6 +43,7 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     logger,
     ...resources,
     authRateLimit: { points: 1_000, ...overrides.authRateLimit },
+    ...(overrides.loginAccountLimit ? { loginAccountLimit: overrides.loginAccountLimit } : {}),
     ...(overrides.redisTimeoutMs ? { redisTimeoutMs: overrides.redisTimeoutMs } : {}),
   });
   const { server, port } = await listen(app, 0, "127.0.0.1");

@@ -43,6 +43,18 @@ describe("GET /api/v1/auth/me authentication", () => {
     await expect401({ authorization: `Bearer ${noneHeader}.${p}.` });
   });
 
+  it("answers 401, not 400, for a correctly signed token without exp or with a non-uuid subject", async () => {
+    const { user } = await api.user();
+    const noExp = jwt.sign({ sub: user.id, iss: "inboxerr" }, TEST_JWT_SECRET, { algorithm: "HS256" });
+    expect((await expect401({ authorization: `Bearer ${noExp}` })).body.detail).toBe("Invalid access token: token lacks a valid `exp` claim");
+    for (const sub of ["not-a-uuid", "42", `${user.id}0`]) {
+      const token = jwt.sign({ sub, iss: "inboxerr" }, TEST_JWT_SECRET, { algorithm: "HS256", expiresIn: 600 });
+      expect((await expect401({ authorization: `Bearer ${token}` })).body.detail).toBe("Invalid access token: token lacks a valid `sub` claim");
+    }
+    const future = jwt.sign({ sub: user.id, iss: "inboxerr", iat: Math.floor(Date.now() / 1000) + 3600 }, TEST_JWT_SECRET, { algorithm: "HS256", expiresIn: 600 });
+    await expect401({ authorization: `Bearer ${future}` });
+  });
+
   it("rejects the token of a deleted user", async () => {
     const { user, token } = await api.user();
     await api.db.db.delete(users).where(eq(users.id, user.id));
