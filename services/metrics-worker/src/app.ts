@@ -95,7 +95,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
     reconciler,
     start() {
       worker.run().catch((err: unknown) => opts.logger.error({ err }, "message-events worker stopped"));
-      if (reconciler && opts.reconcile) schedule ??= every(opts.reconcile.intervalMs, () => reconciler.runOnce(), opts.logger);
+      if (reconciler && opts.reconcile) schedule ??= every(opts.reconcile.intervalMs, (signal) => reconciler.runOnce(signal), opts.logger);
     },
     close: () =>
       (closing ??= (async () => {

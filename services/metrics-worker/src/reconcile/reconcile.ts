@@ -82,12 +82,17 @@ export function createReconciler(opts: ReconcileOptions) {
   }
 
   return {
-    /** One pass; resolves to the events it counted, or null when another replica is reconciling. */
-    async runOnce(): Promise<number | null> {
+    /**
+     * One pass; resolves to the events it counted, or null when another replica is
+     * reconciling. `signal` (shutdown) stops it between pages.
+     */
+    async runOnce(signal?: AbortSignal): Promise<number | null> {
       let applied = 0;
-      for (let n = 0; n < maxPages; n++) {
+      let locked = false;
+      for (let n = 0; n < maxPages && !signal?.aborted; n++) {
         const done = await inRetriedTransaction(opts.db, page);
-        if (done === null) return n === 0 ? null : applied;
+        if (done === null) break;
+        locked = true;
         applied += done.applied;
         if (done.rows < pageSize) break;
       }
@@ -95,7 +100,7 @@ export function createReconciler(opts: ReconcileOptions) {
         opts.metrics.reconciled(applied);
         opts.logger.warn({ events: applied }, "reconcile counted events the queue never delivered");
       }
-      return applied;
+      return locked ? applied : null;
     },
   };
 }

@@ -7,27 +7,28 @@ export type Schedule = {
 
 /**
  * Runs `pass` every `intervalMs`, the next one timed from the end of the last, so passes
- * never overlap. A failed pass (Postgres restarting) is logged and the next one retries.
+ * never overlap; stop() aborts the pass's signal. A failed pass (Postgres restarting) is
+ * logged, and the next one retries.
  */
-export function every(intervalMs: number, pass: () => Promise<unknown>, logger: Logger): Schedule {
+export function every(intervalMs: number, pass: (signal: AbortSignal) => Promise<unknown>, logger: Logger): Schedule {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
-  let stopped = false;
+  const stopping = new AbortController();
   const tick = () => {
-    running = pass()
+    running = pass(stopping.signal)
       .then(
         () => undefined,
         (err: unknown) => logger.warn({ err }, "reconcile pass failed; retrying next interval"),
       )
       .finally(() => {
         running = undefined;
-        if (!stopped) timer = setTimeout(tick, intervalMs);
+        if (!stopping.signal.aborted) timer = setTimeout(tick, intervalMs);
       });
   };
   timer = setTimeout(tick, intervalMs);
   return {
     async stop() {
-      stopped = true;
+      stopping.abort();
       clearTimeout(timer);
       await running;
     },
