@@ -60,6 +60,10 @@ export const fields = {
   SENDER_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
   SWEEPER_STALE_SECONDS: z.coerce.number().int().min(5).default(120),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
+  // ADR 0008: metrics-worker counts, from Postgres, events published this long ago that no
+  // queue copy applied (Redis lost them); checked every interval.
+  METRICS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
+  METRICS_RECONCILE_AFTER_SECONDS: z.coerce.number().positive().default(60),
   SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).default(200),
   SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.05),
   SIMULATOR_RATE_LIMIT: z.coerce.number().int().min(0).default(0),

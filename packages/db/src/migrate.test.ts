@@ -58,7 +58,7 @@ describe("runMigrations", () => {
     expect(first.total).toBe(first.applied);
     expect(await tablesOf(url)).toEqual([
       "api_keys", "batches", "gateway_webhook_events", "idempotency_keys", "inbound_messages",
-      "message_events", "messages", "metrics_applied_events", "metrics_buckets", "users",
+      "message_events", "messages", "metrics_applied_events", "metrics_buckets", "metrics_reconcile_state", "users",
     ]);
     expect(await runMigrations(url)).toEqual({ applied: 0, total: first.total });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedFrom, canTransition, MESSAGE_STATUSES, TERMINAL_STATUSES, TRANSITIONS } from "./status";
+import { allowedFrom, canTransition, MESSAGE_STATUSES, skippedStatuses, TERMINAL_STATUSES, TRANSITIONS } from "./status";
 
 describe("canTransition", () => {
   it("allows exactly the 25 documented moves", () => {
@@ -39,5 +39,29 @@ describe("canTransition", () => {
     expect(canTransition("scheduled", "queued")).toBe(true);
     expect(canTransition("queued", "scheduled")).toBe(false);
     expect(allowedFrom("scheduled")).toEqual([]);
+  });
+});
+
+describe("skippedStatuses", () => {
+  it("names the main-path states a forward move jumped over", () => {
+    expect(skippedStatuses("accepted", "delivered")).toEqual(["sent"]);
+    expect(skippedStatuses("sending", "sent")).toEqual(["accepted"]);
+    expect(skippedStatuses("sending", "delivered")).toEqual(["accepted", "sent"]);
+    expect(skippedStatuses("queued", "delivered")).toEqual(["sending", "accepted", "sent"]);
+    expect(skippedStatuses("scheduled", "accepted")).toEqual(["sending"]);
+  });
+
+  it("implies nothing for a move to the next rank", () => {
+    expect(skippedStatuses("queued", "sending")).toEqual([]);
+    expect(skippedStatuses("sent", "delivered")).toEqual([]);
+    expect(skippedStatuses("scheduled", "queued")).toEqual([]);
+  });
+
+  it("implies nothing for moves off the main path: failed may come before the gateway had it", () => {
+    for (const from of ["queued", "sending", "accepted", "sent"] as const) {
+      expect(skippedStatuses(from, "failed")).toEqual([]);
+    }
+    expect(skippedStatuses("queued", "cancelled")).toEqual([]);
+    expect(skippedStatuses("sending", "expired")).toEqual([]);
   });
 });

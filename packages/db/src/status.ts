@@ -69,3 +69,21 @@ export const TRANSITIONS: readonly (readonly [from: MessageStatus, to: MessageSt
 export function allowedFrom(to: MessageStatus): MessageStatus[] {
   return TRANSITIONS.filter(([, t]) => t === to).map(([from]) => from);
 }
+
+// The statuses strictly between the two ends of the main path, in rank order.
+const STEPS = ["sending", "accepted", "sent"] as const satisfies readonly MessageStatus[];
+
+/**
+ * The statuses a forward move from `from` to `to` skipped, which reaching `to` implies were
+ * reached: `accepted → delivered` implies `sent`, `sending → sent` implies `accepted`. Only a
+ * move along the main path implies anything: `failed` may come straight from `queued` (the
+ * gateway refused it, retries ran out), so it says nothing about sent or accepted, and
+ * `cancelled`/`expired` leave the path. The monotone funnel (accepted ≥ sent ≥ delivered)
+ * counts these; the timeline shows them as implied steps.
+ */
+export function skippedStatuses(from: MessageStatus, to: MessageStatus): MessageStatus[] {
+  if (!(from in STATUS_RANK) || !(to in STATUS_RANK)) return [];
+  const lo = STATUS_RANK[from as keyof typeof STATUS_RANK];
+  const hi = STATUS_RANK[to as keyof typeof STATUS_RANK];
+  return STEPS.filter((s) => STATUS_RANK[s] > lo && STATUS_RANK[s] < hi);
+}

@@ -9,6 +9,8 @@ import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requ
 import type { Logger } from "@inboxerr/logger";
 import { createEventConsumer, type AggregateBatchOptions } from "./aggregate/consumer";
 import { createAggregateMetrics } from "./aggregate/metrics";
+import { createReconciler, type Reconciler } from "./reconcile/reconcile";
+import { every, type Schedule } from "./reconcile/schedule";
 
 export type MetricsWorkerOptions = {
   db: Db;
@@ -21,6 +23,11 @@ export type MetricsWorkerOptions = {
   batch?: AggregateBatchOptions;
   /** How long close() waits for active jobs before abandoning them to BullMQ's stall check. */
   closeTimeoutMs?: number;
+  /**
+   * Counts events the queue lost (ADR 0008): every `intervalMs`, events published more
+   * than `afterMs` ago that were never applied. Omitted: no reconcile pass runs.
+   */
+  reconcile?: { intervalMs: number; afterMs: number; pageSize?: number; maxPages?: number };
 };
 
 export type MetricsWorker = {
@@ -28,7 +35,9 @@ export type MetricsWorker = {
   app: Express;
   worker: Worker;
   registry: Registry;
-  /** Starts consuming `message-events`. */
+  /** The reconcile pass (also run on its own schedule once started). */
+  reconciler: Reconciler | undefined;
+  /** Starts consuming `message-events` and the reconcile schedule. */
   start: () => void;
   /** Stops fetching, lets active jobs' batch commit (bounded), and releases the worker. */
   close: () => Promise<void>;
@@ -37,10 +46,11 @@ export type MetricsWorker = {
 /** Builds the metrics-worker (consumer and ops app) without starting it: main.ts does. */
 export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   const { registry, httpMetrics } = createMetricsRegistry("metrics-worker");
+  const metrics = createAggregateMetrics(registry);
   const consumer = createEventConsumer({
     db: opts.db,
     logger: opts.logger,
-    metrics: createAggregateMetrics(registry),
+    metrics,
     ...(opts.batch ? { batch: opts.batch } : {}),
   });
   // Jobs carry these from publishEvents; the worker repeats them for jobs added any other way.
@@ -74,16 +84,22 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));
 
+  const reconciler = opts.reconcile && createReconciler({ db: opts.db, logger: opts.logger, metrics, ...opts.reconcile });
+  let schedule: Schedule | undefined;
+
   let closing: Promise<void> | undefined;
   return {
     app,
     worker,
     registry,
+    reconciler,
     start() {
       worker.run().catch((err: unknown) => opts.logger.error({ err }, "message-events worker stopped"));
+      if (reconciler && opts.reconcile) schedule ??= every(opts.reconcile.intervalMs, (signal) => reconciler.runOnce(signal), opts.logger);
     },
     close: () =>
       (closing ??= (async () => {
+        await schedule?.stop();
         const bound = opts.closeTimeoutMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), bound)));

@@ -5,7 +5,15 @@ import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createMetricsWorker } from "./app";
 
-const config = loadConfig(["DATABASE_URL", "REDIS_URL", "QUEUE_PREFIX", "LOG_LEVEL", "METRICS_WORKER_PORT"] as const);
+const config = loadConfig([
+  "DATABASE_URL",
+  "REDIS_URL",
+  "QUEUE_PREFIX",
+  "LOG_LEVEL",
+  "METRICS_WORKER_PORT",
+  "METRICS_RECONCILE_INTERVAL_SECONDS",
+  "METRICS_RECONCILE_AFTER_SECONDS",
+] as const);
 
 const logger = createLogger({ service: "metrics-worker", level: config.LOG_LEVEL });
 const database = createDb(config.DATABASE_URL, {
@@ -20,7 +28,16 @@ const database = createDb(config.DATABASE_URL, {
 const connection = createRedis(config.REDIS_URL, "worker");
 connection.on("error", (err) => logger.warn({ err }, "redis connection error"));
 
-const metricsWorker = createMetricsWorker({ db: database.db, connection, prefix: config.QUEUE_PREFIX, logger });
+const metricsWorker = createMetricsWorker({
+  db: database.db,
+  connection,
+  prefix: config.QUEUE_PREFIX,
+  logger,
+  reconcile: {
+    intervalMs: config.METRICS_RECONCILE_INTERVAL_SECONDS * 1000,
+    afterMs: config.METRICS_RECONCILE_AFTER_SECONDS * 1000,
+  },
+});
 const { server, port } = await listen(metricsWorker.app, config.METRICS_WORKER_PORT);
 metricsWorker.start();
 logger.info({ port }, "metrics-worker consuming message-events");

@@ -25,7 +25,9 @@ export {
 export {
   metricsAppliedEvents,
   metricsBuckets,
+  metricsReconcileState,
   type MetricsAppliedEvent,
   type MetricsBucket,
+  type MetricsReconcileState,
   type NewMetricsBucket,
 } from "./metrics";

@@ -111,6 +111,11 @@ export const messageEvents = pgTable(
       .on(t.createdAt)
       .where(sql`${t.publishedAt} is null`),
     index("message_events_message_id_occurred_at_idx").on(t.messageId, t.occurredAt),
+    // metrics-worker's reconcile pass walks published events in (published_at, id) order from
+    // its watermark (ADR 0008).
+    index("message_events_published_at_id_idx")
+      .on(t.publishedAt, t.id)
+      .where(sql`${t.publishedAt} is not null`),
   ],
 );
 

@@ -33,6 +33,19 @@ export const metricsAppliedEvents = pgTable("metrics_applied_events", {
   appliedAt: tstz("applied_at").notNull().defaultNow(),
 });
 
+/**
+ * metrics-worker's reconcile watermark (ADR 0008): every event published at or before
+ * (published_at, event_id), in that order, is known to be in metrics_applied_events.
+ * One row per reconciler (`name`), so another consumer could keep its own.
+ */
+export const metricsReconcileState = pgTable("metrics_reconcile_state", {
+  name: text("name").primaryKey(),
+  publishedAt: tstz("published_at").notNull(),
+  eventId: uuid("event_id").notNull(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+
 export type MetricsBucket = typeof metricsBuckets.$inferSelect;
 export type NewMetricsBucket = typeof metricsBuckets.$inferInsert;
 export type MetricsAppliedEvent = typeof metricsAppliedEvents.$inferSelect;
+export type MetricsReconcileState = typeof metricsReconcileState.$inferSelect;

@@ -1,7 +1,7 @@
 import type { z } from "zod";
-import type { Batch, Message, MessageEvent, User } from "@inboxerr/db";
+import type { Batch, Message, User } from "@inboxerr/db";
 import type { UserSchema } from "../schemas/auth";
-import type { MessageEventSchema, MessageSchema } from "../schemas/messages";
+import type { MessageSchema } from "../schemas/messages";
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -27,10 +27,6 @@ export function toMessageJson(m: Message): z.output<typeof MessageSchema> {
     failedAt: iso(m.failedAt),
     error: m.error,
   };
-}
-
-export function toEventJson(e: MessageEvent): z.output<typeof MessageEventSchema> {
-  return { id: e.id, status: e.status, occurredAt: e.occurredAt.toISOString(), payload: e.payload ?? null };
 }
 
 export function toUserJson(u: Pick<User, "id" | "email" | "name" | "role" | "createdAt">): z.output<typeof UserSchema> {

@@ -110,15 +110,24 @@ export const MessageSchema = z
 
 export const MessageEventSchema = z
   .object({
-    id: z.uuid(),
+    id: z.uuid().nullable().meta({ description: "The stored transition's id; null for the derived steps (creation, implied states)" }),
     status: MessageStatusSchema,
     occurredAt: z.string().meta({ format: "date-time" }),
     payload: z.unknown().nullable().meta({ description: "What caused the transition (gateway answer, webhook)" }),
+    implied: z.boolean().meta({
+      description:
+        "True for a state the message has no event for but a later transition implies it reached " +
+        "(`sent` when a delivery report overtook the sent report); occurredAt is then the implying transition's time",
+    }),
   })
   .meta({ id: "MessageEvent" });
 
 export const MessageDetailSchema = MessageSchema.extend({
-  events: z.array(MessageEventSchema).meta({ description: "Status transitions, oldest first; the timeline starts at createdAt" }),
+  events: z.array(MessageEventSchema).meta({
+    description:
+      "The timeline, oldest first: the creation (`queued`, or `scheduled` for a later send, at `createdAt`; " +
+      "derived, as creation writes no event), then each status transition, each preceded by the states it skipped (`implied: true`)",
+  }),
 }).meta({ id: "MessageDetail" });
 
 export const ListMessagesQuery = z.object({

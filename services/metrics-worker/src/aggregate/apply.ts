@@ -2,26 +2,42 @@ import { sql } from "drizzle-orm";
 import type { MessageEventJob } from "@inboxerr/contracts";
 import { executePrepared, type Db, type Tx } from "@inboxerr/db";
 import { foldBuckets, type BucketDelta } from "./fold";
+import { impliedSteps } from "./implied";
 
 export type ApplyOutcome = "applied" | "duplicate";
+
+export type ApplyResult = {
+  /** One per event, in input order. */
+  outcomes: ApplyOutcome[];
+  /** States the applied events implied (see impliedSteps), counted with them. */
+  implied: MessageEventJob[];
+};
 
 /**
  * Counts a batch of events once each, in one transaction: the event ids go into
  * metrics_applied_events first, and only the ids that were new are summed into
  * metrics_buckets, with one upsert for the whole batch. A redelivered event (a retried job,
- * the relay republishing) finds its id there and counts as a duplicate.
+ * the relay republishing, the reconcile pass) finds its id there and counts as a duplicate.
+ * Each applied event also counts the states its move skipped (monotone funnel).
  */
-export async function applyEvents(db: Db, events: readonly MessageEventJob[]): Promise<ApplyOutcome[]> {
+export function applyEvents(db: Db, events: readonly MessageEventJob[]): Promise<ApplyResult> {
+  return inRetriedTransaction(db, (tx) => applyInTx(tx, events));
+}
+
+/** A transaction rerun (up to 3 times) when Postgres picked it as a deadlock or serialization victim. */
+export async function inRetriedTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction((tx) => applyInTx(tx, events));
+      return await db.transaction(fn);
     } catch (err) {
       if (attempt >= 3 || !isRetryable(err)) throw err;
     }
   }
 }
 
-async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Promise<ApplyOutcome[]> {
+/** applyEvents inside the caller's transaction (the reconcile pass advances its watermark in it). */
+export async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Promise<ApplyResult> {
+  if (events.length === 0) return { outcomes: [], implied: [] };
   // Sorted, so two replicas inserting overlapping ids wait on each other in the same order.
   const ids = [...new Set(events.map((e) => e.eventId.toLowerCase()))].sort();
   const { rows } = await executePrepared<{ event_id: string }>(tx, "inboxerr_metrics_record_applied", sql`
@@ -40,9 +56,10 @@ async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Promise<Ap
       outcomes.push("applied");
     } else outcomes.push("duplicate");
   }
-  const deltas = foldBuckets(counted);
+  const implied = await impliedSteps(tx, counted);
+  const deltas = foldBuckets([...counted, ...implied]);
   if (deltas.length > 0) await upsertBuckets(tx, deltas);
-  return outcomes;
+  return { outcomes, implied };
 }
 
 async function upsertBuckets(tx: Tx, deltas: readonly BucketDelta[]): Promise<void> {

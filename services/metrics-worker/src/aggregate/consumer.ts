@@ -37,9 +37,9 @@ export function createEventConsumer(opts: {
     lingerMs: opts.batch?.lingerMs ?? 5,
     run: async (events) => {
       opts.metrics.batchSize(events.length);
-      const outcomes = await applyEvents(opts.db, events);
-      outcomes.forEach((o, i) => (o === "applied" ? opts.metrics.applied(events[i]!.status, 1) : opts.metrics.duplicate(1)));
-      return outcomes;
+      const result = await applyEvents(opts.db, events);
+      opts.metrics.record(events, result);
+      return result.outcomes;
     },
   });
 

@@ -1,9 +1,11 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { MessageEventJob } from "@inboxerr/contracts";
+import type { ApplyResult } from "./apply";
 
 export type AggregateMetrics = {
-  applied: (status: MessageEventJob["status"], n: number) => void;
-  duplicate: (n: number) => void;
+  /** Counts what one applyEvents call did with `events`. */
+  record: (events: readonly MessageEventJob[], result: ApplyResult) => void;
+  reconciled: (n: number) => void;
   batchSize: (n: number) => void;
 };
 
@@ -19,6 +21,17 @@ export function createAggregateMetrics(registry: Registry): AggregateMetrics {
     help: "Message events skipped because their id was already counted",
     registers: [registry],
   });
+  const implied = new Counter({
+    name: "inboxerr_metrics_implied_steps_total",
+    help: "States counted because a later status implied them (a delivery report overtook the sent report), by status",
+    labelNames: ["status"],
+    registers: [registry],
+  });
+  const reconciled = new Counter({
+    name: "inboxerr_metrics_events_reconciled_total",
+    help: "Message events the reconcile pass counted from Postgres because no queue copy had (ADR 0008)",
+    registers: [registry],
+  });
   const batch = new Histogram({
     name: "inboxerr_metrics_batch_size",
     help: "Message events folded into one metrics transaction",
@@ -26,8 +39,11 @@ export function createAggregateMetrics(registry: Registry): AggregateMetrics {
     registers: [registry],
   });
   return {
-    applied: (status, n) => applied.inc({ status }, n),
-    duplicate: (n) => duplicate.inc(n),
+    record(events, result) {
+      result.outcomes.forEach((o, i) => (o === "applied" ? applied.inc({ status: events[i]!.status }) : duplicate.inc()));
+      for (const step of result.implied) implied.inc({ status: step.status });
+    },
+    reconciled: (n) => reconciled.inc(n),
     batchSize: (n) => batch.observe(n),
   };
 }

@@ -26,7 +26,10 @@ describe("POST /api/v1/messages/:id/cancel", () => {
     expect(await api.queues.smsSend.getJob(sent.body.id)).toBeUndefined();
 
     const detail = await api.call("GET", `/api/v1/messages/${sent.body.id}`, { token });
-    expect(detail.body.events).toEqual([{ id: event!.id, status: "cancelled", occurredAt: event!.occurredAt.toISOString(), payload: null }]);
+    expect(detail.body.events).toEqual([
+      { id: null, status: "queued", occurredAt: sent.body.createdAt, payload: null, implied: false },
+      { id: event!.id, status: "cancelled", occurredAt: event!.occurredAt.toISOString(), payload: null, implied: false },
+    ]);
   });
 
   it("cancels a scheduled message", async () => {

@@ -4,7 +4,8 @@ import { notFound } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { resourceId } from "../../http/ids";
 import { defineRoute } from "../../http/route";
-import { toEventJson, toMessageJson } from "../../messages/serialize";
+import { toMessageJson } from "../../messages/serialize";
+import { toTimelineJson } from "../../messages/timeline";
 import { IdParams } from "../../schemas/common";
 import { MessageDetailSchema } from "../../schemas/messages";
 
@@ -17,7 +18,7 @@ export function getMessageRoute(deps: ApiDeps) {
     tags: ["messages"],
     auth: true,
     params: IdParams,
-    responses: { 200: { description: "The message and its events", schema: MessageDetailSchema } },
+    responses: { 200: { description: "The message and its timeline", schema: MessageDetailSchema } },
     problems: [401, 404],
     async handler({ params, principal, res }) {
       const id = resourceId(params.id, "Message");
@@ -31,7 +32,7 @@ export function getMessageRoute(deps: ApiDeps) {
         .from(messageEvents)
         .where(eq(messageEvents.messageId, id))
         .orderBy(asc(messageEvents.occurredAt), asc(messageEvents.createdAt));
-      res.json({ ...toMessageJson(message), events: events.map(toEventJson) });
+      res.json({ ...toMessageJson(message), events: toTimelineJson(message, events) });
     },
   });
 }

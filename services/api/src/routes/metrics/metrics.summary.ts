@@ -18,8 +18,11 @@ export function metricsSummaryRoute(deps: ApiDeps) {
     operationId: "getMetricsSummary",
     summary: "Messages that entered each status in a window",
     description:
-      "Counts transitions into each status whose UTC minute bucket starts in `[from, to)` (default: the last 24 h). " +
+      "Counts the messages that entered each status in UTC minute buckets starting in `[from, to)` (default: the last 24 h). " +
       "Each message enters a status at most once, so `delivered` and `failed` are the messages that reached those states in the window. " +
+      "A state a transition skipped counts as entered with it, in its minute: `sms:sent` overtaking the sender's `accepted` write still counts `accepted`, " +
+      "`sms:delivered` arriving before `sms:sent` still counts `sent`, so for the messages going through accepted ≥ sent ≥ delivered. " +
+      "`failed` implies nothing (a message may fail before the gateway had it). " +
       "Creating a message is not a transition (ADR 0002): `scheduled` and `queued` count only later moves into them, which no path makes today, " +
       "so they read 0; `sending` counts the messages picked up for sending, and a bulk's size is `total` in GET /batches/{id}. " +
       "Users read their own metrics; admins read every tenant summed, or one with `userId`.",
