@@ -47,8 +47,10 @@ const loops = Object.entries(targets).map(([app, url]) => loop(app, url));
 
 parentPort.on("message", async (msg) => {
   if (msg.type === "report") {
-    // A probe still waiting on a frozen service is part of the window being asked about.
+    // A probe still waiting on a frozen service is part of the window being asked about, and
+    // one more of each ends it: a window shorter than the probe interval still gets a probe.
     await Promise.all(inFlight.values());
+    await Promise.all(Object.entries(targets).map(([app, url]) => probeOnce(app, url)));
     const window = samples.filter((s) => s.endedAt >= msg.since);
     parentPort.postMessage({ type: "report", seq: msg.seq, samples: window });
   } else if (msg.type === "stop") {
