@@ -45,7 +45,9 @@ async function run(opts: FuzzOptions): Promise<FuzzResult> {
       { seed: opts.seed, numRuns: opts.numRuns, endOnFailure: true },
     );
   } catch (err) {
-    return { failure: (err as Error).message, sent };
+    // fast-check's message has the seed and counterexample; ours (the failing requests) is its cause.
+    const cause = (err as Error).cause;
+    return { failure: `${(err as Error).message}${cause instanceof Error ? `\n\n${cause.message}` : ""}`, sent };
   }
   const failure = breaches.length ? `${breaches.length} breaches with FUZZ_SEED=${opts.seed}:\n\n${report(breaches)}` : null;
   return { failure, sent };

@@ -104,7 +104,7 @@ export function describeRequest(req: FuzzRequest, wire: ReturnType<typeof materi
   const headers = Object.entries(wire.headers).map(([k, v]) => `    ${k}: ${clip(v, 120)}`);
   const body = wire.body ? `${wire.body.length} bytes: ${clip(JSON.stringify(wire.body.subarray(0, 400).toString("latin1")), 300)}` : "none";
   const recipe = req.body.kind === "bytes" ? `bytes(${req.body.bytes.length})` : clip(JSON.stringify(req.body), 300);
-  return [`${req.method} ${wire.url}`, `  auth: ${req.auth}${req.signature ? `, signature: ${req.signature}` : ""}`, "  headers:", ...headers, `  body: ${body}`, `  body recipe: ${recipe}`].join("\n");
+  return [`${req.method} ${clip(wire.url, 400)}`, `  auth: ${req.auth}${req.signature ? `, signature: ${req.signature}` : ""}`, "  headers:", ...headers, `  body: ${body}`, `  body recipe: ${recipe}`].join("\n");
 }
 
 /** Gives a request a one-line form for fast-check's counterexample (the failure has the full one). */
