@@ -1,7 +1,7 @@
 import { loadConfig } from "@inboxerr/config";
 import { createRedis } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
-import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createMetricsWorker } from "./app";
 
@@ -21,7 +21,10 @@ const connection = createRedis(config.REDIS_URL, "worker");
 connection.on("error", (err) => logger.warn({ err }, "redis connection error"));
 
 const metricsWorker = createMetricsWorker({ db: database.db, connection, prefix: config.QUEUE_PREFIX, logger });
-const { server, port } = await listen(metricsWorker.app, config.METRICS_WORKER_PORT);
+const { server, port } = await listenOrExit(metricsWorker.app, config.METRICS_WORKER_PORT, {
+  service: "metrics-worker",
+  portSetting: "METRICS_WORKER_PORT",
+});
 metricsWorker.start();
 logger.info({ port }, "metrics-worker consuming message-events");
 
