@@ -11,3 +11,5 @@ export {
 } from "./queues";
 export { createRedis } from "./redis";
 export { createQueue, createWorker, enqueueSends, publishEvents, type QueueContext, type SendToEnqueue } from "./factories";
+export { toJobError, jobErrorMessage, MAX_JOB_ERROR_LENGTH } from "./job-errors";
+export { createOutageGuard, type OutageGuard, type OutageGuardOptions } from "./outage";

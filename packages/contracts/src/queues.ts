@@ -41,9 +41,14 @@ export const messageEventJobSchema = z.object({
 });
 export type MessageEventJob = z.infer<typeof messageEventJobSchema>;
 
-/** Retry and retention defaults per queue, shared by producers and workers. */
+/**
+ * Retry and retention defaults per queue, shared by producers and workers.
+ * `stackTraceLimit: 0`: BullMQ otherwise appends the error's stack to the job on every failed
+ * attempt (one 25 KB trace per retry in a Postgres outage grew Redis tenfold); the logs have it.
+ */
 export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   "sms-send": {
+    stackTraceLimit: 0,
     // Transient gateway errors retry with exponential backoff and jitter; throttling
     // answers (429/503) use worker.rateLimit and do not consume attempts.
     attempts: 8,
@@ -54,6 +59,7 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
     removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
   },
   "message-events": {
+    stackTraceLimit: 0,
     attempts: 10,
     backoff: { type: "exponential", delay: 500, jitter: 0.5 },
     removeOnComplete: { age: 3_600, count: 100_000 },

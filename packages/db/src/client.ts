@@ -49,10 +49,18 @@ export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): DbHan
   // Without a listener an idle client's error (server restart, network cut) crashes the
   // process; the pool discards that client and the next query reconnects.
   pool.on("error", opts.onError ?? (() => {}));
+  // pg-pool listens on idle clients only. A client checked out (a transaction, a held advisory
+  // lock) also emits 'error' when its socket dies (57P01 on a Postgres restart), and with no
+  // listener that crashed the process. Its query in flight is rejected with the same error,
+  // which the caller handles; the client is no longer queryable, so the pool discards it on
+  // release. Nothing to do here but keep the event from being unhandled.
+  pool.on("connect", (client) => client.on("error", ignoreCheckedOutClientError));
   const db: Db = drizzle({ client: pool, schema });
   let closing: Promise<void> | undefined;
   return { db, pool, close: () => (closing ??= pool.end()) };
 }
+
+function ignoreCheckedOutClientError(): void {}
 
 const dialect = new PgDialect();
 

@@ -8,6 +8,7 @@ export {
   type Schema,
   type Tx,
 } from "./client";
+export { isDatabaseUnreachable } from "./errors";
 export {
   allowedFrom,
   canTransition,

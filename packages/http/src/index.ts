@@ -12,3 +12,4 @@ export {
 export { requestContext, requestIdOf, type RequestContextOptions } from "./request-context";
 export { opsRouter, createMetricsRegistry, type ReadinessCheck } from "./ops";
 export { listen, closeServer, onShutdownSignal } from "./server";
+export { listenOrExit, describeListenError, LISTEN_FAILED_EXIT_CODE, type ListenTarget } from "./startup";

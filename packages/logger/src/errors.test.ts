@@ -50,6 +50,34 @@ describe("error serializer", () => {
     expect(line.err.stack).toMatch(/\n\s+at /);
   });
 
+  it("cuts a failed query's text logged as a plain string (err.message) at its SQL", async () => {
+    const secret = { email: `leak-${uniqueSuffix()}@test.inboxerr.dev`, passwordHash: `scrypt$${uniqueSuffix()}`, name: "Ada\u0000Lovelace" };
+    const err = await failedInsert(secret);
+    const { lines, destination } = capture();
+    const log = createLogger({ service: "t", destination });
+    log.warn({ jobId: "j1", reason: err.message }, "send job will retry");
+    log.warn({ err: err.message }, "message-events job failed");
+
+    const out = lines.join("");
+    for (const value of [secret.email, secret.passwordHash, "Lovelace", "insert into", "params"]) expect(out).not.toContain(value);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ jobId: "j1", reason: "Failed query (SQL and parameters not logged)" });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ err: "Failed query (SQL and parameters not logged)" });
+  });
+
+  it("logs why a query failed when Postgres is unreachable (the cause's code), not the query", async () => {
+    const down = createDb("postgres://postgres@127.0.0.1:1/none", { connectionTimeoutMillis: 500 });
+    const err = await down.db
+      .insert(users)
+      .values({ email: "down@test.inboxerr.dev", passwordHash: "scrypt$never-logged", name: "x" })
+      .then(() => null, (e: unknown) => e);
+    await down.close();
+    const { lines, destination } = capture();
+    createLogger({ service: "t", destination }).warn({ err }, "database unreachable");
+    expect(lines.join("")).not.toContain("never-logged");
+    const line = JSON.parse(lines[0]!) as { err: Record<string, unknown> };
+    expect(line.err).toMatchObject({ message: "Failed query (SQL and parameters not logged)", cause: { code: "ECONNREFUSED" } });
+  });
+
   it("keeps pino's standard serialization for other errors, causes included", () => {
     const { lines, destination } = capture();
     createLogger({ service: "t", destination }).error({ err: new Error("outer", { cause: new Error("inner") }) }, "failed");

@@ -14,12 +14,26 @@ const PG_FIELDS = ["code", "severity", "constraint", "table", "column", "schema"
 
 const MAX_DEPTH = 5;
 
+const FAILED_QUERY = "Failed query:";
+const QUERY_NOT_LOGGED = "Failed query (SQL and parameters not logged)";
+
+/**
+ * A failed query's text as drizzle words it (`Failed query: <sql>\nparams: <values>`) cut at
+ * its SQL: what is left when code logs `err.message` instead of `err` (a BullMQ failedReason,
+ * a `reason` field), which the redact paths cannot see into.
+ */
+export function redactQueryText(text: string): string {
+  const at = text.indexOf(FAILED_QUERY);
+  return at < 0 ? text : `${text.slice(0, at)}${QUERY_NOT_LOGGED}`;
+}
+
 /**
  * The `err`/`error` serializer: pino's standard one, except for database errors anywhere in
  * the cause chain, which are reduced to their name, SQLSTATE, safe pg fields, a message without
  * the SQL or values, and the stack frames (not the message line that carries the values).
  */
 export function serializeError(err: unknown): unknown {
+  if (typeof err === "string") return redactQueryText(err);
   if (!isErrorLike(err)) return err;
   for (let e: unknown = err, depth = 0; isErrorLike(e) && depth < MAX_DEPTH; e = e.cause, depth++) {
     if (carriesQuery(e) || isPgError(e)) return safeError(err, 0);
@@ -33,13 +47,15 @@ function safeError(err: ErrorLike, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = { type, message, stack: `${type}: ${message}\n${frames(err)}`.trimEnd() };
   if (isPgError(err)) {
     for (const field of PG_FIELDS) if (typeof err[field] === "string") out[field] = err[field];
+  } else if (typeof err.code === "string" && /^[A-Z0-9_]{1,40}$/.test(err.code)) {
+    out.code = err.code; // a system error's (ECONNREFUSED): why the query never ran
   }
   if (isErrorLike(err.cause) && depth < MAX_DEPTH) out.cause = safeError(err.cause, depth + 1);
   return out;
 }
 
 function safeMessage(err: ErrorLike): string {
-  if (carriesQuery(err)) return "Failed query (SQL and parameters not logged)";
+  if (carriesQuery(err)) return QUERY_NOT_LOGGED;
   // `invalid input syntax for type uuid: "<value>"`, `date/time field value out of range: "<value>"`
   if (isPgError(err)) return err.message.replace(/: ".*"$/s, ': "[redacted]"');
   return err.message;

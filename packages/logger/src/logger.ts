@@ -1,6 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from "pino";
 import { currentLogContext } from "./context";
-import { serializeError } from "./errors";
+import { redactQueryText, serializeError } from "./errors";
 
 export type { Logger };
 
@@ -58,6 +58,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       censor: "[redacted]",
     },
     serializers: { err: serializeError, error: serializeError },
+    formatters: { log: scrubQueryText },
     // Pulls requestId/jobId from AsyncLocalStorage, so handlers need not thread a logger.
     // A copy: pino merges each call's fields into the mixin object, which would otherwise be the
     // live context store and leak one line's fields (an err) into every later line.
@@ -66,4 +67,16 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
   return opts.destination
     ? pino(options, opts.destination as pino.DestinationStream)
     : pino(options);
+}
+
+/** Top-level string fields that quote a failed query (`reason: err.message`) lose its SQL and values. */
+function scrubQueryText(obj: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in obj) {
+    const value = obj[key];
+    if (typeof value !== "string") continue;
+    const clean = redactQueryText(value);
+    if (clean !== value) (out ??= { ...obj })[key] = clean;
+  }
+  return out ?? obj;
 }

@@ -1,5 +1,5 @@
 import { loadConfig } from "@inboxerr/config";
-import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createApp } from "./app";
 import { API_CONFIG_KEYS } from "./config";
@@ -9,7 +9,7 @@ const config = loadConfig(API_CONFIG_KEYS);
 const logger = createLogger({ service: "api", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 const resources = openResources(config, logger);
 const { app, close } = createApp({ config, logger, ...resources });
-const { server, port } = await listen(app, config.API_PORT);
+const { server, port } = await listenOrExit(app, config.API_PORT, { service: "api", portSetting: "API_PORT" });
 logger.info({ port }, "api listening");
 
 // Order: stop taking requests and let in-flight ones finish (their enqueues included), then

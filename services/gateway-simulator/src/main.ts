@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import { loadConfig } from "@inboxerr/config";
+import { describeListenError, LISTEN_FAILED_EXIT_CODE } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSimulatorApp } from "./app";
 
@@ -39,6 +40,11 @@ const simulator = createSimulatorApp({
 
 const server = createServer(simulator.app);
 server.on("error", (err) => {
+  const line = describeListenError(err, config.SIMULATOR_PORT, { service: "gateway-simulator", portSetting: "SIMULATOR_PORT" });
+  if (line) {
+    process.stderr.write(`${line}\n`);
+    process.exit(LISTEN_FAILED_EXIT_CODE);
+  }
   logger.fatal({ err }, "server error");
   process.exit(1);
 });

@@ -3,8 +3,8 @@ import { sql } from "drizzle-orm";
 import type { JobsOptions, KeepJobs, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { createWorker, JOB_DEFAULTS, QUEUE_NAMES } from "@inboxerr/contracts";
-import type { Db } from "@inboxerr/db";
+import { createOutageGuard, createWorker, JOB_DEFAULTS, QUEUE_NAMES } from "@inboxerr/contracts";
+import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createEventConsumer, type AggregateBatchOptions } from "./aggregate/consumer";
@@ -28,6 +28,8 @@ export type MetricsWorkerOptions = {
    * than `afterMs` ago that were never applied. Omitted: no reconcile pass runs.
    */
   reconcile?: { intervalMs: number; afterMs: number; pageSize?: number; maxPages?: number };
+  /** While Postgres is unreachable the worker is paused and probes it this often (default 1 s). */
+  dbProbeIntervalMs?: number;
 };
 
 export type MetricsWorker = {
@@ -55,12 +57,21 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   });
   // Jobs carry these from publishEvents; the worker repeats them for jobs added any other way.
   const retention = JOB_DEFAULTS[QUEUE_NAMES.messageEvents];
-  const worker = createWorker(QUEUE_NAMES.messageEvents, consumer.process, { connection: opts.connection, prefix: opts.prefix }, {
+  // A Postgres outage pauses consuming as a whole: events wait in the queue, attempts unspent.
+  const outage = createOutageGuard({
+    isOutage: isDatabaseUnreachable,
+    probe: () => opts.db.execute(sql`select 1`),
+    ...(opts.dbProbeIntervalMs ? { probeIntervalMs: opts.dbProbeIntervalMs } : {}),
+    onPause: (err) => opts.logger.warn({ err }, "postgres unreachable; pausing message-events until it answers"),
+    onResume: (downMs) => opts.logger.info({ downMs }, "postgres answers again; resuming message-events"),
+  });
+  const worker = createWorker(QUEUE_NAMES.messageEvents, outage.wrap(consumer.process), { connection: opts.connection, prefix: opts.prefix }, {
     concurrency: opts.concurrency ?? 50,
     autorun: false,
     removeOnComplete: keepJobs(retention.removeOnComplete),
     removeOnFail: keepJobs(retention.removeOnFail),
   });
+  outage.attach(worker);
   worker.on("error", (err) => opts.logger.error({ err }, "message-events worker error"));
   worker.on("failed", (job, err) =>
     opts.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "message-events job failed"),
@@ -99,6 +110,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
     },
     close: () =>
       (closing ??= (async () => {
+        outage.stop();
         await schedule?.stop();
         const bound = opts.closeTimeoutMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 import { loadConfig } from "@inboxerr/config";
 import { createRedis } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
-import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createMetricsWorker } from "./app";
 
@@ -38,7 +38,10 @@ const metricsWorker = createMetricsWorker({
     afterMs: config.METRICS_RECONCILE_AFTER_SECONDS * 1000,
   },
 });
-const { server, port } = await listen(metricsWorker.app, config.METRICS_WORKER_PORT);
+const { server, port } = await listenOrExit(metricsWorker.app, config.METRICS_WORKER_PORT, {
+  service: "metrics-worker",
+  portSetting: "METRICS_WORKER_PORT",
+});
 metricsWorker.start();
 logger.info({ port }, "metrics-worker consuming message-events");
 

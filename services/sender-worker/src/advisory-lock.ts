@@ -17,26 +17,27 @@ export const LOCK_KEYS = {
  */
 export async function withAdvisoryLock<T>(pool: DbHandle["pool"], key: number, fn: () => Promise<T>): Promise<T | null> {
   const client = await pool.connect();
-  // A connection that may still hold the lock (or is broken) must not go back to the pool.
-  let destroy = false;
+  // A connection that may still hold the lock, or is broken (Postgres restarted while we held
+  // it), must not go back to the pool: release(err) makes the pool discard it.
+  let broken: Error | undefined;
   try {
     let locked: boolean;
     try {
       const { rows } = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [key]);
       locked = rows[0]?.ok === true;
     } catch (err) {
-      destroy = true;
+      broken = err instanceof Error ? err : new Error(String(err));
       throw err;
     }
     if (!locked) return null;
     try {
       return await fn();
     } finally {
-      await client.query("select pg_advisory_unlock($1)", [key]).catch(() => {
-        destroy = true;
+      await client.query("select pg_advisory_unlock($1)", [key]).catch((err: unknown) => {
+        broken = err instanceof Error ? err : new Error(String(err));
       });
     }
   } finally {
-    client.release(destroy);
+    client.release(broken);
   }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { createQueue, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "@inboxerr/contracts";
-import type { DbHandle } from "@inboxerr/db";
+import { createOutageGuard, createQueue, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "@inboxerr/contracts";
+import { isDatabaseUnreachable, type DbHandle } from "@inboxerr/db";
 import type { GatewayDriver } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
 import type { SenderConfig } from "./config";
@@ -24,6 +24,8 @@ export type SenderTuning = {
   pageSize: number;
   /** Added to SMSGATE_TIMEOUT_MS for the shutdown bound: time to record the last answers. */
   shutdownMarginMs: number;
+  /** While Postgres is unreachable the worker is paused and probes it this often. */
+  dbProbeIntervalMs: number;
 };
 
 export const DEFAULT_TUNING: SenderTuning = {
@@ -32,6 +34,7 @@ export const DEFAULT_TUNING: SenderTuning = {
   sweeperGraceMs: 30_000,
   pageSize: 1_000,
   shutdownMarginMs: 5_000,
+  dbProbeIntervalMs: 1_000,
 };
 
 export type SenderWorkerDeps = {
@@ -65,6 +68,14 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
 
   const publisher = createOutboxPublisher({ db: db.db, queue: eventQueue, logger, metrics });
   const batcher = createStatusBatcher({ db: db.db, publisher, metrics });
+  // A Postgres outage pauses sending as a whole instead of failing (and logging) every job.
+  const outage = createOutageGuard({
+    isOutage: isDatabaseUnreachable,
+    probe: () => db.pool.query("select 1"),
+    probeIntervalMs: tuning.dbProbeIntervalMs,
+    onPause: (err) => logger.warn({ err }, "postgres unreachable; pausing sms-send until it answers"),
+    onResume: (downMs) => logger.info({ downMs }, "postgres answers again; resuming sms-send"),
+  });
   const sender = createSendWorker({
     ctx: { connection: deps.redis.worker, prefix: config.QUEUE_PREFIX },
     processor: createSendProcessor({
@@ -79,6 +90,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     concurrency: config.SENDER_CONCURRENCY,
     rateLimit: config.SENDER_RATE_LIMIT,
     logger,
+    outage,
   });
   const sweeper = createSweeper({
     db,
@@ -109,6 +121,10 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     sendQueue,
     eventQueue,
     worker: sender.worker,
+    /** Whether sending is paused because Postgres is unreachable. */
+    get pausedForDatabase() {
+      return outage.paused;
+    },
     /**
      * Starts draining `sms-send` and, unless `periodic` is false (tests drive them by hand with
      * runSweeperOnce/runRelayOnce), the sweeper and the outbox relay.

@@ -4,7 +4,7 @@ import { loadConfig } from "@inboxerr/config";
 import { createRedis } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
-import { closeServer, createMetricsRegistry, listen, onShutdownSignal } from "@inboxerr/http";
+import { closeServer, createMetricsRegistry, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSenderWorker, DEFAULT_TUNING } from "./app";
 import { SENDER_CONFIG_KEYS } from "./config";
@@ -32,7 +32,10 @@ await Promise.race([once(redis.producer, "ready"), delay(5_000)]);
 const { registry } = createMetricsRegistry("sender-worker");
 const driver = smsGateDriverFromSettings(config);
 const sender = createSenderWorker({ config, db, redis, driver, logger, registry });
-const { server, port } = await listen(createOpsApp({ registry, db: db.db, redis: redis.producer }), config.SENDER_PORT);
+const { server, port } = await listenOrExit(createOpsApp({ registry, db: db.db, redis: redis.producer }), config.SENDER_PORT, {
+  service: "sender-worker",
+  portSetting: "SENDER_PORT",
+});
 
 sender.start();
 logger.info(

@@ -3,7 +3,7 @@ import { loadConfig } from "@inboxerr/config";
 import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
-import { closeServer, listen, onShutdownSignal } from "@inboxerr/http";
+import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createWebhookIngest } from "./app";
 import { startWebhookRegistration } from "./registration/background";
@@ -48,7 +48,10 @@ const ingest = createWebhookIngest({
   defaultRegion: config.DEFAULT_PHONE_REGION,
   logger,
 });
-const { server, port } = await listen(ingest.app, config.WEBHOOK_INGEST_PORT);
+const { server, port } = await listenOrExit(ingest.app, config.WEBHOOK_INGEST_PORT, {
+  service: "webhook-ingest",
+  portSetting: "WEBHOOK_INGEST_PORT",
+});
 logger.info({ port }, "webhook-ingest listening");
 
 const driver = smsGateDriverFromSettings(config);

@@ -1,5 +1,5 @@
 import type { Job, Worker } from "bullmq";
-import { createWorker, QUEUE_NAMES, type QueueContext, type SmsSendJob } from "@inboxerr/contracts";
+import { createWorker, QUEUE_NAMES, toJobError, type OutageGuard, type QueueContext, type SmsSendJob } from "@inboxerr/contracts";
 import type { Logger } from "@inboxerr/logger";
 
 export type SendWorkerOptions = {
@@ -9,6 +9,8 @@ export type SendWorkerOptions = {
   /** Sends per second across every replica; 0 = no cap. */
   rateLimit: number;
   logger: Logger;
+  /** Pauses the worker while Postgres is unreachable (jobs go back unspent); see createOutageGuard. */
+  outage?: OutageGuard;
 };
 
 /**
@@ -39,8 +41,12 @@ export function limiterFor(ratePerSecond: number): { max: number; duration: numb
  */
 export function createSendWorker(opts: SendWorkerOptions) {
   const inFlight = new Set<Promise<unknown>>();
+  // Short errors only: BullMQ stores err.message as the job's failedReason, in Redis.
+  const guarded = opts.outage
+    ? opts.outage.wrap(opts.processor)
+    : (job: Job<SmsSendJob>, token?: string) => opts.processor(job, token).catch((err: unknown) => Promise.reject(toJobError(err)));
   const tracked = (job: Job<SmsSendJob>, token?: string) => {
-    const p = opts.processor(job, token);
+    const p = guarded(job, token);
     inFlight.add(p);
     void p.then(
       () => inFlight.delete(p),
@@ -53,6 +59,7 @@ export function createSendWorker(opts: SendWorkerOptions) {
     concurrency: opts.concurrency,
     limiter: limiterFor(opts.rateLimit),
   });
+  opts.outage?.attach(worker);
   worker.on("error", (err) => opts.logger.error({ err }, "sms-send worker error"));
   worker.on("failed", (job, err) => {
     if (!job) return;
@@ -72,6 +79,7 @@ export function createSendWorker(opts: SendWorkerOptions) {
      * sent twice.
      */
     async close(boundMs: number): Promise<{ forced: boolean }> {
+      opts.outage?.stop();
       if (!worker.isRunning()) {
         await worker.close();
         return { forced: false };
