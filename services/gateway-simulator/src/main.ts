@@ -1,5 +1,5 @@
-import { createServer } from "node:http";
 import { loadConfig } from "@inboxerr/config";
+import { createHttpServer } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSimulatorApp } from "./app";
 
@@ -37,7 +37,8 @@ const simulator = createSimulatorApp({
   defaultMetrics: true,
 });
 
-const server = createServer(simulator.app);
+// Bounded header, request and keep-alive timeouts, like every other service (packages/http).
+const server = createHttpServer(simulator.app);
 server.on("error", (err) => {
   logger.fatal({ err }, "server error");
   process.exit(1);
