@@ -1,4 +1,8 @@
-export type RenderResult = { ok: true; text: string } | { ok: false; missing: string[] };
+export type RenderResult =
+  | { ok: true; text: string }
+  | { ok: false; missing: string[] }
+  /** The text would exceed `maxLength`; rendering stopped filling placeholders there. */
+  | { ok: false; missing: []; tooLong: true };
 
 // `{{name}}` or `{{ name }}`. Anything else between double braces (spaces inside a name, a
 // leading digit) is not a placeholder and stays in the text as written.
@@ -9,21 +13,42 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
  * `variables["user.name"]`, not a nested object. Values are inserted literally, so a value
  * containing `{{x}}` is not expanded again. If any placeholder has no value, nothing is
  * rendered and every missing name is reported once, in order of first appearance.
+ *
+ * `maxLength` (UTF-16 code units) bounds the work: once the text would exceed it, no further
+ * value is copied in and the result is `tooLong`, so rendering costs O(template + maxLength)
+ * however many times a long value is repeated. Missing variables are still reported first.
  */
 export function renderTemplate(
   template: string,
   variables: Record<string, string | number>,
+  maxLength = Number.POSITIVE_INFINITY,
 ): RenderResult {
   const missing = new Set<string>();
+  let length = template.length;
+  let tooLong = length > maxLength;
   const text = template.replace(PLACEHOLDER, (placeholder, name: string) => {
     const value = lookup(variables, name);
     if (value === undefined) {
       missing.add(name);
       return placeholder;
     }
+    if (tooLong) return placeholder;
+    length += value.length - placeholder.length;
+    if (length > maxLength) {
+      tooLong = true;
+      return placeholder;
+    }
     return value;
   });
-  return missing.size > 0 ? { ok: false, missing: [...missing] } : { ok: true, text };
+  if (missing.size > 0) return { ok: false, missing: [...missing] };
+  return tooLong ? { ok: false, missing: [], tooLong: true } : { ok: true, text };
+}
+
+/** How many placeholders `template` holds, repeats included. */
+export function countPlaceholders(template: string): number {
+  let count = 0;
+  for (const _ of template.matchAll(PLACEHOLDER)) count++;
+  return count;
 }
 
 /** Distinct placeholder names in `template`, in order of first appearance. */

@@ -49,7 +49,7 @@ async function sendBulk(
   userId: string,
 ): Promise<StoredResponse & { replayed: boolean }> {
   const started = performance.now();
-  const prepared = prepareRecipients(body.messages, body.text, deps.phones);
+  const prepared = await prepareRecipients(body.messages, body.text, deps.phones);
   const { rejections } = prepared;
   const preparedAt = performance.now();
   const countRejected = () => rejections.forEach((r) => deps.metrics.rejected.inc({ code: r.code }));
