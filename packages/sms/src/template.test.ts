@@ -57,7 +57,7 @@ describe("templateVariables", () => {
 });
 
 describe("renderTemplate with maxLength", () => {
-  it("renders up to the bound and reports tooLong past it, without copying further values", () => {
+  it("renders up to the bound and reports tooLong past it, without building the text", () => {
     expect(renderTemplate("Hi {{n}}", { n: "Ana" }, 6)).toEqual({ ok: true, text: "Hi Ana" });
     expect(renderTemplate("Hi {{n}}", { n: "Anna" }, 6)).toEqual({ ok: false, missing: [], tooLong: true });
     // A shorter value can bring a long template under the bound.

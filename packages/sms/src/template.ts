@@ -14,9 +14,10 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
  * containing `{{x}}` is not expanded again. If any placeholder has no value, nothing is
  * rendered and every missing name is reported once, in order of first appearance.
  *
- * `maxLength` (UTF-16 code units) bounds the work: once the text would exceed it, no further
- * value is copied in and the result is `tooLong`, so rendering costs O(template + maxLength)
- * however many times a long value is repeated. Missing variables are still reported first.
+ * `maxLength` (UTF-16 code units) bounds the work: the rendered length is summed first, and a
+ * text that would exceed it is reported `tooLong` without being built, so rendering costs
+ * O(template + maxLength) however many times a long value is repeated. Missing variables are
+ * reported first.
  */
 export function renderTemplate(
   template: string,
@@ -25,23 +26,14 @@ export function renderTemplate(
 ): RenderResult {
   const missing = new Set<string>();
   let length = template.length;
-  let tooLong = length > maxLength;
-  const text = template.replace(PLACEHOLDER, (placeholder, name: string) => {
+  for (const [placeholder, name = ""] of template.matchAll(PLACEHOLDER)) {
     const value = lookup(variables, name);
-    if (value === undefined) {
-      missing.add(name);
-      return placeholder;
-    }
-    if (tooLong) return placeholder;
-    length += value.length - placeholder.length;
-    if (length > maxLength) {
-      tooLong = true;
-      return placeholder;
-    }
-    return value;
-  });
+    if (value === undefined) missing.add(name);
+    else length += value.length - placeholder.length;
+  }
   if (missing.size > 0) return { ok: false, missing: [...missing] };
-  return tooLong ? { ok: false, missing: [], tooLong: true } : { ok: true, text };
+  if (length > maxLength) return { ok: false, missing: [], tooLong: true };
+  return { ok: true, text: template.replace(PLACEHOLDER, (_placeholder, name: string) => lookup(variables, name)!) };
 }
 
 /** How many placeholders `template` holds, repeats included. */

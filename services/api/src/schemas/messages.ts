@@ -94,6 +94,44 @@ export const BulkSendRequest = z
   .superRefine(checkWindow)
   .meta({ id: "BulkSendRequest" });
 
+// What BulkSendRequest checks besides each recipient: validated first, then the recipients in
+// slices (parseBulkSendRequest). The docs keep the full schema above.
+const BulkEnvelope = z
+  .object({
+    messages: z.array(z.unknown()).min(1).max(MAX_BULK_RECIPIENTS),
+    text: messageText().optional(),
+    ...windowFields,
+  })
+  .superRefine(checkWindow);
+
+/** Recipients validated between two turns of the event loop: ~10 ms of zod work. */
+const VALIDATE_SLICE = 500;
+
+/**
+ * BulkSendRequest.parse, without holding the event loop for the whole of a 10,000-recipient
+ * request (~0.1 - 0.5 s in one piece): the same checks and the same issue paths, but the
+ * recipients go in slices with a yield between them. Throws z.ZodError like parse.
+ */
+export async function parseBulkSendRequest(body: unknown): Promise<z.output<typeof BulkSendRequest>> {
+  const envelope = BulkEnvelope.safeParse(body);
+  const issues: z.core.$ZodIssue[] = envelope.success ? [] : [...envelope.error.issues];
+  // Recipients are checked even when the envelope is not, so one answer names every problem.
+  const listed = (body as { messages?: unknown } | null)?.messages;
+  const raw = Array.isArray(listed) && listed.length <= MAX_BULK_RECIPIENTS ? (listed as unknown[]) : undefined;
+  const messages = new Array<z.output<typeof BulkRecipientSchema>>(raw?.length ?? 0);
+  for (let start = 0; raw && start < raw.length; start += VALIDATE_SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const end = Math.min(start + VALIDATE_SLICE, raw.length);
+    for (let i = start; i < end; i++) {
+      const recipient = BulkRecipientSchema.safeParse(raw[i]);
+      if (recipient.success) messages[i] = recipient.data;
+      else for (const issue of recipient.error.issues) issues.push({ ...issue, path: ["messages", i, ...issue.path] });
+    }
+  }
+  if (issues.length > 0 || !envelope.success) throw new z.ZodError(issues);
+  return { ...envelope.data, messages };
+}
+
 export const REJECT_CODES = ["invalid_phone", "missing_text", "missing_variable", "text_too_long", "duplicate_custom_id"] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 

@@ -34,7 +34,7 @@ const tooLongDetail = `more than ${MAX_TEXT_CHARS} characters; at most ${MAX_SEG
  * rejection naming its index and the first reason found. Pure CPU; runs before any
  * transaction is opened so a slow bulk never holds a database connection while it thinks.
  * Linear in the request: templates are bounded by the schema (MAX_TEMPLATE_CHARS) and a
- * rendering stops at MAX_TEXT_CHARS, so no recipient costs more than a few thousand characters.
+ * rendering longer than MAX_TEXT_CHARS is measured, never built, so no recipient costs more than a few thousand characters.
  * Still, 10,000 full-size renderings (or first-seen phone numbers) take seconds of CPU, so the
  * loop hands the event loop back every YIELD_AFTER_MS: /healthz and other requests go on.
  */
