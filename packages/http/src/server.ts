@@ -44,7 +44,6 @@ export function listen(app: Express, port: number, host = "0.0.0.0", limits: Ser
     const server = createHttpServer(app, limits);
     server.once("error", reject);
     server.listen(port, host, () => {
-      server.off("error", reject);
       const addr = server.address();
       resolve({ server, port: typeof addr === "object" && addr ? addr.port : port });
     });
