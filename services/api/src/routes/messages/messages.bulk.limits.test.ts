@@ -8,9 +8,10 @@ import { startTestApi, type CallResult, type TestApi } from "../../test/harness"
 // Issue #13: a 4 MB shared template rendered for 200 recipients held the api's event loop for
 // ~56 s, /healthz included. Templates and renderings are bounded now, and refused before any
 // per-recipient work. The api runs in this process, so the event-loop delay measured here is
-// the api's own; the bound is loose for a shared, loaded test machine, far below the seconds
-// an unbounded render took.
-const MAX_STALL_MS = 500;
+// the api's own (and the polling client's). Alone it is ~0.1 s; the bound is loose because the
+// test machine is shared (load 15 - 25 on two cores gave 0.2 - 0.53 s), and still far below
+// the seconds an unbounded render took.
+const MAX_STALL_MS = 1_000;
 
 let api: TestApi;
 beforeAll(async () => {
@@ -154,7 +155,7 @@ describe("POST /api/v1/messages/bulk template limits", () => {
     // Validation and rendering yield every slice; what is left in one piece is parsing the
     // body, serialising the rows and the jobs, and GC: a longest stall of 0.2 - 0.45 s at a load
     // of 15 - 25 on two cores (~0.1 s profiled alone). It was 3.2 s when both ran in one piece.
-    expect(slowestHealthMs).toBeLessThan(2 * MAX_STALL_MS);
-    expect(stallMs).toBeLessThan(2 * MAX_STALL_MS);
+    expect(slowestHealthMs).toBeLessThan(MAX_STALL_MS);
+    expect(stallMs).toBeLessThan(MAX_STALL_MS);
   });
 });
