@@ -74,7 +74,9 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
-  app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json", persistAuthorization: true } }));
+  // No validator badge: it is an image from validator.swagger.io, which the CSP (img-src 'self') blocks.
+  const swaggerOptions = { url: "/openapi.json", persistAuthorization: true, validatorUrl: null };
+  app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));
