@@ -3,6 +3,7 @@
  * AppError with one of these; only the express edge (problem.ts) knows about HTTP.
  */
 export const ERROR_CODES = {
+  bad_request: { status: 400, title: "Malformed request" },
   validation_failed: { status: 400, title: "Request validation failed" },
   malformed_json: { status: 400, title: "Malformed JSON body" },
   unauthorized: { status: 401, title: "Authentication required" },

@@ -11,5 +11,7 @@ export {
 } from "./problem";
 export { requestContext, requestIdOf, type RequestContextOptions } from "./request-context";
 export { opsRouter, createMetricsRegistry, type ReadinessCheck } from "./ops";
-export { listen, closeServer, onShutdownSignal } from "./server";
+export { listen, createHttpServer, closeServer, onShutdownSignal, type ServerLimits } from "./server";
 export { listenOrExit, describeListenError, LISTEN_FAILED_EXIT_CODE, type ListenTarget } from "./startup";
+export { jsonBody, rawBody, formBody, jsonDepthExceeds, MAX_JSON_DEPTH } from "./body";
+export { securityHeaders } from "./security-headers";

@@ -40,6 +40,12 @@ beforeAll(async () => {
       cause,
     });
   });
+  app.get("/overflow", () => {
+    throw new RangeError("Maximum call stack size exceeded");
+  });
+  app.get("/http-error/:status", (req) => {
+    throw Object.assign(new Error("what the framework said"), { status: Number(req.params.status), expose: true });
+  });
   app.get("/boom", () => {
     throw new Error("secret internals");
   });
@@ -109,6 +115,16 @@ describe("problem+json edge", () => {
       expect(body).toMatchObject({ code: "validation_failed", detail: "The request contains a value that cannot be stored" });
       expect(JSON.stringify(body)).not.toMatch(/s3cret-param|insert into|pg says no/);
     }
+  });
+
+  it("answers a stack overflow with 400 and no stack, and framework 4xx errors in our vocabulary", async () => {
+    const overflow = await problem("/overflow");
+    expect(overflow.res.status).toBe(400);
+    expect(JSON.stringify(overflow.body)).not.toMatch(/Maximum call stack|at /);
+    const bad = await problem("/http-error/400");
+    expect(bad.body).toMatchObject({ status: 400, code: "bad_request", detail: "what the framework said" });
+    expect((await problem("/http-error/405")).body.code).toBe("method_not_allowed");
+    expect((await problem("/http-error/418")).body).toMatchObject({ status: 400, code: "bad_request" });
   });
 
   it("answers unknown routes with 404 and echoes the request id", async () => {

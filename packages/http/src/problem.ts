@@ -42,7 +42,21 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   sendProblem(res, "not_found", `No route for ${req.method} ${req.path}`);
 };
 
-type BodyParserError = Error & { type?: string; status?: number; limit?: number };
+/** The shape of body-parser's and router's errors (http-errors): a status, maybe a type. */
+type HttpError = Error & { type?: string; status?: number; statusCode?: number; expose?: boolean; limit?: number };
+
+// http-errors statuses we may meet, in our vocabulary. Any other 4xx becomes bad_request.
+const STATUS_CODES: Record<number, ErrorCode> = {
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  422: "unprocessable",
+  429: "rate_limited",
+};
 
 /** The one place where our errors, framework errors and unknown errors become problem+json. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
@@ -56,15 +70,13 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     if (err instanceof z.ZodError) {
       return sendProblem(res, "validation_failed", "The request has invalid fields", { errors: zodFieldErrors(err) });
     }
-    const bp = err as BodyParserError;
-    switch (bp?.type) {
-      case "entity.parse.failed":
-        return sendProblem(res, "malformed_json", "The request body is not valid JSON");
-      case "entity.too.large":
-        return sendProblem(res, "payload_too_large", `The request body exceeds the ${bp.limit ?? ""} byte limit`.replace("  ", " "));
-      case "encoding.unsupported":
-      case "charset.unsupported":
-        return sendProblem(res, "unsupported_media_type", bp.message);
+    const clientError = httpClientError(err);
+    if (clientError) return sendProblem(res, clientError.code, clientError.detail);
+    if (err instanceof RangeError && /call stack/i.test(err.message)) {
+      // Only input shaped to exhaust recursion gets here (body depth is bounded at the parser):
+      // the client's doing, and nothing about our stack belongs in the answer.
+      logger.warn({ requestId: requestIdOf(res) }, "request exhausted the call stack");
+      return sendProblem(res, "validation_failed", "The request is nested too deeply to process");
     }
     if (isDatabaseDown(err)) {
       res.setHeader("Retry-After", "5");
@@ -79,6 +91,34 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     logger.error({ err, requestId: requestIdOf(res) }, "unhandled error");
     return sendProblem(res, "internal", "An unexpected error occurred");
   };
+}
+
+/**
+ * body-parser, raw-body and router errors (http-errors with a 4xx status): a bad body, a bad
+ * percent-encoding in the path, an aborted upload. Their messages are meant for clients
+ * (`expose`) except for our own wording below.
+ */
+function httpClientError(err: unknown): { code: ErrorCode; detail: string } | undefined {
+  const e = err as HttpError | undefined;
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status !== "number" || status < 400 || status > 499) return undefined;
+  switch (e!.type) {
+    case "entity.parse.failed":
+      return { code: "malformed_json", detail: "The request body is not valid JSON" };
+    case "entity.too.large":
+      return { code: "payload_too_large", detail: `The request body exceeds the ${e!.limit ?? ""} byte limit`.replace("  ", " ") };
+    case "parameters.too.many":
+      return { code: "payload_too_large", detail: "The form has too many fields" };
+    case "encoding.unsupported":
+      return { code: "unsupported_media_type", detail: `${e!.message}; send the body uncompressed` };
+    case "charset.unsupported":
+      return { code: "unsupported_media_type", detail: e!.message };
+    case "request.aborted":
+      return { code: "bad_request", detail: "The request body ended early" };
+  }
+  if (e instanceof URIError) return { code: "bad_request", detail: "The URL contains an invalid percent-encoding" };
+  const detail = e!.expose !== false && e!.message ? e!.message : "The request is malformed";
+  return { code: STATUS_CODES[status] ?? "bad_request", detail };
 }
 
 // Connection failures, an exhausted or restarting server, and contention that a retry clears

@@ -1,18 +1,54 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { Express } from "express";
 
+export type ServerLimits = {
+  /** Time to receive a request's headers (default 10 s): slowloris clients are dropped. */
+  headersTimeoutMs?: number;
+  /**
+   * Time to receive a whole request, body included (default 30 s): a client that declares a
+   * Content-Length and never sends the body gets 408 and a closed socket. A 5 MB bulk needs
+   * only ~1.4 Mbit/s to arrive in time.
+   */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /**
+   * How often node checks the two timeouts above (default 1 s). Node's own default is 30 s,
+   * which would let a stalled request live up to a minute past its timeout.
+   */
+  timeoutCheckIntervalMs?: number;
+};
+
+/**
+ * An http.Server for `app` with bounded timeouts. Parser errors (a malformed request line,
+ * oversized headers) keep node's default answer: 400 (or 431, 408) and the socket closed.
+ */
+export function createHttpServer(app: Express, limits: ServerLimits = {}): Server {
+  const requestTimeout = limits.requestTimeoutMs ?? 30_000;
+  const server = createServer(
+    {
+      // Node refuses headersTimeout > requestTimeout.
+      headersTimeout: Math.min(limits.headersTimeoutMs ?? 10_000, requestTimeout),
+      requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs ?? 1_000,
+    },
+    app,
+  );
+  return server;
+}
+
 /** Listens and resolves once bound (port 0 picks a free one: tests read `port`). */
-export function listen(app: Express, port: number, host = "0.0.0.0"): Promise<{ server: Server; port: number }> {
+export function listen(app: Express, port: number, host = "0.0.0.0", limits: ServerLimits = {}): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => {
-      if (err) return reject(err);
+    const server = createHttpServer(app, limits);
+    server.once("error", reject);
+    server.listen(port, host, () => {
       const addr = server.address();
       resolve({ server, port: typeof addr === "object" && addr ? addr.port : port });
     });
-    server.once("error", reject);
   });
 }
-
 /** Stops accepting, lets in-flight requests finish, and drops idle keep-alive sockets. */
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderTemplate, templateVariables } from "./template.js";
+import { countPlaceholders, renderTemplate, templateVariables } from "./template.js";
 
 describe("renderTemplate", () => {
   it("fills placeholders with string and number values", () => {
@@ -53,5 +53,32 @@ describe("renderTemplate", () => {
 describe("templateVariables", () => {
   it("lists distinct placeholder names in order", () => {
     expect(templateVariables("{{b}} {{ a }} {{b}} {{1x}}")).toEqual(["b", "a"]);
+  });
+});
+
+describe("renderTemplate with maxLength", () => {
+  it("renders up to the bound and reports tooLong past it, without building the text", () => {
+    expect(renderTemplate("Hi {{n}}", { n: "Ana" }, 6)).toEqual({ ok: true, text: "Hi Ana" });
+    expect(renderTemplate("Hi {{n}}", { n: "Anna" }, 6)).toEqual({ ok: false, missing: [], tooLong: true });
+    // A shorter value can bring a long template under the bound.
+    expect(renderTemplate("{{long_name}}", { long_name: "x" }, 1)).toEqual({ ok: true, text: "x" });
+  });
+
+  it("still reports missing variables first", () => {
+    expect(renderTemplate("{{a}}{{b}}", { a: "x".repeat(100) }, 10)).toEqual({ ok: false, missing: ["b"] });
+  });
+
+  it("stays linear when a long value is repeated many times", () => {
+    const template = "{{v}}".repeat(800);
+    const started = performance.now();
+    for (let i = 0; i < 1_000; i++) renderTemplate(template, { v: "x".repeat(1_530) }, 1_530);
+    // 1,000 renders of 800 x 1,530 characters would be 1.2 G characters copied unbounded.
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe("countPlaceholders", () => {
+  it("counts repeats and ignores braces that are not placeholders", () => {
+    expect(countPlaceholders("{{a}} {{ a }} {{b}} {{1x}} {{ two words }}")).toBe(3);
   });
 });

@@ -2,7 +2,7 @@ import express, { Router, type Express } from "express";
 import type { Redis } from "ioredis";
 import swaggerUi from "swagger-ui-express";
 import type { DbHandle } from "@inboxerr/db";
-import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
+import { createMetricsRegistry, jsonBody, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { authenticate } from "./auth/authenticate";
 import { loadPasswordEstimator } from "./auth/password-strength";
@@ -30,7 +30,10 @@ export type CreateAppOptions = {
   redisTimeoutMs?: number;
 };
 
-/** JSON bodies up to 5 MB: a 10,000-recipient bulk fits (DESIGN.md); larger answers 413. */
+/**
+ * JSON bodies up to 5 MB: a 10,000-recipient bulk fits (DESIGN.md); larger answers 413.
+ * Compressed bodies answer 415 and bodies nested deeper than MAX_JSON_DEPTH 400 (jsonBody).
+ */
 const BODY_LIMIT = "5mb";
 
 /**
@@ -57,14 +60,14 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", opts.config.TRUST_PROXY);
-  app.use(requestContext(opts.logger), httpMetrics);
+  app.use(securityHeaders(), requestContext(opts.logger), httpMetrics);
   app.use(
     opsRouter({
       registry,
       checks: { postgres: () => opts.db.pool.query("select 1"), redis: () => opts.redis.ping() },
     }),
   );
-  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(jsonBody({ limit: BODY_LIMIT }));
 
   const api = Router();
   const openapiRegistry = createOpenApiRegistry();
@@ -81,7 +84,9 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
-  app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: "/openapi.json", persistAuthorization: true } }));
+  // No validator badge: it is an image from validator.swagger.io, which the CSP (img-src 'self') blocks.
+  const swaggerOptions = { url: "/openapi.json", persistAuthorization: true, validatorUrl: null };
+  app.use("/docs", swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions }));
 
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import express, { type Express } from "express";
+import { jsonBody, securityHeaders } from "@inboxerr/http";
 import { createLogger, type Logger } from "@inboxerr/logger";
 import type { SimContext } from "./context";
 import { getDeliveries, getStats } from "./control/simulator.stats";
@@ -128,7 +129,7 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use(requestContext(logger));
+  app.use(securityHeaders(), requestContext(logger));
   app.get("/healthz", liveness);
   app.get("/readyz", readiness(ctx));
   app.get("/metrics", metricsEndpoint(ctx));
@@ -137,7 +138,7 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
   const api = express.Router();
   api.get("/health", gatewayHealth(ctx));
   api.use(basicAuth(opts.username, opts.password));
-  api.use(express.json({ limit: "4mb" }));
+  api.use(jsonBody({ limit: "4mb" }));
   api.post(["/message", "/messages"], createMessage(ctx));
   // The vendor's npm client (android-sms-gateway) still reads state from the older path.
   api.get(["/message/:id", "/messages/:id"], getMessage(ctx));
@@ -149,7 +150,7 @@ export function createSimulatorApp(opts: SimulatorOptions): Simulator {
   app.use(["/3rdparty/v1", "/api/3rdparty/v1"], api);
 
   const control = express.Router();
-  control.use(express.json({ limit: "1mb" }));
+  control.use(jsonBody({ limit: "1mb" }));
   control.get("/stats", getStats(ctx));
   control.get("/deliveries", getDeliveries(ctx));
   control.post("/reset", resetSimulator(reset));

@@ -1,6 +1,5 @@
-import { createServer } from "node:http";
 import { loadConfig } from "@inboxerr/config";
-import { describeListenError, LISTEN_FAILED_EXIT_CODE } from "@inboxerr/http";
+import { createHttpServer, describeListenError, LISTEN_FAILED_EXIT_CODE } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSimulatorApp } from "./app";
 
@@ -38,7 +37,8 @@ const simulator = createSimulatorApp({
   defaultMetrics: true,
 });
 
-const server = createServer(simulator.app);
+// Bounded header, request and keep-alive timeouts, like every other service (packages/http).
+const server = createHttpServer(simulator.app);
 server.on("error", (err) => {
   const line = describeListenError(err, config.SIMULATOR_PORT, { service: "gateway-simulator", portSetting: "SIMULATOR_PORT" });
   if (line) {

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { createOutageGuard, createWorker, JOB_DEFAULTS, QUEUE_NAMES } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
-import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
+import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createEventConsumer, type AggregateBatchOptions } from "./aggregate/consumer";
 import { createAggregateMetrics } from "./aggregate/metrics";
@@ -79,7 +79,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
 
   const app = express();
   app.disable("x-powered-by");
-  app.use(requestContext(opts.logger), httpMetrics);
+  app.use(securityHeaders(), requestContext(opts.logger), httpMetrics);
   app.use(
     opsRouter({
       registry,

@@ -27,7 +27,11 @@ describe("ops endpoints", () => {
     try {
       // The producer connection fails fast instead of queueing: ready once it has connected.
       await waitFor(() => redis.status === "ready");
-      expect((await ops.get("/healthz")).status).toBe(200);
+      const health = await ops.get("/healthz");
+      expect(health.status).toBe(200);
+      expect(health.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(health.headers.get("x-frame-options")).toBe("DENY");
+      expect(health.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
       const ready = await ops.get("/readyz");
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ checks: { postgres: "ok", redis: "ok" } });

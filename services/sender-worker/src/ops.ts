@@ -2,13 +2,14 @@ import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import { sql } from "drizzle-orm";
 import type { Registry } from "prom-client";
-import { opsRouter } from "@inboxerr/http";
+import { opsRouter, securityHeaders } from "@inboxerr/http";
 import type { Db } from "@inboxerr/db";
 
 /** /healthz, /readyz (Postgres and Redis answer) and /metrics: all a worker serves. */
 export function createOpsApp(opts: { registry: Registry; db: Db; redis: Redis }): Express {
   const app = express();
   app.disable("x-powered-by");
+  app.use(securityHeaders());
   app.use(
     opsRouter({
       registry: opts.registry,

@@ -3,7 +3,7 @@ import type { Queue } from "bullmq";
 import type { Registry } from "prom-client";
 import type { MessageEventJob } from "@inboxerr/contracts";
 import type { DbHandle } from "@inboxerr/db";
-import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext } from "@inboxerr/http";
+import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createIngestMetrics } from "./webhooks/metrics";
 import { createWebhookProcessor, type BatchOptions } from "./webhooks/processor";
@@ -57,7 +57,7 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
   // their log lines belong to no single request, and on Node 20 the context's promise hooks
   // were 2 - 3% of the service's CPU (docs/benchmarks.md). Request ids still reach the summary
   // line, the problem answers and the lines logged about a refused request.
-  app.use(requestContext(opts.logger, { logContext: false }), httpMetrics);
+  app.use(securityHeaders(), requestContext(opts.logger, { logContext: false }), httpMetrics);
   // The webhook route first: it is the hot path (the phone waits), and express tries the
   // stack in order. Errors still reach problemHandler, and requests still get their log line.
   app.use(

@@ -40,6 +40,11 @@ export type RouteSpec<B, F, Q, P, H, A extends boolean> = {
   responses: Record<number, { description: string; schema?: z.ZodType; headers?: ResponseConfig["headers"] }>;
   /** Error statuses this route can answer besides 500/503, documented as problem+json. */
   problems: readonly ProblemStatus[];
+  /**
+   * Validates the JSON body in place of `body.parse` (which still documents it): for bodies
+   * large enough that validating them in one piece would hold the event loop.
+   */
+  parseBody?: (body: unknown) => Promise<BodyOut<B, F>>;
   /** Middleware run before authentication (rate limits, extra body parsers). */
   before?: RequestHandler[];
   handler: (ctx: RouteContext<BodyOut<B, F>, Out<Q>, Out<P>, Out<H>, A>) => unknown;
@@ -83,7 +88,7 @@ export function defineRoute<
     const ctx = {
       req,
       res,
-      body: parseBody(req, spec.body, spec.form),
+      body: spec.parseBody ? await spec.parseBody(jsonBodyOf(req)) : parseBody(req, spec.body, spec.form),
       query: spec.query ? spec.query.parse(req.query) : undefined,
       params: spec.params ? spec.params.parse(req.params) : undefined,
       headers: spec.headers ? spec.headers.parse(req.headers) : undefined,
@@ -100,6 +105,11 @@ export function defineRoute<
       registry.registerPath(openApiOperation(spec));
     },
   };
+}
+
+function jsonBodyOf(req: Request): unknown {
+  if (req.body === undefined) throw new AppError("unsupported_media_type", "Send the body as application/json");
+  return req.body;
 }
 
 function parseBody(req: Request, json: z.ZodType | undefined, form: z.ZodType | undefined): unknown {

@@ -9,9 +9,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * refuses NUL (`\u0000`) in text, and an unpaired surrogate cannot be encoded (jsonb, which
  * keeps idempotent responses, refuses it). Either is a 400 naming the field, never a 500.
  */
-export const safeText = () =>
-  z
-    .string()
+export const safeText = (opts: { max?: number } = {}) =>
+  // A length bound comes first and aborts, so the scans below never run over an oversized string.
+  (opts.max === undefined ? z.string() : z.string().max(opts.max, { abort: true }))
     .refine((s) => !s.includes("\u0000"), { message: "must not contain the NUL character (\\u0000)" })
     .refine((s) => !LONE_SURROGATE.test(s), { message: "must be valid Unicode (it contains an unpaired surrogate)" });
 

@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { MAX_BULK_RECIPIENTS, MAX_SEGMENTS } from "../send/limits";
+import { countPlaceholders } from "@inboxerr/sms";
+import {
+  MAX_BULK_RECIPIENTS,
+  MAX_PLACEHOLDERS,
+  MAX_SEGMENTS,
+  MAX_TEMPLATE_CHARS,
+  MAX_VARIABLE_NAME_CHARS,
+  MAX_VARIABLE_VALUE_CHARS,
+  MAX_VARIABLES,
+} from "../send/limits";
 import { isoDateTime, MessageStatusSchema, nullableTimestamp, safeText } from "./common";
 
 const phone = safeText().max(256).meta({
@@ -7,6 +16,23 @@ const phone = safeText().max(256).meta({
   example: "+14155550123",
 });
 const textDescription = `GSM-7 or UCS-2 text; more than ${MAX_SEGMENTS} segments is rejected (text_too_long).`;
+
+/**
+ * Message text or template: at most MAX_TEMPLATE_CHARS and MAX_PLACEHOLDERS (400 beyond),
+ * checked before any per-recipient work. The length check aborts, so the content checks
+ * never scan an oversized string.
+ */
+const messageText = () =>
+  safeText({ max: MAX_TEMPLATE_CHARS }).refine((s) => !s.includes("{{") || countPlaceholders(s) <= MAX_PLACEHOLDERS, {
+      message: `must hold at most ${MAX_PLACEHOLDERS} {{placeholders}}`,
+    });
+
+const variables = z
+  .record(
+    z.string().max(MAX_VARIABLE_NAME_CHARS),
+    z.union([safeText({ max: MAX_VARIABLE_VALUE_CHARS }), z.number()]),
+  )
+  .refine((v) => Object.keys(v).length <= MAX_VARIABLES, { message: `must hold at most ${MAX_VARIABLES} variables` });
 const customId = safeText().min(1).max(128).meta({ description: "Your reference; unique per user" });
 const priority = z
   .number()
@@ -39,7 +65,7 @@ function checkWindow(value: Window, ctx: z.RefinementCtx): void {
 export const SendMessageRequest = z
   .object({
     to: phone,
-    text: safeText().min(1).meta({ description: textDescription, example: "Your code is 123456" }),
+    text: messageText().min(1).meta({ description: textDescription, example: "Your code is 123456" }),
     customId: customId.optional(),
     ...windowFields,
   })
@@ -49,9 +75,8 @@ export const SendMessageRequest = z
 export const BulkRecipientSchema = z
   .object({
     to: phone,
-    text: safeText().optional().meta({ description: "This recipient's text; wins over the shared `text`" }),
-    variables: z
-      .record(z.string(), z.union([safeText(), z.number()]))
+    text: messageText().optional().meta({ description: "This recipient's text; wins over the shared `text`" }),
+    variables: variables
       .optional()
       .meta({ description: "Values for `{{name}}` placeholders", example: { name: "Ada" } }),
     customId: customId.optional(),
@@ -61,13 +86,51 @@ export const BulkRecipientSchema = z
 export const BulkSendRequest = z
   .object({
     messages: z.array(BulkRecipientSchema).min(1).max(MAX_BULK_RECIPIENTS),
-    text: safeText()
+    text: messageText()
       .optional()
       .meta({ description: "Shared template with `{{name}}` placeholders", example: "Hi {{name}}, your order shipped" }),
     ...windowFields,
   })
   .superRefine(checkWindow)
   .meta({ id: "BulkSendRequest" });
+
+// What BulkSendRequest checks besides each recipient: validated first, then the recipients in
+// slices (parseBulkSendRequest). The docs keep the full schema above.
+const BulkEnvelope = z
+  .object({
+    messages: z.array(z.unknown()).min(1).max(MAX_BULK_RECIPIENTS),
+    text: messageText().optional(),
+    ...windowFields,
+  })
+  .superRefine(checkWindow);
+
+/** Recipients validated between two turns of the event loop: ~10 ms of zod work. */
+const VALIDATE_SLICE = 500;
+
+/**
+ * BulkSendRequest.parse, without holding the event loop for the whole of a 10,000-recipient
+ * request (~0.1 - 0.5 s in one piece): the same checks and the same issue paths, but the
+ * recipients go in slices with a yield between them. Throws z.ZodError like parse.
+ */
+export async function parseBulkSendRequest(body: unknown): Promise<z.output<typeof BulkSendRequest>> {
+  const envelope = BulkEnvelope.safeParse(body);
+  const issues: z.core.$ZodIssue[] = envelope.success ? [] : [...envelope.error.issues];
+  // Recipients are checked even when the envelope is not, so one answer names every problem.
+  const listed = (body as { messages?: unknown } | null)?.messages;
+  const raw = Array.isArray(listed) && listed.length <= MAX_BULK_RECIPIENTS ? (listed as unknown[]) : undefined;
+  const messages = new Array<z.output<typeof BulkRecipientSchema>>(raw?.length ?? 0);
+  for (let start = 0; raw && start < raw.length; start += VALIDATE_SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const end = Math.min(start + VALIDATE_SLICE, raw.length);
+    for (let i = start; i < end; i++) {
+      const recipient = BulkRecipientSchema.safeParse(raw[i]);
+      if (recipient.success) messages[i] = recipient.data;
+      else for (const issue of recipient.error.issues) issues.push({ ...issue, path: ["messages", i, ...issue.path] });
+    }
+  }
+  if (issues.length > 0 || !envelope.success) throw new z.ZodError(issues);
+  return { ...envelope.data, messages };
+}
 
 export const REJECT_CODES = ["invalid_phone", "missing_text", "missing_variable", "text_too_long", "duplicate_custom_id"] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];

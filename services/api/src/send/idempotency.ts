@@ -13,7 +13,11 @@ export type IdempotencyScope = {
   requestHash: string;
 };
 
-/** Method, path and parsed body: the same request in other whitespace is still the same request. */
+/**
+ * Method, path and parsed body: the same request in other whitespace is still the same request.
+ * JSON.stringify recurses, so it relies on jsonBody's depth bound (MAX_JSON_DEPTH): a body
+ * nested 5,000 deep once overflowed the stack here.
+ */
 export function requestHash(method: string, path: string, body: unknown): string {
   return createHash("sha256").update(`${method} ${path}\n${JSON.stringify(body)}`).digest("hex");
 }

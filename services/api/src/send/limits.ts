@@ -8,6 +8,29 @@ export const MAX_BULK_RECIPIENTS = 10_000;
  */
 export const MAX_SEGMENTS = 10;
 
+/**
+ * The longest text that can fit in MAX_SEGMENTS, in UTF-16 code units: 10 x 153 GSM-7
+ * septets (each GSM-7 character is one code unit and at least one septet; UCS-2 allows only
+ * 670). Anything longer is `text_too_long` without counting segments.
+ */
+export const MAX_TEXT_CHARS = MAX_SEGMENTS * 153;
+
+/**
+ * Longest `text` a request may carry (400 beyond): MAX_TEXT_CHARS plus room for placeholders
+ * that render shorter than they are written (100 of `{{first_name}}` rendering as "Al" need
+ * 1,200 more). A template longer than this cannot be a sensible SMS, and refusing it up front
+ * bounds the per-recipient work of a bulk: a 4 MB template once held the event loop ~56 s.
+ */
+export const MAX_TEMPLATE_CHARS = 4_096;
+
+/** Placeholders one template may hold, repeats included. */
+export const MAX_PLACEHOLDERS = 100;
+
+/** Variables one bulk recipient may carry, and the longest name and value of one. */
+export const MAX_VARIABLES = 100;
+export const MAX_VARIABLE_NAME_CHARS = 64;
+export const MAX_VARIABLE_VALUE_CHARS = MAX_TEXT_CHARS;
+
 /** Rows per INSERT: one `unnest` statement each, so bind parameters stay constant per chunk. */
 export const INSERT_CHUNK = 5_000;
 

@@ -5,8 +5,8 @@ import { prepareRecipients } from "./prepare";
 const phones = new PhoneNormalizer("US");
 
 describe("prepareRecipients", () => {
-  it("normalises numbers and renders the shared template per recipient", () => {
-    const { candidates, rejections } = prepareRecipients(
+  it("normalises numbers and renders the shared template per recipient", async () => {
+    const { candidates, rejections } = await prepareRecipients(
       [
         { to: "+44 20 7946 0958", variables: { name: "Ada" } },
         { to: "(415) 555-2671", text: "own text wins" },
@@ -21,8 +21,8 @@ describe("prepareRecipients", () => {
     ]);
   });
 
-  it("rejects each bad recipient with its index and first reason", () => {
-    const { candidates, rejections } = prepareRecipients(
+  it("rejects each bad recipient with its index and first reason", async () => {
+    const { candidates, rejections } = await prepareRecipients(
       [
         { to: "not a number", text: "x" },
         { to: "+14155552671" },
@@ -47,8 +47,8 @@ describe("prepareRecipients", () => {
     expect(candidates.map((c) => c.index)).toEqual([4]);
   });
 
-  it("accepts exactly 10 segments and counts UCS-2 text", () => {
-    const { candidates } = prepareRecipients(
+  it("accepts exactly 10 segments and counts UCS-2 text", async () => {
+    const { candidates } = await prepareRecipients(
       [
         { to: "+14155552671", text: "a".repeat(1530) },
         { to: "+14155552671", text: "Привет" },

@@ -1,6 +1,6 @@
-import express, { Router } from "express";
+import { Router } from "express";
 import { verifyWebhookSignature, type SignatureFailure } from "@inboxerr/gateway";
-import { AppError, requestIdOf } from "@inboxerr/http";
+import { AppError, rawBody as rawBodyParser, requestIdOf } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import type { IngestMetrics } from "./metrics";
 import { parseWebhook } from "./parse";
@@ -30,7 +30,8 @@ export function smsGateWebhookRouter(opts: {
 }): Router {
   const router = Router();
   // Any content type: the signature, not the header, decides whether we trust the body.
-  const rawBody = express.raw({ type: () => true, limit: "256kb" });
+  // Never inflated: a Content-Encoding other than identity answers 415 before the signature.
+  const rawBody = rawBodyParser({ type: () => true, limit: "256kb" });
 
   router.post("/webhooks/sms-gate", rawBody, async (req, res) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

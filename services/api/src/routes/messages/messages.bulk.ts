@@ -7,7 +7,7 @@ import { AppError, type FieldError } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
 import { IdempotencyHeaders } from "../../schemas/common";
-import { BulkSendRequest, BulkSendResponse } from "../../schemas/messages";
+import { BulkSendRequest, BulkSendResponse, parseBulkSendRequest } from "../../schemas/messages";
 import { enqueueCommitted } from "../../send/enqueue";
 import { requestHash, runIdempotent, type StoredResponse } from "../../send/idempotency";
 import { BULK_CONCURRENCY, MAX_BULK_RECIPIENTS } from "../../send/limits";
@@ -31,6 +31,7 @@ export function bulkMessagesRoute(deps: ApiDeps) {
     auth: true,
     headers: IdempotencyHeaders,
     body: BulkSendRequest,
+    parseBody: parseBulkSendRequest,
     responses: { 202: { description: "Accepted: the valid recipients are stored and queued", schema: BulkSendResponse } },
     problems: [400, 401, 409, 422],
     async handler({ req, res, body, headers, principal }) {
@@ -49,7 +50,7 @@ async function sendBulk(
   userId: string,
 ): Promise<StoredResponse & { replayed: boolean }> {
   const started = performance.now();
-  const prepared = prepareRecipients(body.messages, body.text, deps.phones);
+  const prepared = await prepareRecipients(body.messages, body.text, deps.phones);
   const { rejections } = prepared;
   const preparedAt = performance.now();
   const countRejected = () => rejections.forEach((r) => deps.metrics.rejected.inc({ code: r.code }));

@@ -29,7 +29,7 @@ export function createMessageRoute(deps: ApiDeps) {
     responses: { 202: { description: "Accepted: stored and queued (or scheduled)", schema: MessageSchema } },
     problems: [400, 401, 409, 422],
     async handler({ req, res, body, headers, principal }) {
-      const { candidates, rejections } = prepareRecipients([body], undefined, deps.phones, false);
+      const { candidates, rejections } = await prepareRecipients([body], undefined, deps.phones, false);
       const rejection = rejections[0];
       if (rejection) {
         deps.metrics.rejected.inc({ code: rejection.code });
