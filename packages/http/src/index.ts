@@ -13,5 +13,5 @@ export { requestContext, requestIdOf, type RequestContextOptions } from "./reque
 export { opsRouter, createMetricsRegistry, type ReadinessCheck } from "./ops";
 export { listen, createHttpServer, closeServer, onShutdownSignal, type ServerLimits } from "./server";
 export { listenOrExit, describeListenError, LISTEN_FAILED_EXIT_CODE, type ListenTarget } from "./startup";
-export { jsonBody, rawBody, formBody, jsonDepthExceeds, MAX_JSON_DEPTH } from "./body";
+export { jsonBody, rawBody, formBody, nestedDeeperThan, MAX_JSON_DEPTH } from "./body";
 export { securityHeaders } from "./security-headers";

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import type { Logger } from "@inboxerr/logger";
+import { TOO_DEEP } from "./body";
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "./errors";
 import { requestIdOf } from "./request-context";
 
@@ -109,6 +110,8 @@ function httpClientError(err: unknown): { code: ErrorCode; detail: string } | un
       return { code: "payload_too_large", detail: `The request body exceeds the ${e!.limit ?? ""} byte limit`.replace("  ", " ") };
     case "parameters.too.many":
       return { code: "payload_too_large", detail: "The form has too many fields" };
+    case TOO_DEEP:
+      return { code: "validation_failed", detail: e!.message };
     case "encoding.unsupported":
       return { code: "unsupported_media_type", detail: `${e!.message}; send the body uncompressed` };
     case "charset.unsupported":

@@ -1,4 +1,4 @@
-import { AppError } from "@inboxerr/http";
+import { AppError, MAX_JSON_DEPTH, nestedDeeperThan } from "@inboxerr/http";
 import {
   cleanGatewayText,
   isKnownWebhookEvent,
@@ -8,7 +8,7 @@ import {
   type SmsGateWebhook,
 } from "@inboxerr/gateway";
 import { normalizePhone } from "@inboxerr/sms";
-import { MAX_JSON_DEPTH, mayHoldUnstorable, nestedDeeperThan, storable } from "./json-body";
+import { mayHoldUnstorable, storable } from "./json-body";
 
 /** An outbound status report for one of our messages; `at` is the phone's time, as an instant. */
 export type StatusReport =
@@ -45,10 +45,10 @@ const MAX_ENVELOPE_ID_LENGTH = 256;
  * only: they are stored and acknowledged. Every string comes out storable (json-body.ts).
  */
 export function parseWebhook(raw: Buffer, defaultRegion: string): IncomingWebhook {
-  const text = raw.toString("utf8");
-  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) {
     throw new AppError("malformed_json", `The webhook body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
   }
+  const text = raw.toString("utf8");
   let body: unknown;
   try {
     body = JSON.parse(text);
