@@ -29,8 +29,12 @@ const BULKS = 6;
 const BULK_SIZE = 500;
 const TOTAL = BULKS * BULK_SIZE;
 const TERMINAL = ["delivered", "failed", "expired"];
-/** Measured peak on this system: ~? MB. A job that keeps errors and stack traces blows past it. */
-const REDIS_PEAK_BOUND_MB = 100;
+/**
+ * Measured: 25 MB peak (used_memory_peak) on the base of issue #13, finished jobs kept an hour
+ * as configured. Twice that is the bound: jobs that store long errors and stack traces on every
+ * retry during the outage blow past it.
+ */
+const REDIS_PEAK_BOUND_MB = 50;
 const SENDER_CONCURRENCY = 50;
 /**
  * Sends in flight that a fault can leave unrecorded, so retried: one replica's worth at each
@@ -40,8 +44,10 @@ const MAX_REPEATS = SENDER_CONCURRENCY * (1 + 1 + 2 + 2);
 /** How long Postgres stays down: long enough that sends, webhooks and events meet the outage. */
 const POSTGRES_OUTAGE_MS = 5_000;
 
+// Skipped only where the server binaries are not installed (they are here and in CI).
 const missing = [!postgresBinDir() && "initdb/pg_ctl (/usr/lib/postgresql/*/bin)", !hasRedisServer() && "redis-server"].filter(Boolean);
-if (missing.length > 0) console.warn(`chaos test skipped: ${missing.join(" and ")} not installed`);
+const skipReason = missing.length > 0 ? `skipped: ${missing.join(" and ")} not installed` : "";
+if (skipReason) console.warn(`chaos test ${skipReason}`);
 
 let postgres: PostgresServer | undefined;
 let redis: RedisServer | undefined;
@@ -49,7 +55,7 @@ let fleet: Fleet | undefined;
 let databaseUrl: string;
 
 beforeAll(async () => {
-  if (missing.length > 0) return;
+  if (skipReason) return;
   [postgres, redis] = await Promise.all([startPostgresServer(), startRedisServer()]);
   await withAdminClient(postgres.url, (admin) => createDatabase(admin, "inboxerr"));
   databaseUrl = withDatabase(postgres.url, "inboxerr");
@@ -103,7 +109,7 @@ async function statusCounts(): Promise<Record<string, number>> {
 
 const sum = (counts: Record<string, number>, statuses: string[]) => statuses.reduce((n, s) => n + (counts[s] ?? 0), 0);
 
-describe.skipIf(missing.length > 0)("chaos: sender SIGKILLs, a Redis wipe and a Postgres restart under 3,000 messages", () => {
+describe.skipIf(skipReason)(`chaos: sender SIGKILLs, a Redis wipe and a Postgres restart under 3,000 messages${skipReason ? ` (${skipReason})` : ""}`, () => {
   it("ends every message terminal, sends none twice, keeps metrics equal to the rows, no service dies, Redis stays small", async () => {
     const f = fleet!;
     const started = performance.now();
