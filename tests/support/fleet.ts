@@ -34,6 +34,8 @@ export type Fleet = {
   labels(): string[];
   /** SIGKILL the process, wait for its exit, start it again (same port, same env) and wait until healthy. */
   killAndRestart(label: string): Promise<void>;
+  /** SIGSTOP (a process that hangs: no exit, no progress) or SIGCONT. */
+  freeze(label: string, frozen: boolean): void;
   /** Every exit so far; `killedByTest` tells the test's kills from deaths of their own. */
   exits(): Exit[];
   /** The last lines each process wrote (each cut to 400 characters: stack traces run long). */
@@ -82,16 +84,16 @@ export async function startFleet(env: NodeJS.ProcessEnv, replicas: Partial<Recor
     return proc;
   };
 
-  const healthy = (proc: Proc) =>
-    waitFor(
+  const healthy = async (proc: Proc) => {
+    const state = await waitFor(
       async () => {
-        if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-          throw new Error(`${proc.label} exited before it was ready\n${proc.lines.slice(-40).join("\n")}`);
-        }
-        return fetch(`${proc.url}/healthz`).then((r) => r.ok, () => false);
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) return "exited";
+        return (await fetch(`${proc.url}/healthz`).then((r) => r.ok, () => false)) && "up";
       },
       { timeoutMs: 90_000, intervalMs: 200, message: `${proc.label} healthy` },
     );
+    if (state === "exited") throw new Error(`${proc.label} exited before it was ready\n${proc.lines.slice(-40).join("\n")}`);
+  };
 
   const stop = async (graceMs = 30_000) => {
     stopping = true;
@@ -100,6 +102,7 @@ export async function startFleet(env: NodeJS.ProcessEnv, replicas: Partial<Recor
         if (child.exitCode !== null || child.signalCode !== null) return [label, child.exitCode];
         const exited = once(child, "exit");
         const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        child.kill("SIGCONT"); // a frozen process would hold the SIGTERM until the grace ran out
         child.kill("SIGTERM");
         const [code] = (await exited) as [number | null];
         clearTimeout(t);
@@ -130,6 +133,12 @@ export async function startFleet(env: NodeJS.ProcessEnv, replicas: Partial<Recor
     throw err;
   }
 
+  const find = (label: string): Proc => {
+    const proc = procs.get(label);
+    if (!proc) throw new Error(`no process ${label}; have ${[...procs.keys()].join(", ")}`);
+    return proc;
+  };
+
   const logs = (lines = 40) =>
     [...procs.values()].map((p) => `--- ${p.label} (pid ${p.child.pid})\n${p.lines.slice(-lines).map((l) => l.slice(0, 400)).join("\n")}`).join("\n");
 
@@ -139,9 +148,11 @@ export async function startFleet(env: NodeJS.ProcessEnv, replicas: Partial<Recor
     exits: () => [...exits],
     logs,
     stop,
+    freeze(label, frozen) {
+      find(label).child.kill(frozen ? "SIGSTOP" : "SIGCONT");
+    },
     async killAndRestart(label) {
-      const proc = procs.get(label);
-      if (!proc) throw new Error(`no process ${label}; have ${[...procs.keys()].join(", ")}`);
+      const proc = find(label);
       if (proc.child.exitCode === null && proc.child.signalCode === null) {
         killing.add(proc.child);
         const exited = once(proc.child, "exit");
