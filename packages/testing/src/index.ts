@@ -14,4 +14,4 @@ export { waitFor, type WaitForOptions } from "./wait-for";
 export { createPrivateDatabase } from "./private-db";
 export { freePort } from "./ports";
 export { postgresBinDir, startPostgresServer, type PostgresServer } from "./postgres-server";
-export { hasRedisServer, startRedisServer, type RedisServer } from "./redis-server";
+export { hasRedisServer, sampleRedisMemory, startRedisServer, type RedisServer } from "./redis-server";

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePort } from "./ports";
 
@@ -19,8 +20,11 @@ export type PostgresServer = {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth). */
   url: string;
   port: number;
-  /** `pg_ctl restart -m fast`: every session is ended (57P01), then the server answers again. */
-  restart(): Promise<void>;
+  /**
+   * `pg_ctl restart -m fast`: every session is ended (57P01), then the server answers again.
+   * With `downMs`, a stop and a start that far apart: an outage clients must ride out.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
   /** `pg_ctl stop -m fast`: every session is ended (57P01) and new connections are refused. */
   stop(): Promise<void>;
   /** Starts it again after stop(), same port and data. */
@@ -64,9 +68,12 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     url,
     port,
     log,
-    async restart() {
-      // -w: returns once the server accepts connections again; postmaster.opts keeps the options.
-      await ctl(["-m", "fast", "restart"]);
+    async restart({ downMs = 0 } = {}) {
+      // -w: each returns once the server is down, or accepts connections again.
+      if (downMs === 0) return void (await ctl(["-m", "fast", "restart"]));
+      await ctl(["-m", "fast", "stop"]);
+      await delay(downMs);
+      await ctl(["-o", options, "start"]);
     },
     async stop() {
       await ctl(["-m", "fast", "stop"]);

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { freePort } from "./ports";
 import { waitFor } from "./wait-for";
@@ -71,4 +72,33 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Samples a Redis server's memory (INFO memory) every 250 ms until stopped, across restarts;
+ * `stop()` gives the peak `used_memory` seen, in MB, and how many samples answered.
+ */
+export function sampleRedisMemory(url: string) {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  client.on("error", () => {}); // Redis is down on purpose for a moment
+  let peak = 0;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const info = await client.info("memory").catch(() => "");
+      // used_memory_peak covers spikes between samples, since this server's start.
+      for (const m of info.matchAll(/^used_memory(?:_peak)?:(\d+)/gm)) peak = Math.max(peak, Number(m[1]));
+      if (info) samples += 1;
+      await delay(250);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      client.disconnect();
+      return { peakMb: peak / 1024 / 1024, samples };
+    },
+  };
 }
