@@ -30,19 +30,30 @@ export type StartSystemOptions = {
   serviceEnv?: Partial<Record<ServiceName, NodeJS.ProcessEnv>>;
 };
 
+/**
+ * A free port for every service and the env that wires them together (the sender and
+ * webhook-ingest find the simulator, the simulator calls webhook-ingest back), under `env`.
+ */
+export async function systemEnv(env: NodeJS.ProcessEnv): Promise<{ ports: Record<string, number>; env: NodeJS.ProcessEnv }> {
+  const ports: Record<string, number> = {};
+  for (const svc of SERVICES) ports[svc.port] = await freePort();
+  return {
+    ports,
+    env: {
+      ...process.env,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      SMSGATE_URL: `http://127.0.0.1:${ports.SIMULATOR_PORT}/3rdparty/v1`,
+      PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${ports.WEBHOOK_INGEST_PORT}/webhooks/sms-gate`,
+      ...env,
+    },
+  };
+}
+
 export async function startSystem(env: NodeJS.ProcessEnv, opts: StartSystemOptions = {}): Promise<RunningSystem> {
   const selected = SERVICES.filter((s) => !opts.only || opts.only.includes(s.name));
   // Always from the current sources: a stale bundle would test yesterday's code.
   await buildBundles(selected.map((s) => s.name));
-  const ports: Record<string, number> = {};
-  for (const svc of SERVICES) ports[svc.port] = await freePort();
-  const fullEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-    SMSGATE_URL: `http://127.0.0.1:${ports.SIMULATOR_PORT}/3rdparty/v1`,
-    PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${ports.WEBHOOK_INGEST_PORT}/webhooks/sms-gate`,
-    ...env,
-  };
+  const { ports, env: fullEnv } = await systemEnv(env);
   const urls = Object.fromEntries(SERVICES.map((s) => [s.name, `http://127.0.0.1:${ports[s.port]}`])) as Record<ServiceName, string>;
   const children = new Map<ServiceName, ChildProcess>();
   const logLines = new Map<ServiceName, string[]>();

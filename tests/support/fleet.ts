@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { freePort, waitFor } from "@inboxerr/testing";
 import { buildBundles } from "../../scripts/build";
 import { SERVICES, serviceCommand, type ServiceName } from "../../scripts/services";
+import { systemEnv } from "../../scripts/system";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -46,15 +47,7 @@ export type Fleet = {
 
 export async function startFleet(env: NodeJS.ProcessEnv, replicas: Partial<Record<ServiceName, number>> = {}): Promise<Fleet> {
   await buildBundles(SERVICES.map((s) => s.name));
-  const ports: Record<string, number> = {};
-  for (const svc of SERVICES) ports[svc.port] = await freePort();
-  const base: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-    SMSGATE_URL: `http://127.0.0.1:${ports.SIMULATOR_PORT}/3rdparty/v1`,
-    PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${ports.WEBHOOK_INGEST_PORT}/webhooks/sms-gate`,
-    ...env,
-  };
+  const { ports, env: base } = await systemEnv(env);
   const procs = new Map<string, Proc>();
   const exits: Exit[] = [];
   const killing = new Set<ChildProcess>();
