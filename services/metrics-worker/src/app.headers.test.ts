@@ -24,6 +24,9 @@ describe("metrics-worker ops server", () => {
     const logger = createLogger({ service: "metrics-test", level: "silent" });
     // Not started: only its HTTP app is under test.
     const mw = createMetricsWorker({ db: database.db, connection, prefix: `${env.queuePrefix}:${uniqueSuffix()}`, logger });
+    // The worker connects in the background even unstarted; closing it mid-connect rejected
+    // "Connection is closed" with nobody listening.
+    await mw.worker.waitUntilReady();
     const { server, port } = await listen(mw.app, 0, "127.0.0.1");
     try {
       for (const path of ["/healthz", "/nowhere"]) {
