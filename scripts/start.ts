@@ -4,17 +4,22 @@
  * cleanly.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { resolve } from "node:path";
-import { loadRootDotEnv } from "@inboxerr/config";
 import { buildBundles } from "./build";
 import { MIGRATE_COMMAND, MIGRATE_DIR, SERVICES, serviceCommand } from "./services";
 import { formatLine } from "./log-format";
 
 const root = resolve(import.meta.dirname, "..");
-// .env, or without one the development defaults of .env.example (saying so once); variables
-// already in the environment win, and every service inherits the result.
-loadRootDotEnv(root);
+// Variables already in the environment win over both files (process.loadEnvFile keeps them).
+if (existsSync(resolve(root, ".env"))) {
+  process.loadEnvFile(resolve(root, ".env"));
+} else {
+  // A first run needs no set-up step: the example's values are the development defaults.
+  process.loadEnvFile(resolve(root, ".env.example"));
+  process.stdout.write(formatLine("start", "no .env: running on the development defaults of .env.example (cp .env.example .env to change them)") + "\n");
+}
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
