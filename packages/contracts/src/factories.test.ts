@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
-import { createQueue, enqueueSends, publishEvents } from "./factories";
+import { createQueue, createWorker, enqueueSends, publishEvents } from "./factories";
 import { createRedis } from "./redis";
 import { JOB_DEFAULTS, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
 
@@ -74,5 +74,24 @@ describe("publishEvents", () => {
     await publishEvents(queue, [event]);
     expect(await queue.getWaitingCount()).toBe(1);
     expect((await queue.getJob(event.eventId))?.data).toEqual(event);
+  });
+});
+
+describe("createWorker", () => {
+  it("turns a failed run() into the worker's error event, never an unhandled rejection", async () => {
+    // A worker connection (blocking commands need maxRetriesPerRequest: null).
+    const workerConnection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "worker");
+    const worker = createWorker(QUEUE_NAMES.messageEvents, async () => undefined, { ...ctx(), connection: workerConnection }, { autorun: false });
+    const errors: Error[] = [];
+    worker.on("error", (err) => errors.push(err));
+    try {
+      void worker.run();
+      // A second run() rejects inside BullMQ ("already running"), as a run() started by resume() may.
+      await expect(worker.run()).resolves.toBeUndefined();
+      expect(errors.map((e) => e.message)).toEqual(["Worker is already running."]);
+    } finally {
+      await worker.close();
+      await workerConnection.quit();
+    }
   });
 });

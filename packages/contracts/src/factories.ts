@@ -19,7 +19,21 @@ export function createWorker<T>(
   ctx: QueueContext,
   opts: Omit<WorkerOptions, "connection" | "prefix"> = {},
 ): Worker<T> {
-  return new Worker<T>(name, processor, { ...opts, connection: ctx.connection, prefix: ctx.prefix });
+  return new ObservedWorker<T>(name, processor, { ...opts, connection: ctx.connection, prefix: ctx.prefix });
+}
+
+/**
+ * A Worker whose run() never rejects unobserved. BullMQ's resume() restarts a main loop that
+ * ended while paused by calling run() with nobody awaiting it (the outage guard pauses and
+ * resumes workers), so a failure there would be an unhandled rejection, which ends the process.
+ * Here it becomes the worker's `error` event, which every service listens to and logs.
+ */
+class ObservedWorker<T> extends Worker<T> {
+  override run(): Promise<void> {
+    return super.run().catch((err: unknown) => {
+      this.emit("error", err instanceof Error ? err : new Error(String(err)));
+    });
+  }
 }
 
 export type SendToEnqueue = { id: string; priority: number; sendAt?: Date | null };

@@ -105,7 +105,8 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
     registry,
     reconciler,
     start() {
-      worker.run().catch((err: unknown) => opts.logger.error({ err }, "message-events worker stopped"));
+      // A failure of the loop reaches the worker's error listener (createWorker), as after a resume.
+      void worker.run();
       if (reconciler && opts.reconcile) schedule ??= every(opts.reconcile.intervalMs, (signal) => reconciler.runOnce(signal), opts.logger);
     },
     close: () =>

@@ -70,7 +70,8 @@ export function createSendWorker(opts: SendWorkerOptions) {
   return {
     worker,
     start(): void {
-      worker.run().catch((err: unknown) => opts.logger.error({ err }, "sms-send worker stopped"));
+      // A failure of the loop reaches the worker's error listener (createWorker), as after a resume.
+      void worker.run();
     },
     /**
      * Stops taking jobs and lets the ones in flight finish for up to `boundMs`; then closes,
