@@ -32,7 +32,7 @@ await Promise.race([once(redis.producer, "ready"), delay(5_000)]);
 const { registry } = createMetricsRegistry("sender-worker");
 const driver = smsGateDriverFromSettings(config);
 const sender = createSenderWorker({ config, db, redis, driver, logger, registry });
-const { server, port } = await listenOrExit(createOpsApp({ registry, db: db.db, redis: redis.producer }), config.SENDER_PORT, {
+const { server, port } = await listenOrExit(createOpsApp({ registry, db: db.db, redis: redis.producer, pausedForDatabase: () => sender.pausedForDatabase }), config.SENDER_PORT, {
   service: "sender-worker",
   portSetting: "SENDER_PORT",
 });

@@ -59,4 +59,19 @@ describe("ops endpoints", () => {
       dead.disconnect();
     }
   });
+
+  it("is not ready while sending is paused for a Postgres outage (ADR 0011)", async () => {
+    let paused = true;
+    const ops = await serve(createOpsApp({ registry: new Registry(), db, redis, pausedForDatabase: () => paused }));
+    try {
+      await waitFor(() => redis.status === "ready");
+      const down = await ops.get("/readyz");
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ checks: { worker: expect.stringMatching(/paused until Postgres answers/) } });
+      paused = false;
+      expect((await ops.get("/readyz")).status).toBe(200);
+    } finally {
+      await ops.close();
+    }
+  });
 });

@@ -5,8 +5,11 @@ import type { Registry } from "prom-client";
 import { opsRouter, securityHeaders } from "@inboxerr/http";
 import type { Db } from "@inboxerr/db";
 
-/** /healthz, /readyz (Postgres and Redis answer) and /metrics: all a worker serves. */
-export function createOpsApp(opts: { registry: Registry; db: Db; redis: Redis }): Express {
+/**
+ * /healthz, /readyz (Postgres and Redis answer, and sending is not paused for a Postgres
+ * outage: ADR 0011) and /metrics: all a worker serves.
+ */
+export function createOpsApp(opts: { registry: Registry; db: Db; redis: Redis; pausedForDatabase?: () => boolean }): Express {
   const app = express();
   app.disable("x-powered-by");
   app.use(securityHeaders());
@@ -16,6 +19,9 @@ export function createOpsApp(opts: { registry: Registry; db: Db; redis: Redis })
       checks: {
         postgres: () => opts.db.execute(sql`select 1`),
         redis: () => opts.redis.ping(),
+        worker: async () => {
+          if (opts.pausedForDatabase?.()) throw new Error("paused until Postgres answers");
+        },
       },
     }),
   );

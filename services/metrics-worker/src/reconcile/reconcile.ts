@@ -36,7 +36,8 @@ type Row = {
   applied: boolean;
 };
 
-type Page = { rows: number; applied: number } | null;
+// `record` counts the page in Prometheus; called once its transaction committed.
+type Page = { rows: number; applied: number; record: () => void } | null;
 
 /**
  * Counts the events the queue never delivered (ADR 0008): a Redis that lost its data drops
@@ -70,15 +71,15 @@ export function createReconciler(opts: ReconcileOptions) {
       order by e.published_at, e.id
       limit ${pageSize}`);
     const last = rows.at(-1);
-    if (!last) return { rows: 0, applied: 0 };
+    if (!last) return { rows: 0, applied: 0, record: () => {} };
     const missing = rows.filter((r) => !r.applied).map(toJob);
     const result = await applyInTx(tx, missing);
     await tx.execute(sql`
       insert into metrics_reconcile_state (name, published_at, event_id)
       values (${STATE}, ${last.published_at}::timestamptz, ${last.id}::uuid)
       on conflict (name) do update set published_at = excluded.published_at, event_id = excluded.event_id, updated_at = now()`);
-    opts.metrics.record(missing, result);
-    return { rows: rows.length, applied: result.outcomes.filter((o) => o === "applied").length };
+    // Counted by the caller once the transaction committed: a retried or failed page counts nothing.
+    return { rows: rows.length, applied: result.outcomes.filter((o) => o === "applied").length, record: () => opts.metrics.record(missing, result) };
   }
 
   return {
@@ -93,6 +94,7 @@ export function createReconciler(opts: ReconcileOptions) {
         const done = await inRetriedTransaction(opts.db, page);
         if (done === null) break;
         locked = true;
+        done.record();
         applied += done.applied;
         if (done.rows < pageSize) break;
       }

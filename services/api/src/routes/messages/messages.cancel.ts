@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { publishEvents } from "@inboxerr/contracts";
 import { messageEvents, messages, transition, type MessageEvent } from "@inboxerr/db";
 import { AppError, notFound } from "@inboxerr/http";
@@ -54,7 +54,7 @@ async function publishCommitted(deps: ApiDeps, event: MessageEvent): Promise<voi
       latencyMs: event.latencyMs,
     };
     await withTimeout(publishEvents(deps.queues.messageEvents, [job]), deps.redisTimeoutMs, "publish");
-    await deps.db.update(messageEvents).set({ publishedAt: new Date() }).where(eq(messageEvents.id, event.id));
+    await deps.db.update(messageEvents).set({ publishedAt: sql`now()` }).where(eq(messageEvents.id, event.id));
   } catch (err) {
     deps.metrics.eventPublishFailures.inc();
     deps.logger.warn({ err, eventId: event.id }, "event not published; the outbox relay will publish it");
