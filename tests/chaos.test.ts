@@ -74,7 +74,9 @@ beforeAll(async () => {
       SMSGATE_USERNAME: "chaos",
       SMSGATE_PASSWORD: "chaos-gateway-password",
       SMSGATE_WEBHOOK_SIGNING_KEY: "chaos-webhook-signing-key",
-      SMSGATE_TIMEOUT_MS: "5000",
+      // Repeats are bounded by the sends the faults leave in flight; a gateway call timing out
+      // on a loaded machine would add repeats no fault made.
+      SMSGATE_TIMEOUT_MS: "30000",
       SENDER_CONCURRENCY: String(SENDER_CONCURRENCY),
       SIMULATOR_LATENCY_MS: "300",
       SIMULATOR_FAILURE_RATE: "0.05",

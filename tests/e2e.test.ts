@@ -28,6 +28,9 @@ beforeAll(async () => {
     SIMULATOR_FAILURE_RATE: "0.1",
     SIMULATOR_SEED: "e2e",
     SWEEPER_INTERVAL_SECONDS: "2",
+    // A send that times out is retried and answered 409 (invariant 2): on a loaded machine the
+    // default 10 s could expire and the "no repeat" assertion below would misread it.
+    SMSGATE_TIMEOUT_MS: "30000",
     LOG_LEVEL: "warn",
   });
   api = `${system.urls.api}/api/v1`;
