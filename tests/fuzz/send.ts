@@ -81,7 +81,7 @@ export function send(wire: ReturnType<typeof materialize>, method: string, timeo
   });
 }
 
-/** Why an answer breaks the contract (DESIGN.md invariant 6), or null when it keeps it. */
+/** Why an answer breaks the contract (invariant 6, docs/architecture.md), or null when it keeps it. */
 export function contractBreach(method: string, a: Answer): string | null {
   if (a.status >= 500) return `answered ${a.status}`;
   if (a.status < 400) return null;

@@ -1,5 +1,5 @@
 /**
- * The message state machine of DESIGN.md "Message states". Pure: no database access, so the
+ * The message state machine (docs/architecture.md "Message states"). Pure: no database access, so the
  * API, workers and the SQL predicate in transition.ts all read the same rules.
  */
 export const MESSAGE_STATUSES = [

@@ -31,7 +31,7 @@ export type CreateAppOptions = {
 };
 
 /**
- * JSON bodies up to 5 MB: a 10,000-recipient bulk fits (DESIGN.md); larger answers 413.
+ * JSON bodies up to 5 MB: a 10,000-recipient bulk fits (README "HTTP API"); larger answers 413.
  * Compressed bodies answer 415 and bodies nested deeper than MAX_JSON_DEPTH 400 (jsonBody).
  */
 const BODY_LIMIT = "5mb";

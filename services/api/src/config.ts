@@ -1,6 +1,6 @@
 import type { Config } from "@inboxerr/config";
 
-/** The environment the api reads (DESIGN.md "Configuration"); nothing else. */
+/** The environment the api reads (README "Configuration"); nothing else. */
 export const API_CONFIG_KEYS = [
   "DATABASE_URL",
   "REDIS_URL",

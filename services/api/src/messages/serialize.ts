@@ -5,7 +5,7 @@ import type { MessageSchema } from "../schemas/messages";
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-/** A `messages` row as clients see it (DESIGN.md "A message as returned"). */
+/** A `messages` row as clients see it (the `Message` schema of /openapi.json). */
 export function toMessageJson(m: Message): z.output<typeof MessageSchema> {
   return {
     id: m.id,

@@ -1,4 +1,4 @@
-/** Most recipients one bulk request may carry (DESIGN.md). */
+/** Most recipients one bulk request may carry (README "HTTP API"). */
 export const MAX_BULK_RECIPIENTS = 10_000;
 
 /**
