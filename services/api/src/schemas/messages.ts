@@ -27,12 +27,13 @@ const messageText = () =>
       message: `must hold at most ${MAX_PLACEHOLDERS} {{placeholders}}`,
     });
 
+const TOO_MANY_VARIABLES = `must hold at most ${MAX_VARIABLES} variables`;
 const variables = z
   .record(
     z.string().max(MAX_VARIABLE_NAME_CHARS),
     z.union([safeText({ max: MAX_VARIABLE_VALUE_CHARS }), z.number()]),
   )
-  .refine((v) => Object.keys(v).length <= MAX_VARIABLES, { message: `must hold at most ${MAX_VARIABLES} variables` });
+  .refine((v) => Object.keys(v).length <= MAX_VARIABLES, { message: TOO_MANY_VARIABLES });
 const customId = safeText().min(1).max(128).meta({ description: "Your reference; unique per user" });
 const priority = z
   .number()
@@ -104,6 +105,15 @@ const BulkEnvelope = z
   })
   .superRefine(checkWindow);
 
+/**
+ * Counted before zod sees them: z.record checks every key and value before its count refine
+ * runs, and one recipient with ~800,000 variables still fits in a 5 MB body.
+ */
+function tooManyVariables(recipient: unknown): boolean {
+  const vars = (recipient as { variables?: unknown } | null)?.variables;
+  return vars !== null && typeof vars === "object" && Object.keys(vars).length > MAX_VARIABLES;
+}
+
 /** Recipients validated between two turns of the event loop: ~10 ms of zod work. */
 const VALIDATE_SLICE = 500;
 
@@ -123,6 +133,10 @@ export async function parseBulkSendRequest(body: unknown): Promise<z.output<type
     if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const end = Math.min(start + VALIDATE_SLICE, raw.length);
     for (let i = start; i < end; i++) {
+      if (tooManyVariables(raw[i])) {
+        issues.push({ code: "custom", path: ["messages", i, "variables"], message: TOO_MANY_VARIABLES, input: undefined });
+        continue;
+      }
       const recipient = BulkRecipientSchema.safeParse(raw[i]);
       if (recipient.success) messages[i] = recipient.data;
       else for (const issue of recipient.error.issues) issues.push({ ...issue, path: ["messages", i, ...issue.path] });

@@ -101,7 +101,15 @@ describe("POST /api/v1/messages/bulk template limits", () => {
       body: { text: "hi", messages: [{ to: phone(1), variables: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, i])) }] },
     });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.errors).toEqual([expect.objectContaining({ path: "messages.0.variables" })]);
+    expect(tooMany.body.errors).toEqual([expect.objectContaining({ path: "messages.0.variables", detail: "must hold at most 100 variables" })]);
+
+    // 300,000 variables fit in 5 MB: refused by count, each name and value never validated.
+    const huge = await api.call("POST", "/api/v1/messages/bulk", {
+      token,
+      body: { text: "hi", messages: [{ to: phone(1), variables: Object.fromEntries(Array.from({ length: 300_000 }, (_, i) => [i.toString(36), 0])) }] },
+    });
+    expect(huge.status).toBe(400);
+    expect(huge.body.errors).toEqual([expect.objectContaining({ path: "messages.0.variables", detail: "must hold at most 100 variables" })]);
   });
 
   it("rejects a template whose rendering exceeds 10 segments as text_too_long, and one that renders shorter than written is sent", async () => {
