@@ -8,7 +8,7 @@ export {
   type Schema,
   type Tx,
 } from "./client";
-export { isDatabaseUnreachable } from "./errors";
+export { isDatabaseBusy, isDatabaseUnreachable, isDataException, isRetryableConflict, sqlState, withConflictRetry } from "./errors";
 export {
   allowedFrom,
   canTransition,

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { z } from "zod";
 import type { Logger } from "@inboxerr/logger";
+import { isDatabaseBusy, isDatabaseUnreachable, isDataException, isRetryableConflict } from "@inboxerr/db/errors";
 import { TOO_DEEP } from "./body";
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "./errors";
 import { requestIdOf } from "./request-context";
@@ -124,41 +125,10 @@ function httpClientError(err: unknown): { code: ErrorCode; detail: string } | un
   return { code: STATUS_CODES[status] ?? "bad_request", detail };
 }
 
-// Connection failures, an exhausted or restarting server, and contention that a retry clears
-// (statement timeout, deadlock, lock not available): all "try again shortly", never a 500.
-const DB_DOWN_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "57P01",
-  "57P03",
-  "57014",
-  "40P01",
-  "55P03",
-]);
-// SQLSTATE classes 08 (connection exception) and 53 (insufficient resources, e.g. 53300 too many connections).
-const DB_DOWN_CLASSES = new Set(["08", "53"]);
-const SQLSTATE = /^[0-9A-Z]{5}$/;
-
-/** pg connection failures (refused, reset, admin shutdown, timeout acquiring a client), overload and contention. */
+/**
+ * "Try again shortly", never a 500: Postgres unreachable or restarting, too busy (statement
+ * timeout, lock not available, too many connections), or a deadlock/serialization victim.
+ */
 export function isDatabaseDown(err: unknown): boolean {
-  let e = err as { code?: string; message?: string; cause?: unknown } | undefined;
-  for (let depth = 0; e && depth < 4; depth++) {
-    if (typeof e.code === "string" && (DB_DOWN_CODES.has(e.code) || (SQLSTATE.test(e.code) && DB_DOWN_CLASSES.has(e.code.slice(0, 2))))) {
-      return true;
-    }
-    if (typeof e.message === "string" && /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(e.message)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
-
-/** SQLSTATE class 22 (data exception) anywhere in the cause chain: Postgres refused a value. */
-function isDataException(err: unknown): boolean {
-  let e = err as { code?: unknown; cause?: unknown } | undefined;
-  for (let depth = 0; e && depth < 4; depth++) {
-    if (typeof e.code === "string" && SQLSTATE.test(e.code) && e.code.startsWith("22")) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
+  return isDatabaseUnreachable(err) || isDatabaseBusy(err) || isRetryableConflict(err);
 }

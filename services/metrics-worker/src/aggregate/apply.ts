@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { MessageEventJob } from "@inboxerr/contracts";
-import { executePrepared, type Db, type Tx } from "@inboxerr/db";
+import { executePrepared, withConflictRetry, type Db, type Tx } from "@inboxerr/db";
 import { foldBuckets, type BucketDelta } from "./fold";
 import { impliedSteps } from "./implied";
 
@@ -25,14 +25,8 @@ export function applyEvents(db: Db, events: readonly MessageEventJob[]): Promise
 }
 
 /** A transaction rerun (up to 3 times) when Postgres picked it as a deadlock or serialization victim. */
-export async function inRetriedTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction(fn);
-    } catch (err) {
-      if (attempt >= 3 || !isRetryable(err)) throw err;
-    }
-  }
+export function inRetriedTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return withConflictRetry(() => db.transaction(fn));
 }
 
 /** applyEvents inside the caller's transaction (the reconcile pass advances its watermark in it). */
@@ -82,11 +76,3 @@ async function upsertBuckets(tx: Tx, deltas: readonly BucketDelta[]): Promise<vo
       latency_ms_sum = b.latency_ms_sum + excluded.latency_ms_sum`);
 }
 
-/** Deadlock victim or serialization failure: nothing was written, so the batch may rerun. */
-function isRetryable(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (e.code === "40P01" || e.code === "40001") return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}

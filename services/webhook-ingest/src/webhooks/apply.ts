@@ -1,4 +1,5 @@
 import type { IncomingWebhook } from "./parse";
+import { withConflictRetry } from "@inboxerr/db";
 import { applyStatement, type DbPool, type WrittenEvent } from "./statement";
 
 /** applied: it changed a message or stored an inbound SMS; ignored: stored, nothing to change. */
@@ -20,7 +21,7 @@ export async function applyWebhooks(pool: DbPool, items: readonly IncomingWebhoo
     if (!firsts.has(item.envelopeId)) firsts.set(item.envelopeId, i);
   });
   const unique = [...firsts.values()];
-  const result = await withDeadlockRetry(() => applyStatement(pool, unique.map((i) => items[i]!)));
+  const result = await withConflictRetry(() => applyStatement(pool, unique.map((i) => items[i]!)));
   for (const i of unique) {
     const { envelopeId, action } = items[i]!;
     if (!result.inserted.has(envelopeId)) continue;
@@ -29,21 +30,3 @@ export async function applyWebhooks(pool: DbPool, items: readonly IncomingWebhoo
   return { outcomes, events: result.events };
 }
 
-/** Deadlock victim or serialization failure: the statement did nothing and may simply run again. */
-async function withDeadlockRetry<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 3 || !isRetryable(err)) throw err;
-    }
-  }
-}
-
-function isRetryable(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; depth++) {
-    if (e.code === "40P01" || e.code === "40001") return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
