@@ -5,6 +5,8 @@ export {
   smsSendJobSchema,
   messageEventJobSchema,
   toQueuePriority,
+  toEventJob,
+  type OutboxEvent,
   type QueueName,
   type SmsSendJob,
   type MessageEventJob,

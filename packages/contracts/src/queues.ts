@@ -41,6 +41,28 @@ export const messageEventJobSchema = z.object({
 });
 export type MessageEventJob = z.infer<typeof messageEventJobSchema>;
 
+/** An outbox row (`message_events`) as every writer holds it after its transition committed. */
+export type OutboxEvent = {
+  id: string;
+  messageId: string;
+  userId: string;
+  status: MessageEventJob["status"];
+  occurredAt: Date;
+  latencyMs: number | null;
+};
+
+/** The `message-events` job of an outbox row: jobId is its id, so a republish is a no-op. */
+export function toEventJob(e: OutboxEvent): MessageEventJob {
+  return {
+    eventId: e.id,
+    messageId: e.messageId,
+    userId: e.userId,
+    status: e.status,
+    occurredAt: e.occurredAt.toISOString(),
+    latencyMs: e.latencyMs === null ? null : Math.round(e.latencyMs),
+  };
+}
+
 /**
  * Retry and retention defaults per queue, shared by producers and workers.
  * `stackTraceLimit: 0`: BullMQ otherwise appends the error's stack to the job on every failed

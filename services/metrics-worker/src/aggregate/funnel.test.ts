@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, publishEvents, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, publishEvents, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import { createDb, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker, type MetricsWorker } from "../app";
-import { countsOf, reachedOf, runChains, toJob } from "../test/chains";
+import { countsOf, reachedOf, runChains } from "../test/chains";
 
 const env = testEnv();
 const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
@@ -45,7 +45,7 @@ describe("monotone funnel", () => {
       ["sending", "delivered"], // both overtaken
       ["sending", "sent", "failed"],
     ]);
-    await publishEvents(queue, events.map(toJob));
+    await publishEvents(queue, events.map(toEventJob));
     const expected = { sending: 5, accepted: 5, sent: 5, delivered: 4, failed: 1 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events and implied steps counted" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
@@ -59,7 +59,7 @@ describe("monotone funnel", () => {
       ["sending", "failed"], // the gateway refused it for good
       ["sending", "accepted", "failed"], // expired on the phone
     ]);
-    await publishEvents(queue, events.map(toJob));
+    await publishEvents(queue, events.map(toEventJob));
     const expected = { sending: 2, accepted: 1, failed: 3 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events counted" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
@@ -73,7 +73,7 @@ describe("monotone funnel", () => {
       ["sending", "delivered"],
     ]);
     // Newest first: each delivered is applied before the events that came before it.
-    const jobs = events.map(toJob).reverse();
+    const jobs = events.map(toEventJob).reverse();
     for (const job of jobs) await publishEvents(queue, [job]);
     const expected = { sending: 3, accepted: 3, sent: 3, delivered: 3 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events counted" });

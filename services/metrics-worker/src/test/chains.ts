@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import type { MessageEventJob } from "@inboxerr/contracts";
 import { transitionMany, type Db, type MessageEvent, type MessageStatus } from "@inboxerr/db";
 import { insertMessages } from "@inboxerr/testing";
 
@@ -17,18 +16,6 @@ export async function runChains(db: Db, userId: string, paths: readonly (readonl
     events.push(...(await transitionMany(db, items)));
   }
   return events;
-}
-
-/** What the outbox publish puts on the queue for an event row. */
-export function toJob(e: MessageEvent): MessageEventJob {
-  return {
-    eventId: e.id,
-    messageId: e.messageId,
-    userId: e.userId,
-    status: e.status,
-    occurredAt: e.occurredAt.toISOString(),
-    latencyMs: e.latencyMs,
-  };
 }
 
 /** Stamps events published `secondsAgo` ago, as the outbox publish would have then. */

@@ -1,23 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Queue } from "bullmq";
-import { publishEvents, type MessageEventJob } from "@inboxerr/contracts";
+import { publishEvents, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import { executePrepared, type Db, type MessageEvent } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
 import type { SenderMetrics } from "../metrics";
 
 export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderMetrics };
-
-export function toEventJob(event: MessageEvent): MessageEventJob {
-  return {
-    eventId: event.id,
-    messageId: event.messageId,
-    userId: event.userId,
-    status: event.status,
-    occurredAt: event.occurredAt.toISOString(),
-    latencyMs: event.latencyMs === null ? null : Math.round(event.latencyMs),
-  };
-}
 
 /**
  * Puts committed outbox rows on `message-events` (jobId = event id, so a repeat is a no-op),

@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import { publishEvents, type MessageEventJob } from "@inboxerr/contracts";
+import { publishEvents, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
 import type { DbPool, WrittenEvent } from "./statement";
@@ -10,17 +10,6 @@ export type OutboxPublisher = {
   /** Waits for every publish started so far. */
   close: () => Promise<void>;
 };
-
-export function toEventJob(e: WrittenEvent): MessageEventJob {
-  return {
-    eventId: e.id,
-    messageId: e.messageId,
-    userId: e.userId,
-    status: e.status,
-    occurredAt: e.occurredAt.toISOString(),
-    latencyMs: e.latencyMs,
-  };
-}
 
 // Losing this mark in a crash only makes the relay republish (a no-op by job id), so its commit
 // need not wait for the WAL flush: set_config(..., true) lasts for this statement's own

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { publishEvents } from "@inboxerr/contracts";
+import { publishEvents, toEventJob } from "@inboxerr/contracts";
 import { messageEvents, messages, transition, type MessageEvent } from "@inboxerr/db";
 import { AppError, notFound } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
@@ -45,15 +45,7 @@ export function cancelMessageRoute(deps: ApiDeps) {
 async function publishCommitted(deps: ApiDeps, event: MessageEvent): Promise<void> {
   try {
     if (deps.redis.status !== "ready") throw new Error(`redis is ${deps.redis.status}`);
-    const job = {
-      eventId: event.id,
-      messageId: event.messageId,
-      userId: event.userId,
-      status: event.status,
-      occurredAt: event.occurredAt.toISOString(),
-      latencyMs: event.latencyMs,
-    };
-    await withTimeout(publishEvents(deps.queues.messageEvents, [job]), deps.redisTimeoutMs, "publish");
+    await withTimeout(publishEvents(deps.queues.messageEvents, [toEventJob(event)]), deps.redisTimeoutMs, "publish");
     await deps.db.update(messageEvents).set({ publishedAt: sql`now()` }).where(eq(messageEvents.id, event.id));
   } catch (err) {
     deps.metrics.eventPublishFailures.inc();
