@@ -1,6 +1,5 @@
 export {
   createDb,
-  executePrepared,
   type CreateDbOptions,
   type Db,
   type DbHandle,
@@ -23,7 +22,9 @@ export {
   type MessageStatus,
   type TerminalStatus,
 } from "./status";
-export { transition, transitionMany, type TransitionInput } from "./transition";
+export { namedStatement, withTransaction, type Executor, type NamedStatement, type Queryable, type TxClient } from "./named";
+export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
+export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
   batches,
