@@ -24,6 +24,14 @@ export {
 } from "./status";
 export { namedStatement, withTransaction, type Executor, type NamedStatement, type Queryable, type TxClient } from "./named";
 export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
+export {
+  applyReportBatch,
+  type GatewayEnvelope,
+  type GatewayReport,
+  type ReceivedSms,
+  type ReportBatchEvent,
+  type ReportBatchResult,
+} from "./status-writer/report-batch";
 export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
