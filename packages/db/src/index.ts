@@ -9,7 +9,6 @@ export {
 } from "./client";
 export { isDatabaseBusy, isDatabaseUnreachable, isDataException, isRetryableConflict, sqlState, withConflictRetry } from "./errors";
 export {
-  allowedFrom,
   canTransition,
   isMessageStatus,
   isTerminalStatus,
@@ -22,13 +21,11 @@ export {
   type MessageStatus,
   type TerminalStatus,
 } from "./status";
-export { namedStatement, withTransaction, type Executor, type NamedStatement, type Queryable, type TxClient } from "./named";
+export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
 export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
 export {
   applyReportBatch,
   type GatewayEnvelope,
-  type GatewayReport,
-  type ReceivedSms,
   type ReportBatchEvent,
   type ReportBatchResult,
 } from "./status-writer/report-batch";
