@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { createDb, executePrepared } from "./client";
+import { createDb } from "./client";
 
 const url = process.env.DATABASE_URL!;
 
@@ -30,21 +30,6 @@ describe("createDb", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     const { rows } = await db.execute<{ one: number }>(sql`select 1 as one`);
     expect(rows[0]!.one).toBe(1);
-    await close();
-  });
-
-  it("executePrepared prepares a statement once per connection, in and out of a transaction", async () => {
-    const { db, close } = createDb(url, { max: 1 });
-    const prepared = async () =>
-      (await db.execute<{ name: string }>(sql`select name from pg_prepared_statements where name like 'inboxerr_client_test%'`)).rows.map((r) => r.name);
-    expect(await prepared()).toEqual([]);
-    for (const n of [1, 2]) {
-      const { rows } = await executePrepared<{ n: number }>(db, "inboxerr_client_test_add", sql`select ${n}::int + 1 as n`);
-      expect(rows).toEqual([{ n: n + 1 }]);
-    }
-    const inTx = await db.transaction((tx) => executePrepared<{ n: number }>(tx, "inboxerr_client_test_add", sql`select ${5}::int + 1 as n`));
-    expect(inTx.rows).toEqual([{ n: 6 }]);
-    expect(await prepared()).toEqual(["inboxerr_client_test_add"]);
     await close();
   });
 

@@ -1,11 +1,10 @@
-import type { SQL } from "drizzle-orm";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
-import { PgDialect } from "drizzle-orm/pg-core";
 import pg from "pg";
 import * as schema from "./schema/index";
 
 export type Schema = typeof schema;
-export type Db = NodePgDatabase<Schema>;
+/** The drizzle client; `db.$client` is its pg pool (for named statements, see named.ts). */
+export type Db = NodePgDatabase<Schema> & { $client: pg.Pool };
 /** The transaction handle drizzle passes to `db.transaction(async (tx) => ...)`. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Anything that can run a query: the pool-backed db or a transaction inside it. */
@@ -61,18 +60,3 @@ export function createDb(databaseUrl: string, opts: CreateDbOptions = {}): DbHan
 }
 
 function ignoreCheckedOutClientError(): void {}
-
-const dialect = new PgDialect();
-
-/**
- * `db.execute` for a hot statement whose text never changes (only its parameters do): runs it
- * as a named prepared statement, so each pooled connection parses and plans it once instead of
- * on every call. For the sender's status batches this was most of Postgres's work: the
- * transition CTE took ~3.4 ms to parse and plan and ~0.6 ms to run (40 items, 2-core machine).
- *
- * `name` must be unique to the statement's text across the process (pg refuses a name reused
- * with other text on a connection). Works inside a transaction too (`tx` runs on its client).
- */
-export function executePrepared<TRow extends Record<string, unknown>>(db: DbOrTx, name: string, query: SQL): Promise<pg.QueryResult<TRow>> {
-  return db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute() as Promise<pg.QueryResult<TRow>>;
-}

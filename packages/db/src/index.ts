@@ -1,6 +1,5 @@
 export {
   createDb,
-  executePrepared,
   type CreateDbOptions,
   type Db,
   type DbHandle,
@@ -10,7 +9,6 @@ export {
 } from "./client";
 export { isDatabaseBusy, isDatabaseUnreachable, isDataException, isRetryableConflict, sqlState, withConflictRetry } from "./errors";
 export {
-  allowedFrom,
   canTransition,
   isMessageStatus,
   isTerminalStatus,
@@ -23,7 +21,15 @@ export {
   type MessageStatus,
   type TerminalStatus,
 } from "./status";
-export { transition, transitionMany, type TransitionInput } from "./transition";
+export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
+export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
+export {
+  applyReportBatch,
+  type GatewayEnvelope,
+  type ReportBatchEvent,
+  type ReportBatchResult,
+} from "./status-writer/report-batch";
+export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
   batches,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "./client";
 import { runMigrations } from "./migrate";
 import { insertMessageRows, insertUser, randomSuffix } from "./test-support";
-import { transition } from "./transition";
+import { transition } from "./status-writer/transition";
 
 // Scratch databases on the run's server, named like the run's own so that a killed run's
 // leftovers are swept by the global setup's stale-database cleanup.

@@ -1,6 +1,7 @@
 /**
  * The message state machine (docs/architecture.md "Message states"). Pure: no database access, so the
- * API, workers and the SQL predicate in transition.ts all read the same rules.
+ * API, workers and the status writer's SQL (status-writer/, generated from these tables) all
+ * read the same rules.
  */
 export const MESSAGE_STATUSES = [
   "scheduled",
@@ -20,6 +21,18 @@ export const TERMINAL_STATUSES = ["delivered", "failed", "cancelled", "expired"]
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
 export const NON_TERMINAL_STATUSES = ["scheduled", "queued", "sending", "accepted", "sent"] as const satisfies readonly MessageStatus[];
+
+/**
+ * The statuses with a `<status>_at` stamp column, set when the message enters the status.
+ * `scheduled` has none: scheduled_at is the requested send time, not a transition stamp.
+ */
+export const STAMPED_STATUSES = MESSAGE_STATUSES.filter((s) => s !== "scheduled");
+
+/**
+ * Entering this status counts one send attempt (`messages.attempts`): the sender moves a
+ * message to it right before it calls the gateway.
+ */
+export const ATTEMPT_STATUS = "sending" satisfies MessageStatus;
 
 /** Progress ranks; only the statuses on the main path have one. */
 export const STATUS_RANK = {

@@ -1,8 +1,31 @@
-import { sql } from "drizzle-orm";
 import type { MessageEventJob } from "@inboxerr/contracts";
-import { executePrepared, withConflictRetry, type Db, type Tx } from "@inboxerr/db";
+import { namedStatement, withConflictRetry, withTransaction, type Db, type TxClient } from "@inboxerr/db";
 import { foldBuckets, type BucketDelta } from "./fold";
 import { impliedSteps } from "./implied";
+
+const RECORD_APPLIED = namedStatement<{ event_id: string }>(
+  "inboxerr_metrics_record_applied",
+  `
+    insert into metrics_applied_events (event_id)
+    select unnest($1::uuid[])
+    on conflict (event_id) do nothing
+    returning event_id`,
+);
+
+// A user deleted since the event was written has nothing left to count (and the FK would
+// fail the whole batch, again on every retry).
+const UPSERT_BUCKETS = namedStatement(
+  "inboxerr_metrics_upsert_buckets",
+  `
+    insert into metrics_buckets as b (user_id, bucket_start, status, count, latency_ms_sum)
+    select v.user_id, v.bucket_start, v.status, v.count, v.latency_ms_sum
+    from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::bigint[], $5::bigint[])
+      as v(user_id, bucket_start, status, count, latency_ms_sum)
+    where exists (select 1 from users u where u.id = v.user_id)
+    on conflict (user_id, bucket_start, status) do update set
+      count = b.count + excluded.count,
+      latency_ms_sum = b.latency_ms_sum + excluded.latency_ms_sum`,
+);
 
 export type ApplyOutcome = "applied" | "duplicate";
 
@@ -25,20 +48,16 @@ export function applyEvents(db: Db, events: readonly MessageEventJob[]): Promise
 }
 
 /** A transaction rerun (up to 3 times) when Postgres picked it as a deadlock or serialization victim. */
-export function inRetriedTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return withConflictRetry(() => db.transaction(fn));
+export function inRetriedTransaction<T>(db: Db, fn: (tx: TxClient) => Promise<T>): Promise<T> {
+  return withConflictRetry(() => withTransaction(db, fn));
 }
 
 /** applyEvents inside the caller's transaction (the reconcile pass advances its watermark in it). */
-export async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Promise<ApplyResult> {
+export async function applyInTx(tx: TxClient, events: readonly MessageEventJob[]): Promise<ApplyResult> {
   if (events.length === 0) return { outcomes: [], implied: [] };
   // Sorted, so two replicas inserting overlapping ids wait on each other in the same order.
   const ids = [...new Set(events.map((e) => e.eventId.toLowerCase()))].sort();
-  const { rows } = await executePrepared<{ event_id: string }>(tx, "inboxerr_metrics_record_applied", sql`
-    insert into metrics_applied_events (event_id)
-    select unnest(${sql.param(ids)}::uuid[])
-    on conflict (event_id) do nothing
-    returning event_id`);
+  const { rows } = await RECORD_APPLIED.run(tx, [ids]);
   const fresh = new Set(rows.map((r) => r.event_id));
   const outcomes: ApplyOutcome[] = [];
   const counted: MessageEventJob[] = [];
@@ -56,23 +75,13 @@ export async function applyInTx(tx: Tx, events: readonly MessageEventJob[]): Pro
   return { outcomes, implied };
 }
 
-async function upsertBuckets(tx: Tx, deltas: readonly BucketDelta[]): Promise<void> {
-  const col = <T>(pick: (d: BucketDelta) => T) => sql.param(deltas.map(pick));
-  // A user deleted since the event was written has nothing left to count (and the FK would
-  // fail the whole batch, again on every retry).
-  await executePrepared(tx, "inboxerr_metrics_upsert_buckets", sql`
-    insert into metrics_buckets as b (user_id, bucket_start, status, count, latency_ms_sum)
-    select v.user_id, v.bucket_start, v.status, v.count, v.latency_ms_sum
-    from unnest(
-      ${col((d) => d.userId)}::uuid[],
-      ${col((d) => d.bucketStart)}::timestamptz[],
-      ${col((d) => d.status)}::text[],
-      ${col((d) => d.count)}::bigint[],
-      ${col((d) => d.latencyMsSum)}::bigint[]
-    ) as v(user_id, bucket_start, status, count, latency_ms_sum)
-    where exists (select 1 from users u where u.id = v.user_id)
-    on conflict (user_id, bucket_start, status) do update set
-      count = b.count + excluded.count,
-      latency_ms_sum = b.latency_ms_sum + excluded.latency_ms_sum`);
+async function upsertBuckets(tx: TxClient, deltas: readonly BucketDelta[]): Promise<void> {
+  const col = <T>(pick: (d: BucketDelta) => T) => deltas.map(pick);
+  await UPSERT_BUCKETS.run(tx, [
+    col((d) => d.userId),
+    col((d) => d.bucketStart),
+    col((d) => d.status),
+    col((d) => d.count),
+    col((d) => d.latencyMsSum),
+  ]);
 }
-

@@ -1,8 +1,14 @@
-import { sql } from "drizzle-orm";
 import type { MessageEventJob } from "@inboxerr/contracts";
-import { executePrepared, skippedStatuses, STATUS_RANK, type MessageStatus, type Tx } from "@inboxerr/db";
+import { namedStatement, skippedStatuses, STATUS_RANK, type MessageStatus, type TxClient } from "@inboxerr/db";
 
 type Reached = { sending: boolean; accepted: boolean; sent: boolean };
+
+const REACHED = namedStatement<{ id: string } & Reached>(
+  "inboxerr_metrics_reached",
+  `
+    select id, sending_at is not null as sending, accepted_at is not null as accepted, sent_at is not null as sent
+    from messages where id = any($1::uuid[])`,
+);
 
 // Highest first: the status a message was in right before a move is the highest one reached below it.
 const BELOW = ["sent", "accepted", "sending"] as const;
@@ -20,14 +26,12 @@ const BELOW = ["sent", "accepted", "sending"] as const;
  * back by rank is refused), so each is counted once, by the event that skipped it.
  * A message gone meanwhile (its user was deleted) implies nothing; it is not counted anyway.
  */
-export async function impliedSteps(tx: Tx, events: readonly MessageEventJob[]): Promise<MessageEventJob[]> {
+export async function impliedSteps(tx: TxClient, events: readonly MessageEventJob[]): Promise<MessageEventJob[]> {
   // A move into sending or off the main path (failed, cancelled, expired) implies nothing.
   const candidates = events.filter((e) => rankOf(e.status) >= STATUS_RANK.accepted);
   if (candidates.length === 0) return [];
   const ids = [...new Set(candidates.map((e) => e.messageId.toLowerCase()))];
-  const { rows } = await executePrepared<{ id: string } & Reached>(tx, "inboxerr_metrics_reached", sql`
-    select id, sending_at is not null as sending, accepted_at is not null as accepted, sent_at is not null as sent
-    from messages where id = any(${sql.param(ids)}::uuid[])`);
+  const { rows } = await REACHED.run(tx, [ids]);
   const reached = new Map(rows.map((r) => [r.id, r]));
   const steps: MessageEventJob[] = [];
   for (const e of candidates) {

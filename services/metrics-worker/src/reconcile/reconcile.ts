@@ -1,6 +1,5 @@
-import { sql } from "drizzle-orm";
 import type { MessageEventJob } from "@inboxerr/contracts";
-import type { Db, MessageStatus, Tx } from "@inboxerr/db";
+import type { Db, MessageStatus, TxClient } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { applyInTx, inRetriedTransaction } from "../aggregate/apply";
 import type { AggregateMetrics } from "../aggregate/metrics";
@@ -52,32 +51,39 @@ export function createReconciler(opts: ReconcileOptions) {
   const maxPages = opts.maxPages ?? 100;
   const afterSecs = opts.afterMs / 1000;
 
-  async function page(tx: Tx): Promise<Page> {
-    const lock = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${RECONCILE_LOCK_KEY}) as ok`);
+  async function page(tx: TxClient): Promise<Page> {
+    const lock = await tx.query<{ ok: boolean }>("select pg_try_advisory_xact_lock($1) as ok", [RECONCILE_LOCK_KEY]);
     if (lock.rows[0]?.ok !== true) return null;
     // Timestamps travel as text: microseconds, which a JS Date would round off.
-    const state = await tx.execute<{ at: string; id: string }>(
-      sql`select published_at::text as at, event_id as id from metrics_reconcile_state where name = ${STATE}`,
+    const state = await tx.query<{ at: string; id: string }>(
+      "select published_at::text as at, event_id as id from metrics_reconcile_state where name = $1",
+      [STATE],
     );
     const mark = state.rows[0] ?? { at: "-infinity", id: "00000000-0000-0000-0000-000000000000" };
-    const { rows } = await tx.execute<Row>(sql`
+    const { rows } = await tx.query<Row>(
+      `
       select e.id, e.message_id, e.user_id, e.status, (extract(epoch from e.occurred_at) * 1000)::float8 as occurred_ms,
         e.latency_ms, e.published_at::text as published_at, a.event_id is not null as applied
       from message_events e
       left join metrics_applied_events a on a.event_id = e.id
       where e.published_at is not null
-        and e.published_at < now() - make_interval(secs => ${afterSecs}::double precision)
-        and (e.published_at, e.id) > (${mark.at}::timestamptz, ${mark.id}::uuid)
+        and e.published_at < now() - make_interval(secs => $1::double precision)
+        and (e.published_at, e.id) > ($2::timestamptz, $3::uuid)
       order by e.published_at, e.id
-      limit ${pageSize}`);
+      limit $4`,
+      [afterSecs, mark.at, mark.id, pageSize],
+    );
     const last = rows.at(-1);
     if (!last) return { rows: 0, applied: 0, record: () => {} };
     const missing = rows.filter((r) => !r.applied).map(toJob);
     const result = await applyInTx(tx, missing);
-    await tx.execute(sql`
+    await tx.query(
+      `
       insert into metrics_reconcile_state (name, published_at, event_id)
-      values (${STATE}, ${last.published_at}::timestamptz, ${last.id}::uuid)
-      on conflict (name) do update set published_at = excluded.published_at, event_id = excluded.event_id, updated_at = now()`);
+      values ($1, $2::timestamptz, $3::uuid)
+      on conflict (name) do update set published_at = excluded.published_at, event_id = excluded.event_id, updated_at = now()`,
+      [STATE, last.published_at, last.id],
+    );
     // Counted by the caller once the transaction committed: a retried or failed page counts nothing.
     return { rows: rows.length, applied: result.outcomes.filter((o) => o === "applied").length, record: () => opts.metrics.record(missing, result) };
   }

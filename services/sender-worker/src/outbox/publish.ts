@@ -1,10 +1,17 @@
-import { sql } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import { publishEvents, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
-import { executePrepared, type Db, type MessageEvent } from "@inboxerr/db";
+import { namedStatement, type Db, type MessageEvent } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
 import type { SenderMetrics } from "../metrics";
+
+const MARK_PUBLISHED = namedStatement(
+  "inboxerr_sender_mark_published",
+  `
+    with async_commit as (select set_config('synchronous_commit', 'off', true))
+    update message_events set published_at = now()
+    where id = any($1::uuid[]) and published_at is null and exists (select 1 from async_commit)`,
+);
 
 export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderMetrics };
 
@@ -23,11 +30,7 @@ export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger
 export async function publishAndMark(deps: Pick<OutboxDeps, "db" | "queue">, events: readonly MessageEvent[]): Promise<void> {
   if (events.length === 0) return;
   await publishEvents(deps.queue, events.map(toEventJob));
-  const ids = events.map((e) => e.id);
-  await executePrepared(deps.db, "inboxerr_sender_mark_published", sql`
-    with async_commit as (select set_config('synchronous_commit', 'off', true))
-    update message_events set published_at = now()
-    where id = any(${sql.param(ids)}::uuid[]) and published_at is null and exists (select 1 from async_commit)`);
+  await MARK_PUBLISHED.run(deps.db, [events.map((e) => e.id)]);
 }
 
 /**

@@ -1,7 +1,6 @@
-import { transitionMany, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
+import { fetchClaimRows, transitionMany, uncountAttempts, type ClaimRow, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
 import type { SenderMetrics } from "../metrics";
 import type { OutboxPublisher } from "../outbox/publish";
-import { fetchClaimRows, uncountAttempts, type ClaimRow } from "./claim-rows";
 import { ItemFailure, MicroBatch } from "./micro-batch";
 
 /** What a job may do with its message. */

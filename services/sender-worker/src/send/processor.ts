@@ -1,9 +1,9 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "bullmq";
 import { smsSendJobSchema, type SmsSendJob } from "@inboxerr/contracts";
+import type { ClaimRow } from "@inboxerr/db";
 import type { GatewayDriver, SendResult } from "@inboxerr/gateway";
 import { withLogContext, type Logger } from "@inboxerr/logger";
 import type { SenderMetrics } from "../metrics";
-import type { ClaimRow } from "./claim-rows";
 import type { StatusBatcher } from "./batcher";
 
 /** How long the whole queue pauses after a 429/503 that named no Retry-After. */

@@ -1,11 +1,14 @@
-import { allowedFrom, TERMINAL_STATUSES } from "@inboxerr/db";
+import { allowedFrom, TERMINAL_STATUSES } from "../status";
+import { DUE_AT, EVENT_INSERT, latencyMsSql, moveAssignments, statusList } from "./state-machine.sql";
 
-const list = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(", ");
-// The state machine's own table (@inboxerr/db), so these moves cannot drift from transitionMany's.
-const FROM_SENT = list(allowedFrom("sent"));
-const FROM_DELIVERED = list(allowedFrom("delivered"));
-const FROM_FAILED = list(allowedFrom("failed"));
-const TERMINAL = list(TERMINAL_STATUSES);
+/** The statuses a gateway report can move a message to. */
+export const REPORT_TARGETS = ["sent", "delivered", "failed"] as const;
+
+// What a report-batch step may follow; from the state machine's own table, like transitionMany's predicate.
+const FROM_SENT = statusList(allowedFrom("sent"));
+const FROM_DELIVERED = statusList(allowedFrom("delivered"));
+const FROM_FAILED = statusList(allowedFrom("failed"));
+const TERMINAL = statusList(TERMINAL_STATUSES);
 
 /**
  * A whole batch in ONE statement, so one round trip and one commit: the phone is waiting, and
@@ -19,15 +22,18 @@ const TERMINAL = list(TERMINAL_STATUSES);
  *    comes after its parts; `sms:failed` fails it with the reason; no status follows the
  *    report that finishes it. Phone times (UTC) stamp `<status>_at`. A message that was
  *    already finished changes nothing (a late `sms:sent` never moves a delivered one back);
- * 4. applies that as transitionMany would (invariant 3): one conditional UPDATE per message
- *    plus one message_events row (the outbox) per status entered, occurred_at = server time;
+ * 4. applies that as transitionMany does (invariant 3), with the same generated SET list
+ *    (moveAssignments: status, stamps, updated_at) and outbox insert: one UPDATE per message
+ *    plus one message_events row per status entered, occurred_at = server time;
  * 5. stores received SMS, owned by the user whose latest message to that number reached
  *    `accepted` or later (the gateway had it, so a reply is plausible), else NULL: the admins.
  * Why not transitionMany: it is a statement per step inside a transaction of its own, four
- * or more round trips a batch; here the allowed moves still come from the shared table.
- * $1 is the batch as JSON (see batchJson): one row per webhook, `seq` its arrival order.
+ * or more round trips a batch (ADR 0004). Everything that encodes the state machine (allowed
+ * moves, terminal statuses, stamps, latency) is generated from status.ts like transitionMany's,
+ * and status-writer/agreement.test.ts checks the two agree on every (from, to) pair.
+ * $1 is the batch as JSON (see batchJson): one row per envelope, `seq` its arrival order.
  */
-export const APPLY_SQL = `
+export const REPORT_BATCH_SQL = `
     with v as (
       select * from jsonb_to_recordset($1::jsonb) as v(
         seq int, envelope_id text, event text, device_id text, message_id text, payload jsonb, msg uuid, kind text,
@@ -41,8 +47,8 @@ export const APPLY_SQL = `
     ),
     fresh as (select v.* from v join env using (envelope_id)),
     locked as materialized (
-      select id, user_id, status, parts_delivered, parts_expected, segments, greatest(created_at, scheduled_at) as due_at
-      from messages
+      select id, user_id, status, parts_delivered, parts_expected, segments, ${DUE_AT} as due_at
+      from messages m
       where id in (select msg from v where msg is not null)
       order by id
       for update
@@ -87,36 +93,33 @@ export const APPLY_SQL = `
         from reports group by id, s0, pd0, pe0
       ) m left join lateral (
         select (array_agg(s.status order by s.step desc))[1] as status,
-          bool_or(s.status = 'sent') as to_sent, max(s.ts) filter (where s.status = 'sent') as sent_at,
-          bool_or(s.status = 'delivered') as to_delivered, max(s.ts) filter (where s.status = 'delivered') as delivered_at,
-          bool_or(s.status = 'failed') as to_failed, max(s.ts) filter (where s.status = 'failed') as failed_at,
+          ${REPORT_TARGETS.map((t) => `bool_or(s.status = '${t}') as to_${t}, max(s.ts) filter (where s.status = '${t}') as ${t}_at,`).join("\n          ")}
           max(s.error) as error
         from steps s where s.id = m.id
       ) t on true
     ),
     upd as (
       update messages m set
-        status = coalesce(f.status, m.status),
-        sent_at = case when f.to_sent then coalesce(f.sent_at, now()) else m.sent_at end,
-        delivered_at = case when f.to_delivered then coalesce(f.delivered_at, now()) else m.delivered_at end,
-        failed_at = case when f.to_failed then coalesce(f.failed_at, now()) else m.failed_at end,
+        ${moveAssignments({
+          to: "f.status",
+          targets: REPORT_TARGETS,
+          entered: (s) => `f.to_${s}`,
+          at: (s) => `f.${s}_at`,
+        })},
         error = coalesce(f.error, m.error),
         parts_delivered = f.pd,
-        parts_expected = f.pe,
-        -- A counter-only change leaves updated_at (no indexed column changes: a HOT update).
-        updated_at = case when f.status is not null then now() else m.updated_at end
+        parts_expected = f.pe
       from final f
       -- No status guard here: the row is already ours (locked), and a guard would be checked
       -- against this statement's snapshot, which may predate a change we waited for in
       -- locked, skipping the row silently. Without one, Postgres updates the latest version.
       where m.id = f.id
         and (f.status is not null or f.pd <> f.pd0 or f.pe is distinct from f.pe0)
-      returning m.id, m.user_id, greatest(m.created_at, m.scheduled_at) as due_at
+      returning m.id, m.user_id, ${DUE_AT} as due_at
     ),
     ev as (
-      insert into message_events (message_id, user_id, status, latency_ms, payload)
-      select s.id, u.user_id, s.status,
-        greatest(0, round(extract(epoch from (now() - u.due_at)) * 1000))::bigint,
+      ${EVENT_INSERT}
+      select s.id, u.user_id, s.status, ${latencyMsSql("u.due_at")},
         jsonb_strip_nulls(jsonb_build_object('source', 'sms-gate', 'event', s.event, 'envelopeId', s.envelope_id, 'reason', s.error))
       from steps s join upd u on u.id = s.id
       order by s.id, s.step

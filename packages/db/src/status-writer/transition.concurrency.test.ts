@@ -1,7 +1,7 @@
 import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { messageEvents, messages } from "./schema/messages";
-import { connectTestDb, insertMessage, insertMessageRows, insertUser } from "./test-support";
+import { messageEvents, messages } from "../schema/messages";
+import { connectTestDb, insertMessage, insertMessageRows, insertUser } from "../test-support";
 import { transition, transitionMany } from "./transition";
 
 const { db, pool, close } = connectTestDb(25);

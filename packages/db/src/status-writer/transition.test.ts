@@ -1,9 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { messageEvents, messages, type Message } from "./schema/messages";
-import { canTransition, MESSAGE_STATUSES, type MessageStatus } from "./status";
-import { connectTestDb, insertMessage, insertUser } from "./test-support";
-import { allowedTransitionSql, transition, transitionMany } from "./transition";
+import { withTransaction } from "../named";
+import { messageEvents, messages, type Message } from "../schema/messages";
+import { canTransition, MESSAGE_STATUSES, type MessageStatus } from "../status";
+import { connectTestDb, insertMessage, insertUser } from "../test-support";
+import { allowedTransitionSql } from "./state-machine.sql";
+import { transition, transitionMany } from "./transition";
 
 const { db, close } = connectTestDb();
 afterAll(close);
@@ -39,7 +41,7 @@ describe("transition over all 81 (from, to) pairs", () => {
 it("evaluates the SQL predicate exactly like canTransition for every pair", async () => {
   const list = sql.raw(MESSAGE_STATUSES.map((s) => `'${s}'`).join(", "));
   const { rows } = await db.execute<{ f: MessageStatus; t: MessageStatus; ok: boolean }>(sql`
-    select f, t, ${allowedTransitionSql(sql`f`, sql`t`)} as ok
+    select f, t, ${sql.raw(allowedTransitionSql("f", "t"))} as ok
     from unnest(array[${list}]) f cross join unnest(array[${list}]) t`);
   expect(rows).toHaveLength(81);
   for (const { f, t, ok } of rows) expect({ f, t, ok }).toEqual({ f, t, ok: canTransition(f, t) });
@@ -137,8 +139,8 @@ describe("transition options", () => {
   it("joins a caller's transaction: a rollback undoes both the move and the event", async () => {
     const message = await insertMessage(db, user.id);
     await expect(
-      db.transaction(async (tx) => {
-        expect(await transition(tx, { messageId: message.id, to: "sending" })).not.toBeNull();
+      withTransaction(db, async (client) => {
+        expect(await transition(client, { messageId: message.id, to: "sending" })).not.toBeNull();
         throw new Error("rollback");
       }),
     ).rejects.toThrow("rollback");

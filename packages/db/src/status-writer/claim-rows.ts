@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
-import { executePrepared, isMessageStatus, type Db, type MessageStatus } from "@inboxerr/db";
+import { namedStatement, type Executor } from "../named";
+import { ATTEMPT_STATUS, isMessageStatus, type MessageStatus } from "../status";
 
 export type ClaimRow = {
   id: string;
@@ -21,9 +21,47 @@ export type ClaimRow = {
 };
 
 // A job may run a little before scheduled_at (clocks, rounding of the delay); that is on time.
-const EARLY_SLACK = sql`interval '1 second'`;
+const EARLY_SLACK = "interval '1 second'";
+
+const CLAIM_ROWS = namedStatement<{
+  id: string;
+  user_id: string;
+  status: string;
+  to: string;
+  text: string;
+  priority: number;
+  valid_until: Date | null;
+  lapsed: boolean;
+  early_until: Date | null;
+  attempt: number | null;
+}>(
+  "inboxerr_sender_claim_rows",
+  `
+    with retried as (
+      update messages set attempts = attempts + 1, updated_at = now()
+      where id = any($1::uuid[])
+        and status = '${ATTEMPT_STATUS}'
+        and (valid_until is null or valid_until > now() or attempts > 0)
+      returning id, attempts
+    )
+    select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
+      coalesce(m.valid_until <= now(), false) as lapsed,
+      case when m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK} then m.scheduled_at end as early_until,
+      case
+        when m.status = '${ATTEMPT_STATUS}' then r.attempts
+        when m.status in ('queued', 'scheduled')
+          and (m.valid_until is null or m.valid_until > now())
+          and not (m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK})
+          then m.attempts + 1
+      end as attempt
+    from messages m left join retried r on r.id = m.id
+    where m.id = any($1::uuid[])`,
+);
 
 /**
+ * The sender's claim read, and the one writer of `messages.attempts` besides the move to
+ * `sending` (transition.ts) and uncountAttempts: all three live in this module.
+ *
  * Reads the rows a batch of jobs is about to claim, and works out for each whether it may go
  * to the gateway: claimable (queued|scheduled) or already `sending`, due, and either still
  * valid or already tried. `attempt` is the number that call will be.
@@ -42,39 +80,9 @@ const EARLY_SLACK = sql`interval '1 second'`;
  * The outer SELECT sees the rows as they were before the CTE's update (Postgres snapshot rule),
  * which is what we want: the status the claim is about to be decided on.
  */
-export async function fetchClaimRows(db: Db, ids: readonly string[]): Promise<Map<string, ClaimRow>> {
+export async function fetchClaimRows(db: Executor, ids: readonly string[]): Promise<Map<string, ClaimRow>> {
   if (ids.length === 0) return new Map();
-  const result = await executePrepared<{
-    id: string;
-    user_id: string;
-    status: string;
-    to: string;
-    text: string;
-    priority: number;
-    valid_until: string | Date | null;
-    lapsed: boolean;
-    early_until: string | Date | null;
-    attempt: number | null;
-  }>(db, "inboxerr_sender_claim_rows", sql`
-    with retried as (
-      update messages set attempts = attempts + 1, updated_at = now()
-      where id = any(${sql.param(ids)}::uuid[])
-        and status = 'sending'
-        and (valid_until is null or valid_until > now() or attempts > 0)
-      returning id, attempts
-    )
-    select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
-      coalesce(m.valid_until <= now(), false) as lapsed,
-      case when m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK} then m.scheduled_at end as early_until,
-      case
-        when m.status = 'sending' then r.attempts
-        when m.status in ('queued', 'scheduled')
-          and (m.valid_until is null or m.valid_until > now())
-          and not (m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK})
-          then m.attempts + 1
-      end as attempt
-    from messages m left join retried r on r.id = m.id
-    where m.id = any(${sql.param(ids)}::uuid[])`);
+  const result = await CLAIM_ROWS.run(db, [ids]);
   const rows = new Map<string, ClaimRow>();
   for (const r of result.rows) {
     if (!isMessageStatus(r.status)) continue;
@@ -85,19 +93,24 @@ export async function fetchClaimRows(db: Db, ids: readonly string[]): Promise<Ma
       to: r.to,
       text: r.text,
       priority: Number(r.priority),
-      validUntil: r.valid_until === null ? null : new Date(r.valid_until),
+      validUntil: r.valid_until,
       lapsed: r.lapsed,
-      earlyUntil: r.early_until === null ? null : new Date(r.early_until),
+      earlyUntil: r.early_until,
       attempt: r.attempt === null ? null : Number(r.attempt),
     });
   }
   return rows;
 }
 
-/** Takes back the attempt counted for each id: the gateway refused that call outright. */
-export async function uncountAttempts(db: Db, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.execute(sql`
+const UNCOUNT_ATTEMPTS = namedStatement(
+  "inboxerr_uncount_attempts",
+  `
     update messages set attempts = greatest(attempts - 1, 0)
-    where id = any(${sql.param(ids)}::uuid[]) and status = 'sending'`);
+    where id = any($1::uuid[]) and status = '${ATTEMPT_STATUS}'`,
+);
+
+/** Takes back the attempt counted for each id: the gateway refused that call outright. */
+export async function uncountAttempts(db: Executor, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await UNCOUNT_ATTEMPTS.run(db, [ids]);
 }

@@ -1,0 +1,113 @@
+import { namedStatement, type Executor } from "../named";
+import type { MessageStatus } from "../status";
+import { REPORT_BATCH_SQL } from "./report-batch.sql";
+
+/** A gateway's status report on one of our messages; `at` is the phone's time, as an instant. */
+export type GatewayReport =
+  | { kind: "sent"; messageId: string; at?: Date | null; partsCount?: number | null }
+  | { kind: "delivered"; messageId: string; at?: Date | null }
+  | { kind: "failed"; messageId: string; at?: Date | null; reason: string };
+
+/** An SMS the gateway received; stored once, owned by whoever last texted that number. */
+export type ReceivedSms = { kind: "received"; fromNumber: string; text: string; receivedAt: Date };
+
+/** One gateway envelope (one webhook): recorded once by its id, and acting only then. */
+export type GatewayEnvelope = {
+  /** Unique per envelope: a redelivery finds it recorded and changes nothing (invariant 4). */
+  envelopeId: string;
+  event: string;
+  deviceId: string | null;
+  /** The payload's message id as sent (ours or not), for the raw record. */
+  messageId: string | null;
+  /** The envelope as valid JSON text, stored raw in gateway_webhook_events. */
+  json: string;
+  /** What it does; null: stored only. */
+  act: GatewayReport | ReceivedSms | null;
+};
+
+/** A committed outbox row, as a publisher needs it. */
+export type ReportBatchEvent = {
+  id: string;
+  messageId: string;
+  userId: string;
+  status: MessageStatus;
+  occurredAt: Date;
+  latencyMs: number | null;
+};
+
+export type ReportBatchResult = {
+  /** Envelope ids that were new; the rest had been recorded before (redeliveries). */
+  inserted: Set<string>;
+  /** Envelope ids whose report changed their message (a part counter or its status). */
+  applied: Set<string>;
+  events: ReportBatchEvent[];
+};
+
+type Row = { kind: "e" | "a" | "v"; id: string; message_id: string | null; user_id: string | null; status: MessageStatus | null; occurred_at: Date | string | null; latency_ms: string | number | null };
+
+const REPORT_BATCH = namedStatement<Row>("inboxerr_report_batch", REPORT_BATCH_SQL);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Applies a batch of gateway envelopes in one statement, one round trip (ADR 0004): records
+ * each envelope, plays the new reports on their messages through the state machine (the same
+ * generated moves as transitionMany, plus part counting), writes one outbox row per status
+ * entered and stores received SMS. Envelope ids must be unique within the batch. Run it on the
+ * pool (its own transaction); retry it with withConflictRetry.
+ */
+export async function applyReportBatch(db: Executor, envelopes: readonly GatewayEnvelope[]): Promise<ReportBatchResult> {
+  // Envelopes go in in id order, so two batches carrying the same redelivered envelopes wait on
+  // each other's unique-index entries in one order; seq keeps the order they arrived in.
+  const rows = envelopes
+    .map((e, seq) => ({ e, seq }))
+    .sort((a, b) => (a.e.envelopeId < b.e.envelopeId ? -1 : a.e.envelopeId > b.e.envelopeId ? 1 : 0));
+  const result = await REPORT_BATCH.run(db, [batchJson(rows)]);
+
+  const out: ReportBatchResult = { inserted: new Set(), applied: new Set(), events: [] };
+  for (const row of result.rows) {
+    if (row.kind === "e") out.inserted.add(row.id);
+    else if (row.kind === "a") out.applied.add(row.id);
+    else {
+      out.events.push({
+        id: row.id,
+        messageId: row.message_id!,
+        userId: row.user_id!,
+        status: row.status!,
+        occurredAt: new Date(row.occurred_at!),
+        latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The batch as one JSON parameter: cheaper to send than a dozen escaped arrays, and each
+ * envelope goes in as the JSON text it arrived as (the caller parsed it, so it is valid, and
+ * made every string in it storable).
+ */
+function batchJson(rows: readonly { e: GatewayEnvelope; seq: number }[]): string {
+  const items = rows.map(({ e, seq }) => {
+    const r = e.act && e.act.kind !== "received" ? e.act : null;
+    const rec = e.act?.kind === "received" ? e.act : null;
+    const fields = JSON.stringify({
+      seq,
+      envelope_id: e.envelopeId,
+      event: e.event,
+      device_id: e.deviceId,
+      message_id: e.messageId,
+      // Not a UUID: cannot name a message (as in transitionMany), and would fail the ::uuid cast.
+      msg: r && UUID.test(r.messageId) ? r.messageId : null,
+      kind: e.act?.kind ?? "none",
+      ts: r?.at?.toISOString() ?? null,
+      parts_count: r?.kind === "sent" ? (r.partsCount ?? null) : null,
+      reason: r?.kind === "failed" ? r.reason : null,
+      from_number: rec?.fromNumber ?? null,
+      body: rec?.text ?? null,
+      received_at: rec?.receivedAt.toISOString() ?? null,
+    });
+    return `${fields.slice(0, -1)},"payload":${e.json}}`;
+  });
+  return `[${items.join(",")}]`;
+}
