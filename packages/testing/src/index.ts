@@ -13,5 +13,6 @@ export { deleteKeysByPrefix } from "./redis";
 export { waitFor, type WaitForOptions } from "./wait-for";
 export { createPrivateDatabase } from "./private-db";
 export { freePort } from "./ports";
+export { startTcpProxy } from "./tcp-proxy";
 export { postgresBinDir, startPostgresServer, type PostgresServer } from "./postgres-server";
 export { hasRedisServer, sampleRedisMemory, startRedisServer, type RedisServer } from "./redis-server";

@@ -6,8 +6,8 @@ import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@in
 import { createDb, transition, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createTestUser, insertMessages, testDatabaseUrl, testEnv, waitFor } from "@inboxerr/testing";
 import { createSenderMetrics } from "../metrics";
-import { logger, testPrefix } from "../test/harness";
-import { eventsOf } from "../test/messages";
+import { logger, testPrefix } from "../testing/harness";
+import { eventsOf } from "../testing/messages";
 import { createOutboxPublisher, publishAndMark } from "./publish";
 
 let handle: DbHandle;

@@ -7,8 +7,8 @@ import { createDb, messageEvents, messages } from "@inboxerr/db";
 import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
 import { createSenderMetrics } from "../metrics";
 import { createOutboxPublisher } from "../outbox/publish";
-import { logger, testPrefix } from "../test/harness";
-import { lockRow } from "../test/messages";
+import { logger, testPrefix } from "../testing/harness";
+import { lockRow } from "../testing/messages";
 import { createStatusBatcher, EXPIRED_UNSENT } from "./batcher";
 
 const { db, pool, close } = createDb(testEnv().databaseUrl, { max: 8 });
