@@ -6,25 +6,11 @@ import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createWebhookIngest } from "./app";
+import { WEBHOOK_INGEST_CONFIG_KEYS } from "./config";
 import { startWebhookRegistration } from "./registration/background";
 import { registerWebhooks } from "./registration/register";
 
-const config = loadConfig([
-  "DATABASE_URL",
-  "REDIS_URL",
-  "QUEUE_PREFIX",
-  "LOG_LEVEL",
-  "LOG_MESSAGE_TEXT",
-  "DEFAULT_PHONE_REGION",
-  "WEBHOOK_INGEST_PORT",
-  "SMSGATE_URL",
-  "SMSGATE_USERNAME",
-  "SMSGATE_PASSWORD",
-  "SMSGATE_DEVICE_ID",
-  "SMSGATE_WEBHOOK_SIGNING_KEY",
-  "SMSGATE_TIMEOUT_MS",
-  "PUBLIC_WEBHOOK_URL",
-] as const);
+const config = loadConfig(WEBHOOK_INGEST_CONFIG_KEYS);
 
 const logger = createLogger({ service: "webhook-ingest", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 const database = createDb(config.DATABASE_URL, {
