@@ -9,7 +9,7 @@ import { loadPasswordEstimator } from "./auth/password-strength";
 import { accountLoginLimit, ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
 import type { ApiConfig } from "./config";
 import type { ApiDeps, ApiQueues } from "./deps";
-import { createApiMetrics } from "./metrics";
+import { createApiInstruments } from "./prometheus";
 import { buildOpenApiDocument, createOpenApiRegistry, type OpenApiDocument } from "./openapi/document";
 import { apiRoutes } from "./routes/index";
 import { ENQUEUE_TIMEOUT_MS } from "./send/limits";
@@ -48,7 +48,7 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
     redis: opts.redis,
     queues: opts.queues,
     logger: opts.logger,
-    metrics: createApiMetrics(registry),
+    metrics: createApiInstruments(registry),
     phones: new PhoneNormalizer(opts.config.DEFAULT_PHONE_REGION),
     redisTimeoutMs: opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
   };

@@ -5,7 +5,7 @@ import { isDatabaseUnreachable, type DbHandle } from "@inboxerr/db";
 import type { GatewayDriver } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
 import type { SenderConfig } from "./config";
-import { createSenderMetrics } from "./metrics";
+import { createSenderInstruments } from "./prometheus";
 import { createOutboxPublisher } from "./outbox/publish";
 import { createOutboxRelay } from "./outbox/relay";
 import { startPeriodic } from "./periodic";
@@ -60,7 +60,7 @@ export type SenderWorkerDeps = {
 export function createSenderWorker(deps: SenderWorkerDeps) {
   const { config, db, logger } = deps;
   const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
-  const metrics = createSenderMetrics(deps.registry);
+  const metrics = createSenderInstruments(deps.registry);
   const producerCtx = { connection: deps.redis.producer, prefix: config.QUEUE_PREFIX };
   const sendQueue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, producerCtx);
   const eventQueue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, producerCtx);

@@ -4,9 +4,9 @@ import { publishEvents, toEventJob, type MessageEventJob } from "@inboxerr/contr
 import { executePrepared, type Db, type MessageEvent } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
-import type { SenderMetrics } from "../metrics";
+import type { SenderInstruments } from "../prometheus";
 
-export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderMetrics };
+export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderInstruments };
 
 /**
  * Puts committed outbox rows on `message-events` (jobId = event id, so a repeat is a no-op),

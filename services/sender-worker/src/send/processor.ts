@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from "
 import { smsSendJobSchema, type SmsSendJob } from "@inboxerr/contracts";
 import type { GatewayDriver, SendResult } from "@inboxerr/gateway";
 import { withLogContext, type Logger } from "@inboxerr/logger";
-import type { SenderMetrics } from "../metrics";
+import type { SenderInstruments } from "../prometheus";
 import type { ClaimRow } from "./claim-rows";
 import type { StatusBatcher } from "./batcher";
 
@@ -14,7 +14,7 @@ export type SendProcessorDeps = {
   driver: GatewayDriver;
   /** The `sms-send` queue: a gateway throttle pauses it for every worker of every replica. */
   queue: Queue<SmsSendJob>;
-  metrics: SenderMetrics;
+  metrics: SenderInstruments;
   logger: Logger;
   deviceId?: string;
   simNumber?: number;
