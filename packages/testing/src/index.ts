@@ -3,7 +3,6 @@ export {
   dropDatabase,
   dropStaleTestDatabases,
   testDatabaseName,
-  TEST_DATABASE_PREFIX,
   withAdminClient,
   withDatabase,
 } from "./database";

@@ -40,7 +40,7 @@ const BODY_LIMIT = "5mb";
  * Builds the api: ops routes, /api/v1, /openapi.json and /docs. No side effects: the caller
  * owns the connections, listening and shutdown (main.ts, or a test).
  */
-export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument; close: () => Promise<void> } {
+export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument } {
   const { registry, httpMetrics } = createMetricsRegistry("api");
   const deps: ApiDeps = {
     config: opts.config,
@@ -90,6 +90,5 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
 
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));
-  // Nothing to release yet: connections belong to the caller. Kept so callers need not change when that does.
-  return { app, openapi, close: async () => {} };
+  return { app, openapi };
 }

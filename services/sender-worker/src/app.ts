@@ -156,5 +156,3 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     },
   };
 }
-
-export type SenderWorker = ReturnType<typeof createSenderWorker>;

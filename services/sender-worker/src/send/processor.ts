@@ -7,7 +7,7 @@ import type { ClaimRow } from "./claim-rows";
 import type { StatusBatcher } from "./batcher";
 
 /** How long the whole queue pauses after a 429/503 that named no Retry-After. */
-export const DEFAULT_THROTTLE_MS = 1_000;
+const DEFAULT_THROTTLE_MS = 1_000;
 
 export type SendProcessorDeps = {
   batcher: StatusBatcher;
@@ -21,7 +21,7 @@ export type SendProcessorDeps = {
 };
 
 /** Thrown for an answer that may succeed later: BullMQ retries it with backoff. */
-export class TransientSendError extends Error {
+class TransientSendError extends Error {
   override name = "TransientSendError";
 }
 

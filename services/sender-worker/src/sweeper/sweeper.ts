@@ -99,5 +99,3 @@ export function createSweeper(opts: SweeperOptions) {
     },
   };
 }
-
-export type Sweeper = ReturnType<typeof createSweeper>;

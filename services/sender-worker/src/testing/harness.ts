@@ -77,7 +77,7 @@ export async function startStubGateway(status: number, body: unknown) {
 /** A queue prefix no other test shares (the run's hash tag is kept for Redis Cluster). */
 export const testPrefix = () => `${testEnv().queuePrefix}:sender-${uniqueSuffix()}`;
 
-export function testConfig(env: Record<string, string | undefined>): SenderConfig {
+function testConfig(env: Record<string, string | undefined>): SenderConfig {
   return parseConfig(SENDER_CONFIG_KEYS, {
     ...process.env,
     SMSGATE_USERNAME: GATEWAY_CREDENTIALS.username,
