@@ -5,6 +5,7 @@ import { isDatabaseUnreachable, type DbHandle } from "@inboxerr/db";
 import type { GatewayDriver } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
 import type { SenderConfig } from "./config";
+import { createOpsApp } from "./ops";
 import { createSenderInstruments } from "./prometheus";
 import { createOutboxPublisher } from "./outbox/publish";
 import { createOutboxRelay } from "./outbox/relay";
@@ -54,8 +55,9 @@ export type SenderWorkerDeps = {
 
 /**
  * Builds the sender: the `sms-send` worker, its status batcher and outbox publisher, the
- * sweeper and the outbox relay. No side effects until start(); the caller owns (and closes)
- * the database and Redis connections it passed in.
+ * sweeper, the outbox relay and the ops app (`app`: health, readiness, /metrics). No side
+ * effects until start(); the caller listens, and owns (and closes) the database and Redis
+ * connections it passed in.
  */
 export function createSenderWorker(deps: SenderWorkerDeps) {
   const { config, db, logger } = deps;
@@ -117,6 +119,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   let closing: Promise<void> | undefined;
 
   return {
+    app: createOpsApp({ registry: deps.registry, db: db.db, redis: deps.redis.producer, pausedForDatabase: () => outage.paused }),
     registry: deps.registry,
     sendQueue,
     eventQueue,
