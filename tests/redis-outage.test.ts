@@ -6,11 +6,10 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "@inboxerr/db";
-import { createPrivateDatabase, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
-// Test-only wiring of each service, by relative path: the services never import each other.
-import { startTcpProxy } from "../services/api/src/test/tcp-proxy";
-import { startTestApi, type TestApi } from "../services/api/src/test/harness";
-import { startGateway, startSender, type TestSender } from "../services/sender-worker/src/test/harness";
+import { createPrivateDatabase, startTcpProxy, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+// Test-only wiring of each service, through its test harness: the services never import each other.
+import { startTestApi, type TestApi } from "@inboxerr/api/testing";
+import { startGateway, startSender, type TestSender } from "@inboxerr/sender-worker/testing";
 
 let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;

@@ -21,8 +21,8 @@ import {
   type PostgresServer,
   type RedisServer,
 } from "@inboxerr/testing";
-// Test-only wiring by relative path: the simulator the sender talks to.
-import { GATEWAY_CREDENTIALS, startGateway } from "../services/sender-worker/src/test/harness";
+// Test-only wiring, through the sender's test harness: the simulator the sender talks to.
+import { GATEWAY_CREDENTIALS, startGateway } from "@inboxerr/sender-worker/testing";
 
 type Service = { name: string; child: ChildProcess; port: number; output: () => string };
 

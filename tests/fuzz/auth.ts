@@ -31,7 +31,7 @@ export type AuthChoice = (typeof AUTH_CHOICES)[number];
 const b64url = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
 /** An HS256 JWT as jsonwebtoken would sign it, with any claims we like (or lack). */
-export function hs256(claims: Record<string, unknown>, secret: string, header: Record<string, unknown> = { alg: "HS256", typ: "JWT" }): string {
+function hs256(claims: Record<string, unknown>, secret: string, header: Record<string, unknown> = { alg: "HS256", typ: "JWT" }): string {
   const head = `${b64url(header)}.${b64url(claims)}`;
   return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
 }

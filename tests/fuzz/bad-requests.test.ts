@@ -11,8 +11,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inboundMessages } from "@inboxerr/db";
-import { startTestApi, TEST_JWT_SECRET, type TestApi } from "../../services/api/src/test/harness";
-import { SIGNING_KEY, startIngest, type Harness } from "../../services/webhook-ingest/src/webhooks/test-harness";
+import { startTestApi, TEST_JWT_SECRET, type TestApi } from "@inboxerr/api/testing";
+import { SIGNING_KEY, startIngest, type Harness } from "@inboxerr/webhook-ingest/testing";
 import { runFuzzInWorker, type Sent } from "./fuzz-run";
 import { describeWindow, startHealthzProbe, type HealthzProbe } from "./healthz-probe";
 import { REPRODUCERS, type Reproducer } from "./reproducers";

@@ -50,7 +50,7 @@ function expandOne(spec: string): string {
   throw new Error(`unknown body marker ⟦${spec}⟧`);
 }
 
-export const expandMarkers = (json: string): string => json.replace(MARKER, (_, spec: string) => expandOne(spec));
+const expandMarkers = (json: string): string => json.replace(MARKER, (_, spec: string) => expandOne(spec));
 
 /** Percent-encodes UTF-8 bytes (a lone surrogate becomes U+FFFD, as any client would send). */
 function formEncode(s: string): string {

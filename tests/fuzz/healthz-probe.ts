@@ -3,7 +3,7 @@ import { Worker } from "node:worker_threads";
 export type ProbeSample = { app: string; startedAt: number; endedAt: number; ms: number; status: number; error?: string };
 
 /** A service's probe, with what the control saw meanwhile. */
-export type JudgedSample = ProbeSample & {
+type JudgedSample = ProbeSample & {
   /** The slowest control probe overlapping this one: the machine's share of its latency. */
   controlMs: number;
   /** `ms` minus `controlMs`: the latency the service itself added. */

@@ -57,7 +57,7 @@ export const API_ENDPOINTS: Endpoint[] = [
   { method: "GET", path: "/metrics" },
 ];
 
-export const INGEST_ENDPOINTS: Endpoint[] = [
+const INGEST_ENDPOINTS: Endpoint[] = [
   { method: "POST", path: "/webhooks/sms-gate", body: "webhook" },
   { method: "GET", path: "/healthz" },
   { method: "GET", path: "/readyz" },

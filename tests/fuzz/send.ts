@@ -22,7 +22,7 @@ export type FuzzRequest = {
 
 export type Targets = { api: string; ingest: string; tenant: Tenant; signingKey: string };
 
-export type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; ms: number };
+type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; ms: number };
 
 // Our own pool: the probe's connections live in another thread, and a fuzzed request that
 // leaves a socket in a bad state must not take a healthy one with it.
@@ -54,7 +54,7 @@ function signatureHeaders(choice: SignatureChoice, raw: Buffer, key: string): Re
 }
 
 /** The request as it goes on the wire: auth and signature resolved, body built. */
-export function materialize(req: FuzzRequest, t: Targets): { url: string; headers: Record<string, string>; body: Buffer | undefined } {
+function materialize(req: FuzzRequest, t: Targets): { url: string; headers: Record<string, string>; body: Buffer | undefined } {
   const body = bodyBytes(req.body);
   const headers = { ...req.headers, ...authHeaders(req.auth, t.tenant) };
   if (req.target === "ingest" && req.signature) Object.assign(headers, signatureHeaders(req.signature, body ?? Buffer.alloc(0), t.signingKey));
@@ -65,7 +65,7 @@ export function materialize(req: FuzzRequest, t: Targets): { url: string; header
  * Sends over node:http rather than fetch: fetch refuses a body on GET and normalises paths,
  * and both are things a client can do to the service.
  */
-export function send(wire: ReturnType<typeof materialize>, method: string, timeoutMs: number): Promise<Answer> {
+function send(wire: ReturnType<typeof materialize>, method: string, timeoutMs: number): Promise<Answer> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...wire.headers };
@@ -82,7 +82,7 @@ export function send(wire: ReturnType<typeof materialize>, method: string, timeo
 }
 
 /** Why an answer breaks the contract (invariant 6, docs/architecture.md), or null when it keeps it. */
-export function contractBreach(method: string, a: Answer): string | null {
+function contractBreach(method: string, a: Answer): string | null {
   if (a.status >= 500) return `answered ${a.status}`;
   if (a.status < 400) return null;
   const type = String(a.headers["content-type"] ?? "");
@@ -100,7 +100,7 @@ export function contractBreach(method: string, a: Answer): string | null {
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s);
 
 /** The request that caused a failure, enough to replay it by hand. */
-export function describeRequest(req: FuzzRequest, wire: ReturnType<typeof materialize>): string {
+function describeRequest(req: FuzzRequest, wire: ReturnType<typeof materialize>): string {
   const headers = Object.entries(wire.headers).map(([k, v]) => `    ${k}: ${clip(v, 120)}`);
   const body = wire.body ? `${wire.body.length} bytes: ${clip(JSON.stringify(wire.body.subarray(0, 400).toString("latin1")), 300)}` : "none";
   const recipe = req.body.kind === "bytes" ? `bytes(${req.body.bytes.length})` : clip(JSON.stringify(req.body), 300);

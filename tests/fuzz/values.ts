@@ -76,7 +76,7 @@ export const dateish = mostly(
   ),
 );
 
-export const templateish = mostly(
+const templateish = mostly(
   fc.constantFrom("Hello {{name}}", "{{a}}", "{{", "}}{{", "{{}}", "{{a}}{{b}}{{c}}", "{{constructor}}", "{{__proto__}}", "{{toString}}", "{{ a }}", "plain text"),
 );
 

@@ -27,7 +27,7 @@ type Proc = {
   lines: string[];
 };
 
-export type Exit = { label: string; pid: number; code: number | null; signal: NodeJS.Signals | null; killedByTest: boolean };
+type Exit = { label: string; pid: number; code: number | null; signal: NodeJS.Signals | null; killedByTest: boolean };
 
 export type Fleet = {
   /** The first replica's base URL of each service. */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createQueue, createRedis, enqueueSends, QUEUE_NAMES, type SmsSendJob } from "@inboxerr/contracts";
 
 /** Jobs per addBulk, several in flight at once: BullMQ's fastest shape here, and the api's. */
-export const ADD_BULK_CHUNK = 2_500;
+const ADD_BULK_CHUNK = 2_500;
 
 export type RawEnqueuer = {
   /** Adds `n` send jobs (concurrent addBulk calls of ADD_BULK_CHUNK); resolves with the ms taken. */

@@ -81,7 +81,7 @@ export async function rawSendWorker(opts: RawSendOptions): Promise<{ rate: numbe
 }
 
 /** Completions per second after the first 10% of them (the warm-up), given their times in ms. */
-export function steadyRate(times: number[]): number {
+function steadyRate(times: number[]): number {
   const from = Math.floor(times.length * WARM_UP_SHARE);
   const span = (times.at(-1)! - times[from]!) / 1000;
   return span > 0 ? (times.length - 1 - from) / span : 0;

@@ -1,5 +1,5 @@
 /** One measured rate or amount, with what it counts. */
-export type Figure = { label: string; value: number; unit: string };
+type Figure = { label: string; value: number; unit: string };
 
 /** A stage's figure against the baseline measured beside it; `target` = the least ratio that passes. */
 export type Comparison = { figure: Figure; baseline: Figure; target?: number };
@@ -21,18 +21,18 @@ export type StageResult = {
 };
 
 /** Truncated to two decimals, so the printed ratio and its PASS/MISS always agree. */
-export const ratio = (c: Comparison): number => (c.baseline.value > 0 ? Math.floor((100 * c.figure.value) / c.baseline.value) / 100 : 0);
+const ratio = (c: Comparison): number => (c.baseline.value > 0 ? Math.floor((100 * c.figure.value) / c.baseline.value) / 100 : 0);
 
 /** PASS when the comparison's ratio reaches its target. */
 export function ratioCheck(target: string, c: Comparison): Check {
   return { target: `${target} ≥ ${c.target ?? 0} × ${c.baseline.label}`, pass: ratio(c) >= (c.target ?? 0), actual: ratio(c).toFixed(2) };
 }
 
-export function fmt(n: number, digits = 0): string {
+function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-export const mark = (pass: boolean): string => (pass ? "PASS" : "MISS");
+const mark = (pass: boolean): string => (pass ? "PASS" : "MISS");
 
 const W = 62;
 

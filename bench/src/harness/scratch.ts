@@ -4,7 +4,7 @@ import { createDatabase, deleteKeysByPrefix, dropDatabase, withAdminClient, with
 import type { Cleanup } from "./cleanup";
 import { redisUrl, serverUrl } from "./env";
 
-export const BENCH_DATABASE_PREFIX = "inboxerr_bench_";
+const BENCH_DATABASE_PREFIX = "inboxerr_bench_";
 const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
 
 const prefixesOpened = new Set<string>();

@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import type { Request } from "autocannon";
 
 /** SMS Gate's signature: hex HMAC-SHA256 over the raw body followed by X-Timestamp (as @inboxerr/gateway signs). */
-export const sign = (key: string, body: string, timestamp: string): string =>
+const sign = (key: string, body: string, timestamp: string): string =>
   createHmac("sha256", key).update(body).update(timestamp, "utf8").digest("hex");
 
 export type WebhookSource = {

@@ -1,3 +1,3 @@
-export { fields, type FieldName } from "./fields";
-export { parseConfig, loadConfig, ConfigError, type Config } from "./load";
+export { type FieldName } from "./fields";
+export { parseConfig, loadConfig, type Config } from "./load";
 export { loadRootDotEnv } from "./dotenv";

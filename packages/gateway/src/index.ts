@@ -1,5 +1,4 @@
 export {
-  GatewayRequestError,
   type GatewayDriver,
   type OutboundSms,
   type RegisteredWebhook,
@@ -12,7 +11,7 @@ export {
   type SmsGateDriverOptions,
   type SmsGateSettings,
 } from "./smsgate";
-export { cleanGatewayText, parseRetryAfter } from "./http";
+export { cleanGatewayText } from "./http";
 export {
   signWebhook,
   verifyWebhookSignature,
@@ -24,15 +23,9 @@ export {
   WEBHOOK_EVENTS,
   SMSGATE_EVENT_NAMES,
   isKnownWebhookEvent,
-  recipientOf,
   senderOf,
   webhookEnvelopeSchema,
   smsGateWebhookSchema,
-  smsSentPayloadSchema,
-  smsDeliveredPayloadSchema,
-  smsFailedPayloadSchema,
-  smsReceivedPayloadSchema,
-  systemPingPayloadSchema,
   type WebhookEventName,
   type WebhookEnvelope,
   type SmsGateWebhook,

@@ -46,23 +46,23 @@ const messageFields = {
   simNumber: optionalInt(1, 255),
 };
 
-export const smsSentPayloadSchema = z.looseObject({
+const smsSentPayloadSchema = z.looseObject({
   ...messageFields,
   sentAt: timestamp,
   // A concatenated SMS has at most 255 parts (its part counter is one byte).
   partsCount: optionalInt(1, 255),
 });
 
-export const smsDeliveredPayloadSchema = z.looseObject({ ...messageFields, deliveredAt: timestamp });
+const smsDeliveredPayloadSchema = z.looseObject({ ...messageFields, deliveredAt: timestamp });
 
-export const smsFailedPayloadSchema = z.looseObject({
+const smsFailedPayloadSchema = z.looseObject({
   ...messageFields,
   failedAt: timestamp,
   // A failure without a reason is still a failure: do not bounce it.
   reason: z.string().default("Unknown"),
 });
 
-export const smsReceivedPayloadSchema = z.looseObject({
+const smsReceivedPayloadSchema = z.looseObject({
   // Derived from the content by the phone: not unique, never a key.
   messageId: z.string().optional(),
   message: z.string(),
@@ -73,7 +73,7 @@ export const smsReceivedPayloadSchema = z.looseObject({
   receivedAt: timestamp,
 });
 
-export const systemPingPayloadSchema = z.looseObject({ health: z.unknown().optional() });
+const systemPingPayloadSchema = z.looseObject({ health: z.unknown().optional() });
 
 /** Any event, known or not: parse this first, then the typed union for the events you handle. */
 export const webhookEnvelopeSchema = z.looseObject({

@@ -2,16 +2,11 @@ export { AppError, ERROR_CODES, notFound, type ErrorCode, type FieldError } from
 export {
   problemHandler,
   notFoundHandler,
-  sendProblem,
-  zodFieldErrors,
-  problemType,
   isDatabaseDown,
-  PROBLEM_CONTENT_TYPE,
-  type Problem,
 } from "./problem";
 export { requestContext, requestIdOf, type RequestContextOptions } from "./request-context";
 export { opsRouter, createMetricsRegistry, type ReadinessCheck } from "./ops";
-export { listen, createHttpServer, closeServer, onShutdownSignal, type ServerLimits } from "./server";
-export { listenOrExit, describeListenError, LISTEN_FAILED_EXIT_CODE, type ListenTarget } from "./startup";
+export { listen, closeServer, onShutdownSignal, type ServerLimits } from "./server";
+export { listenOrExit, type ListenTarget } from "./startup";
 export { jsonBody, rawBody, formBody, nestedDeeperThan, MAX_JSON_DEPTH } from "./body";
 export { securityHeaders } from "./security-headers";

@@ -6,9 +6,9 @@ import { TOO_DEEP } from "./body";
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from "./errors";
 import { requestIdOf } from "./request-context";
 
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export type Problem = {
+type Problem = {
   type: string;
   title: string;
   status: number;
@@ -19,11 +19,11 @@ export type Problem = {
   [k: string]: unknown;
 };
 
-export function problemType(code: ErrorCode): string {
+function problemType(code: ErrorCode): string {
   return `https://inboxerr.dev/problems/${code.replaceAll("_", "-")}`;
 }
 
-export function sendProblem(res: Response, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): void {
+function sendProblem(res: Response, code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): void {
   const { status, title } = ERROR_CODES[code];
   const body: Problem = { type: problemType(code), title, status, detail, code, ...extra };
   const requestId = res.getHeader("x-request-id");
@@ -32,7 +32,7 @@ export function sendProblem(res: Response, code: ErrorCode, detail: string, extr
 }
 
 /** zod issues → RFC 9457 `errors[]` with dotted paths ("messages.3.to"). */
-export function zodFieldErrors(error: z.ZodError): FieldError[] {
+function zodFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((i) => ({
     path: i.path.map(String).join(".") || "(body)",
     code: i.code,

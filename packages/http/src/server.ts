@@ -23,7 +23,7 @@ export type ServerLimits = {
  * An http.Server for `app` with bounded timeouts. Parser errors (a malformed request line,
  * oversized headers) keep node's default answer: 400 (or 431, 408) and the socket closed.
  */
-export function createHttpServer(app: Express, limits: ServerLimits = {}): Server {
+function createHttpServer(app: Express, limits: ServerLimits = {}): Server {
   const requestTimeout = limits.requestTimeoutMs ?? 30_000;
   const server = createServer(
     {

@@ -13,7 +13,7 @@ export type ListenTarget = {
  * One line for an operator when a service cannot bind its port, or undefined for any other
  * error. A second replica started on a developer's machine meets EADDRINUSE first.
  */
-export function describeListenError(err: unknown, port: number, target: ListenTarget): string | undefined {
+function describeListenError(err: unknown, port: number, target: ListenTarget): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   const { service, portSetting } = target;
   if (code === "EADDRINUSE") return `${service}: port ${port} is in use (${portSetting}); set another port to run a second replica locally, e.g. ${portSetting}=${port + 10}`;
@@ -22,7 +22,7 @@ export function describeListenError(err: unknown, port: number, target: ListenTa
 }
 
 /** Exit code for a port the service cannot take: a setting to change, like a bad config value. */
-export const LISTEN_FAILED_EXIT_CODE = 78;
+const LISTEN_FAILED_EXIT_CODE = 78;
 
 /**
  * listen() for a service's main.ts: a port that is taken (or forbidden) ends the process with

@@ -1,2 +1,2 @@
-export { createLogger, SECRET_PATHS, TEXT_PATHS, type Logger, type CreateLoggerOptions } from "./logger";
-export { withLogContext, currentLogContext, type LogContext } from "./context";
+export { createLogger, type Logger, type CreateLoggerOptions } from "./logger";
+export { withLogContext, type LogContext } from "./context";

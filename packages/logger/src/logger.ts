@@ -5,7 +5,7 @@ import { redactQueryText, serializeError } from "./errors";
 export type { Logger };
 
 /** Paths whose values never reach a log line. Wildcards cover one nesting level. */
-export const SECRET_PATHS = [
+const SECRET_PATHS = [
   "password",
   "*.password",
   "passwordHash",
@@ -38,7 +38,7 @@ export const SECRET_PATHS = [
 ];
 
 /** Message bodies are personal data: hidden unless LOG_MESSAGE_TEXT=true. */
-export const TEXT_PATHS = ["text", "*.text", "textMessage", "*.textMessage"];
+const TEXT_PATHS = ["text", "*.text", "textMessage", "*.textMessage"];
 
 export type CreateLoggerOptions = {
   service: string;

@@ -3,7 +3,6 @@ export {
   dropDatabase,
   dropStaleTestDatabases,
   testDatabaseName,
-  TEST_DATABASE_PREFIX,
   withAdminClient,
   withDatabase,
 } from "./database";
@@ -13,5 +12,6 @@ export { deleteKeysByPrefix } from "./redis";
 export { waitFor, type WaitForOptions } from "./wait-for";
 export { createPrivateDatabase } from "./private-db";
 export { freePort } from "./ports";
+export { startTcpProxy } from "./tcp-proxy";
 export { postgresBinDir, startPostgresServer, type PostgresServer } from "./postgres-server";
 export { hasRedisServer, sampleRedisMemory, startRedisServer, type RedisServer } from "./redis-server";

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys, messages } from "@inboxerr/db";
-import { startTestApi, type TestApi } from "./test/harness";
+import { startTestApi, type TestApi } from "./testing/harness";
 
 // Invariant 6: input Postgres cannot store or compare (NUL in text, an unpaired surrogate, a
 // year it has no date for) is a 400 naming the field, never a 500, and changes nothing.

@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "./test/harness";
+import { startTestApi, type TestApi } from "./testing/harness";
 
 // Issue #13: each of these was a 500 found by fuzzing; each is a 4xx problem+json now.
 let api: TestApi;

@@ -1,10 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "@inboxerr/db";
-import { testEnv } from "@inboxerr/testing";
+import { startTcpProxy, testEnv } from "@inboxerr/testing";
 import { signAccessToken } from "./auth/jwt";
-import { startTcpProxy } from "./test/tcp-proxy";
-import { startTestApi, TEST_JWT_SECRET, type TestApi } from "./test/harness";
+import { startTestApi, TEST_JWT_SECRET, type TestApi } from "./testing/harness";
 
 describe("with Redis down", () => {
   let api: TestApi;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "./test/harness";
+import { startTestApi, type TestApi } from "./testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { loadPasswordEstimator } from "./auth/password-strength";
 import { accountLoginLimit, ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
 import type { ApiConfig } from "./config";
 import type { ApiDeps, ApiQueues } from "./deps";
-import { createApiMetrics } from "./metrics";
+import { createApiInstruments } from "./prometheus";
 import { buildOpenApiDocument, createOpenApiRegistry, type OpenApiDocument } from "./openapi/document";
 import { apiRoutes } from "./routes/index";
 import { ENQUEUE_TIMEOUT_MS } from "./send/limits";
@@ -40,7 +40,7 @@ const BODY_LIMIT = "5mb";
  * Builds the api: ops routes, /api/v1, /openapi.json and /docs. No side effects: the caller
  * owns the connections, listening and shutdown (main.ts, or a test).
  */
-export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument; close: () => Promise<void> } {
+export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument } {
   const { registry, httpMetrics } = createMetricsRegistry("api");
   const deps: ApiDeps = {
     config: opts.config,
@@ -48,7 +48,7 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
     redis: opts.redis,
     queues: opts.queues,
     logger: opts.logger,
-    metrics: createApiMetrics(registry),
+    metrics: createApiInstruments(registry),
     phones: new PhoneNormalizer(opts.config.DEFAULT_PHONE_REGION),
     redisTimeoutMs: opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
   };
@@ -90,6 +90,5 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
 
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));
-  // Nothing to release yet: connections belong to the caller. Kept so callers need not change when that does.
-  return { app, openapi, close: async () => {} };
+  return { app, openapi };
 }

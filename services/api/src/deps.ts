@@ -4,7 +4,7 @@ import type { MessageEventJob, SmsSendJob } from "@inboxerr/contracts";
 import type { DbHandle } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import type { ApiConfig } from "./config";
-import type { ApiMetrics } from "./metrics";
+import type { ApiInstruments } from "./prometheus";
 import type { PhoneNormalizer } from "./send/phone-cache";
 
 export type ApiQueues = {
@@ -19,7 +19,7 @@ export type ApiDeps = {
   redis: Redis;
   queues: ApiQueues;
   logger: Logger;
-  metrics: ApiMetrics;
+  metrics: ApiInstruments;
   phones: PhoneNormalizer;
   /** Bound on every post-commit Redis call (enqueue, publish): the answer never waits on Redis. */
   redisTimeoutMs: number;

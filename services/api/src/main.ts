@@ -8,7 +8,7 @@ import { openResources } from "./resources";
 const config = loadConfig(API_CONFIG_KEYS);
 const logger = createLogger({ service: "api", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 const resources = openResources(config, logger);
-const { app, close } = createApp({ config, logger, ...resources });
+const { app } = createApp({ config, logger, ...resources });
 const { server, port } = await listenOrExit(app, config.API_PORT, { service: "api", portSetting: "API_PORT" });
 logger.info({ port }, "api listening");
 
@@ -17,7 +17,6 @@ logger.info({ port }, "api listening");
 onShutdownSignal(async (signal) => {
   logger.info({ signal }, "api shutting down");
   await closeServer(server);
-  await close();
   await resources.close();
   logger.info("api stopped");
 });

@@ -17,7 +17,7 @@ import { getMessage } from "./messages/messages.get";
 import { createMessageStore, type SimulatorStats } from "./messages/store";
 import { createThrottle } from "./messages/throttle";
 import { gatewayHealth, liveness, metricsEndpoint, readiness } from "./ops/health";
-import { createMetrics, registerBacklogGauge } from "./ops/metrics";
+import { createSimulatorInstruments, registerBacklogGauge } from "./prometheus";
 import { createWebhook } from "./webhooks/webhooks.create";
 import { deleteWebhook } from "./webhooks/webhooks.delete";
 import { listWebhooks } from "./webhooks/webhooks.list";
@@ -76,7 +76,7 @@ export type Simulator = {
 export function createSimulatorApp(opts: SimulatorOptions): Simulator {
   const logger = opts.logger ?? createLogger({ service: "gateway-simulator", level: "silent" });
   const seed = opts.seed ?? "inboxerr";
-  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const metrics = createSimulatorInstruments({ defaultMetrics: opts.defaultMetrics ?? false });
   const store = createMessageStore({ maxMessages: opts.maxStoredMessages ?? 500_000 });
   const registry = createWebhookRegistry();
   const w = opts.webhooks ?? {};

@@ -4,13 +4,13 @@ import type { Emit } from "./delivery/emitter";
 import type { Lifecycle } from "./delivery/lifecycle";
 import type { MessageStore } from "./messages/store";
 import type { Throttle } from "./messages/throttle";
-import type { Metrics } from "./ops/metrics";
+import type { SimulatorInstruments } from "./prometheus";
 import type { WebhookRegistry } from "./webhooks/registry";
 
 /** What route handlers share; built once per simulator by createSimulatorApp. */
 export type SimContext = {
   logger: Logger;
-  metrics: Metrics;
+  metrics: SimulatorInstruments;
   store: MessageStore;
   registry: WebhookRegistry;
   dispatcher: Dispatcher;

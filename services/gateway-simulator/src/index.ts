@@ -1,3 +1,3 @@
-export { createSimulatorApp, type Simulator, type SimulatorOptions } from "./app";
+// What other packages' tests wire in-process (the sender's harness); no service imports it at run time.
+export { createSimulatorApp, type SimulatorOptions } from "./app";
 export type { SimulatorStats } from "./messages/store";
-export type { DeliveryStats } from "./delivery/dispatcher";

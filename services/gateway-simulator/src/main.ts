@@ -1,27 +1,12 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { loadConfig } from "@inboxerr/config";
-import { createHttpServer, describeListenError, LISTEN_FAILED_EXIT_CODE } from "@inboxerr/http";
+import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSimulatorApp } from "./app";
+import { SIMULATOR_CONFIG_KEYS } from "./config";
 
-const config = loadConfig([
-  "SIMULATOR_PORT",
-  "SMSGATE_USERNAME",
-  "SMSGATE_PASSWORD",
-  "SMSGATE_DEVICE_ID",
-  "SMSGATE_WEBHOOK_SIGNING_KEY",
-  "SIMULATOR_LATENCY_MS",
-  "SIMULATOR_FAILURE_RATE",
-  "SIMULATOR_RATE_LIMIT",
-  "SIMULATOR_SEED",
-  "LOG_LEVEL",
-  "LOG_MESSAGE_TEXT",
-] as const);
-
-const logger = createLogger({
-  service: "gateway-simulator",
-  level: config.LOG_LEVEL,
-  logMessageText: config.LOG_MESSAGE_TEXT,
-});
+const config = loadConfig(SIMULATOR_CONFIG_KEYS);
+const logger = createLogger({ service: "gateway-simulator", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 
 const simulator = createSimulatorApp({
   username: config.SMSGATE_USERNAME,
@@ -37,45 +22,22 @@ const simulator = createSimulatorApp({
   defaultMetrics: true,
 });
 
-// Bounded header, request and keep-alive timeouts, like every other service (packages/http).
-const server = createHttpServer(simulator.app);
-server.on("error", (err) => {
-  const line = describeListenError(err, config.SIMULATOR_PORT, { service: "gateway-simulator", portSetting: "SIMULATOR_PORT" });
-  if (line) {
-    process.stderr.write(`${line}\n`);
-    process.exit(LISTEN_FAILED_EXIT_CODE);
-  }
-  logger.fatal({ err }, "server error");
-  process.exit(1);
+const { server, port } = await listenOrExit(simulator.app, config.SIMULATOR_PORT, {
+  service: "gateway-simulator",
+  portSetting: "SIMULATOR_PORT",
 });
-server.listen(config.SIMULATOR_PORT, () => {
-  logger.info(
-    {
-      port: config.SIMULATOR_PORT,
-      latencyMs: config.SIMULATOR_LATENCY_MS,
-      failureRate: config.SIMULATOR_FAILURE_RATE,
-      rateLimit: config.SIMULATOR_RATE_LIMIT,
-    },
-    "gateway simulator listening",
-  );
-});
+logger.info(
+  { port, latencyMs: config.SIMULATOR_LATENCY_MS, failureRate: config.SIMULATOR_FAILURE_RATE, rateLimit: config.SIMULATOR_RATE_LIMIT },
+  "gateway simulator listening",
+);
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
+// Order: stop accepting requests, stop timers and webhook delivery, then exit.
+onShutdownSignal(async (signal) => {
   logger.info({ signal }, "shutting down");
-  // Order: stop accepting requests, stop timers and webhook delivery, then exit.
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
+  const closed = closeServer(server);
   await simulator.close();
   // Keep-alive clients may hold sockets open; do not let them delay the exit for long.
-  const bound = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref());
-  await Promise.race([closed, bound]);
+  await Promise.race([closed, delay(5_000, undefined, { ref: false })]);
   server.closeAllConnections();
   logger.info("stopped");
-  process.exit(0);
-}
-
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+});

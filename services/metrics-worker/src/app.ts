@@ -8,7 +8,7 @@ import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createEventConsumer, type AggregateBatchOptions } from "./aggregate/consumer";
-import { createAggregateMetrics } from "./aggregate/metrics";
+import { createMetricsWorkerInstruments } from "./prometheus";
 import { createReconciler, type Reconciler } from "./reconcile/reconcile";
 import { every, type Schedule } from "./reconcile/schedule";
 
@@ -48,7 +48,7 @@ export type MetricsWorker = {
 /** Builds the metrics-worker (consumer and ops app) without starting it: main.ts does. */
 export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   const { registry, httpMetrics } = createMetricsRegistry("metrics-worker");
-  const metrics = createAggregateMetrics(registry);
+  const metrics = createMetricsWorkerInstruments(registry);
   const consumer = createEventConsumer({
     db: opts.db,
     logger: opts.logger,

@@ -4,16 +4,9 @@ import { createDb } from "@inboxerr/db";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createMetricsWorker } from "./app";
+import { METRICS_WORKER_CONFIG_KEYS } from "./config";
 
-const config = loadConfig([
-  "DATABASE_URL",
-  "REDIS_URL",
-  "QUEUE_PREFIX",
-  "LOG_LEVEL",
-  "METRICS_WORKER_PORT",
-  "METRICS_RECONCILE_INTERVAL_SECONDS",
-  "METRICS_RECONCILE_AFTER_SECONDS",
-] as const);
+const config = loadConfig(METRICS_WORKER_CONFIG_KEYS);
 
 const logger = createLogger({ service: "metrics-worker", level: config.LOG_LEVEL });
 const database = createDb(config.DATABASE_URL, {

@@ -5,7 +5,8 @@ import { isDatabaseUnreachable, type DbHandle } from "@inboxerr/db";
 import type { GatewayDriver } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
 import type { SenderConfig } from "./config";
-import { createSenderMetrics } from "./metrics";
+import { createOpsApp } from "./ops";
+import { createSenderInstruments } from "./prometheus";
 import { createOutboxPublisher } from "./outbox/publish";
 import { createOutboxRelay } from "./outbox/relay";
 import { startPeriodic } from "./periodic";
@@ -54,13 +55,14 @@ export type SenderWorkerDeps = {
 
 /**
  * Builds the sender: the `sms-send` worker, its status batcher and outbox publisher, the
- * sweeper and the outbox relay. No side effects until start(); the caller owns (and closes)
- * the database and Redis connections it passed in.
+ * sweeper, the outbox relay and the ops app (`app`: health, readiness, /metrics). No side
+ * effects until start(); the caller listens, and owns (and closes) the database and Redis
+ * connections it passed in.
  */
 export function createSenderWorker(deps: SenderWorkerDeps) {
   const { config, db, logger } = deps;
   const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
-  const metrics = createSenderMetrics(deps.registry);
+  const metrics = createSenderInstruments(deps.registry);
   const producerCtx = { connection: deps.redis.producer, prefix: config.QUEUE_PREFIX };
   const sendQueue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, producerCtx);
   const eventQueue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, producerCtx);
@@ -117,6 +119,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   let closing: Promise<void> | undefined;
 
   return {
+    app: createOpsApp({ registry: deps.registry, db: db.db, redis: deps.redis.producer, pausedForDatabase: () => outage.paused }),
     registry: deps.registry,
     sendQueue,
     eventQueue,
@@ -156,5 +159,3 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     },
   };
 }
-
-export type SenderWorker = ReturnType<typeof createSenderWorker>;

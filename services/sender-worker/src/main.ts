@@ -9,7 +9,6 @@ import { createLogger } from "@inboxerr/logger";
 import { createSenderWorker, DEFAULT_TUNING } from "./app";
 import { SENDER_CONFIG_KEYS } from "./config";
 import { SENDER_DB_OPTIONS } from "./db";
-import { createOpsApp } from "./ops";
 
 const config = loadConfig(SENDER_CONFIG_KEYS);
 const logger = createLogger({ service: "sender-worker", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
@@ -32,7 +31,7 @@ await Promise.race([once(redis.producer, "ready"), delay(5_000)]);
 const { registry } = createMetricsRegistry("sender-worker");
 const driver = smsGateDriverFromSettings(config);
 const sender = createSenderWorker({ config, db, redis, driver, logger, registry });
-const { server, port } = await listenOrExit(createOpsApp({ registry, db: db.db, redis: redis.producer, pausedForDatabase: () => sender.pausedForDatabase }), config.SENDER_PORT, {
+const { server, port } = await listenOrExit(sender.app, config.SENDER_PORT, {
   service: "sender-worker",
   portSetting: "SENDER_PORT",
 });

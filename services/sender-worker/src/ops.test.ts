@@ -4,7 +4,7 @@ import { createDb } from "@inboxerr/db";
 import { closeServer, listen } from "@inboxerr/http";
 import { testEnv, waitFor } from "@inboxerr/testing";
 import { Registry } from "prom-client";
-import { createSenderMetrics } from "./metrics";
+import { createSenderInstruments } from "./prometheus";
 import { createOpsApp } from "./ops";
 
 const { db, close } = createDb(testEnv().databaseUrl, { max: 1 });
@@ -22,7 +22,7 @@ async function serve(app: ReturnType<typeof createOpsApp>) {
 describe("ops endpoints", () => {
   it("answers alive, ready when Postgres and Redis answer, and every sender series on /metrics", async () => {
     const registry = new Registry();
-    createSenderMetrics(registry);
+    createSenderInstruments(registry);
     const ops = await serve(createOpsApp({ registry, db, redis }));
     try {
       // The producer connection fails fast instead of queueing: ready once it has connected.

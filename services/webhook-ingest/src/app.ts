@@ -5,7 +5,7 @@ import type { MessageEventJob } from "@inboxerr/contracts";
 import type { DbHandle } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
-import { createIngestMetrics } from "./webhooks/metrics";
+import { createIngestInstruments } from "./prometheus";
 import { createWebhookProcessor, type BatchOptions } from "./webhooks/processor";
 import { createOutboxPublisher } from "./webhooks/publish";
 import { smsGateWebhookRouter } from "./webhooks/route";
@@ -34,7 +34,7 @@ export type WebhookIngest = {
 /** Builds the webhook-ingest HTTP app. No side effects: main.ts listens and owns shutdown. */
 export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
   const { registry, httpMetrics } = createMetricsRegistry("webhook-ingest");
-  const metrics = createIngestMetrics(registry);
+  const metrics = createIngestInstruments(registry);
   const publisher = createOutboxPublisher({
     pool: opts.database.pool,
     queue: opts.events,

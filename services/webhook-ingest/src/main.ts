@@ -1,4 +1,3 @@
-import { Gauge } from "prom-client";
 import { loadConfig } from "@inboxerr/config";
 import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
@@ -6,25 +5,12 @@ import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createWebhookIngest } from "./app";
+import { WEBHOOK_INGEST_CONFIG_KEYS } from "./config";
+import { createRegistrationGauge } from "./prometheus";
 import { startWebhookRegistration } from "./registration/background";
 import { registerWebhooks } from "./registration/register";
 
-const config = loadConfig([
-  "DATABASE_URL",
-  "REDIS_URL",
-  "QUEUE_PREFIX",
-  "LOG_LEVEL",
-  "LOG_MESSAGE_TEXT",
-  "DEFAULT_PHONE_REGION",
-  "WEBHOOK_INGEST_PORT",
-  "SMSGATE_URL",
-  "SMSGATE_USERNAME",
-  "SMSGATE_PASSWORD",
-  "SMSGATE_DEVICE_ID",
-  "SMSGATE_WEBHOOK_SIGNING_KEY",
-  "SMSGATE_TIMEOUT_MS",
-  "PUBLIC_WEBHOOK_URL",
-] as const);
+const config = loadConfig(WEBHOOK_INGEST_CONFIG_KEYS);
 
 const logger = createLogger({ service: "webhook-ingest", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 const database = createDb(config.DATABASE_URL, {
@@ -55,15 +41,10 @@ const { server, port } = await listenOrExit(ingest.app, config.WEBHOOK_INGEST_PO
 logger.info({ port }, "webhook-ingest listening");
 
 const driver = smsGateDriverFromSettings(config);
-const registered = new Gauge({
-  name: "inboxerr_webhook_registration_ok",
-  help: "1 once PUBLIC_WEBHOOK_URL is registered with the gateway, 0 while registration is failing",
-  registers: [ingest.registry],
-});
 const registration = startWebhookRegistration({
   register: () => registerWebhooks(driver, { url: config.PUBLIC_WEBHOOK_URL, deviceId: config.SMSGATE_DEVICE_ID }),
   logger,
-  onState: (ok) => registered.set(ok ? 1 : 0),
+  onState: createRegistrationGauge(ingest.registry),
 });
 
 // Stop taking webhooks first (the phone retries elsewhere or later), then finish the ones in

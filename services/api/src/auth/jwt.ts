@@ -7,8 +7,6 @@ const ISSUER = "inboxerr";
 /** Replicas' clocks may differ a little; a token issued further in the future is not ours. */
 const CLOCK_SKEW_SECONDS = 60;
 
-export type TokenClaims = { sub: string };
-
 export function signAccessToken(userId: string, secret: string, expiresInSeconds: number): string {
   return jwt.sign({}, secret, { algorithm: ALGORITHM, expiresIn: expiresInSeconds, subject: userId, issuer: ISSUER });
 }

@@ -6,7 +6,7 @@ import { adjacencyGraphs, dictionary } from "@zxcvbn-ts/language-common";
  * zxcvbn's 0..4 scale; 3 = "safely unguessable" (~10^8 guesses or more). Enough behind scrypt
  * and the per-account login limit, and it still lets through a passphrase of three plain words.
  */
-export const MIN_PASSWORD_SCORE = 3;
+const MIN_PASSWORD_SCORE = 3;
 
 /**
  * zxcvbn is superlinear in the length: 256 random characters took seconds of CPU. Only this

@@ -10,7 +10,7 @@ export const API_PREFIX = "/api/v1";
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 type BodyOut<B, F> = B extends z.ZodType ? (F extends z.ZodType ? z.output<B> | z.output<F> : z.output<B>) : Out<F>;
 
-export type RouteContext<B, Q, P, H, A extends boolean> = {
+type RouteContext<B, Q, P, H, A extends boolean> = {
   req: Request;
   res: Response;
   body: B;

@@ -1,6 +1,6 @@
 import { AppError } from "@inboxerr/http";
 
-export const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+const DEFAULT_WINDOW_MS = 24 * 3_600_000;
 export const MAX_WINDOW_DAYS = 366;
 /** A dense series longer than this is too big to chart or to send; ask for a coarser granularity. */
 export const MAX_SERIES_BUCKETS = 1_500;
@@ -30,7 +30,7 @@ const STEP_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
  * How many buckets a series shows when the query gives no `from`: an hour of minutes, a day of
  * hours, a month of days. One 24-hour default for every granularity gave 1,441 minute buckets.
  */
-export const DEFAULT_SERIES_BUCKETS = { minute: 60, hour: 24, day: 30 } as const;
+const DEFAULT_SERIES_BUCKETS = { minute: 60, hour: 24, day: 30 } as const;
 
 /**
  * The window of a series: as resolveWindow when `from` is given; otherwise exactly

@@ -5,7 +5,7 @@ export const CreateApiKeyRequest = z
   .object({ name: safeText().min(1).max(100).meta({ example: "crm-integration" }) })
   .meta({ id: "CreateApiKeyRequest" });
 
-export const ApiKeySchema = z
+const ApiKeySchema = z
   .object({
     id: z.uuid(),
     name: z.string(),

@@ -52,7 +52,7 @@ export const IdParams = z.object({
   id: z.string().meta({ description: "Resource id (UUID)", example: "0b6f3a0e-6d2c-4b9e-9a51-3d8f7c1e2a40" }),
 });
 
-export const FieldErrorSchema = z
+const FieldErrorSchema = z
   .object({
     path: z.string().meta({ example: "messages.3.to" }),
     code: z.string().optional().meta({ example: "invalid_phone" }),

@@ -12,7 +12,7 @@ export const ListInboundMessagesQuery = z.object({
   cursor: safeText().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
 });
 
-export const InboundMessageSchema = z
+const InboundMessageSchema = z
   .object({
     id: z.uuid(),
     from: z.string().meta({ description: "E.164, or the sender as reported when it is not a phone number (short codes, names)" }),

@@ -73,7 +73,7 @@ export const SendMessageRequest = z
   .superRefine(checkWindow)
   .meta({ id: "SendMessageRequest" });
 
-export const BulkRecipientSchema = z
+const BulkRecipientSchema = z
   .object({
     to: phone,
     text: messageText().optional().meta({ description: "This recipient's text; wins over the shared `text`" }),
@@ -146,10 +146,10 @@ export async function parseBulkSendRequest(body: unknown): Promise<z.output<type
   return { ...envelope.data, messages };
 }
 
-export const REJECT_CODES = ["invalid_phone", "missing_text", "missing_variable", "text_too_long", "duplicate_custom_id"] as const;
+const REJECT_CODES = ["invalid_phone", "missing_text", "missing_variable", "text_too_long", "duplicate_custom_id"] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 
-export const RejectionSchema = z
+const RejectionSchema = z
   .object({ index: z.number().int(), to: z.string(), code: z.enum(REJECT_CODES), detail: z.string() })
   .meta({ id: "Rejection" });
 

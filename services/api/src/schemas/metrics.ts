@@ -2,8 +2,7 @@ import { z } from "zod";
 import { MAX_SERIES_BUCKETS, MAX_WINDOW_DAYS } from "../reporting/window";
 import { isoDateTime, MessageStatusSchema } from "./common";
 
-export const GRANULARITIES = ["minute", "hour", "day"] as const;
-export type Granularity = (typeof GRANULARITIES)[number];
+const GRANULARITIES = ["minute", "hour", "day"] as const;
 
 const windowQuery = {
   from: isoDateTime()
@@ -52,7 +51,7 @@ export const MetricsSummarySchema = z
   })
   .meta({ id: "MetricsSummary" });
 
-export const MetricsBucketSchema = z
+const MetricsBucketSchema = z
   .object({
     start: z.string().meta({ format: "date-time", description: "Bucket start (UTC, aligned to the granularity)" }),
     sent: z.number().int(),

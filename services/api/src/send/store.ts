@@ -4,7 +4,7 @@ import type { Tx } from "@inboxerr/db";
 import { INSERT_CHUNK } from "./limits";
 import type { Candidate } from "./prepare";
 
-export type SendWindow = {
+type SendWindow = {
   scheduledAt: Date | null;
   validUntil: Date | null;
   priority: number;

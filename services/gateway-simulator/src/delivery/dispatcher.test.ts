@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createLogger } from "@inboxerr/logger";
 import { waitFor } from "@inboxerr/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { createMetrics } from "../ops/metrics";
+import { createSimulatorInstruments } from "../prometheus";
 import { createDispatcher } from "./dispatcher";
 
 const servers: Server[] = [];
@@ -31,7 +31,7 @@ const dispatcher = (extra: Partial<Parameters<typeof createDispatcher>[0]> = {})
   createDispatcher({
     signingKey: "k".repeat(16),
     logger: createLogger({ service: "test", level: "silent" }),
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics: createSimulatorInstruments({ defaultMetrics: false }),
     baseBackoffMs: 10,
     maxBackoffMs: 50,
     timeoutMs: 5000,

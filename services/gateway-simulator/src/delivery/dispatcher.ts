@@ -1,14 +1,14 @@
 import { setMaxListeners } from "node:events";
 import { signWebhook } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
-import type { Metrics } from "../ops/metrics";
+import type { SimulatorInstruments } from "../prometheus";
 import { Fifo } from "./fifo";
 import { createPoster } from "./post";
 
 export type DispatcherOptions = {
   signingKey: string;
   logger: Logger;
-  metrics: Metrics;
+  metrics: SimulatorInstruments;
   /** First retry delay; doubles per failed attempt up to maxBackoffMs. */
   baseBackoffMs: number;
   maxBackoffMs: number;

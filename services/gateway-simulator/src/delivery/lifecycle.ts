@@ -1,6 +1,6 @@
 import { WEBHOOK_EVENTS } from "@inboxerr/gateway";
 import type { MessageStateName, MessageStore, StoredMessage } from "../messages/store";
-import type { Metrics } from "../ops/metrics";
+import type { SimulatorInstruments } from "../prometheus";
 import type { Emit } from "./emitter";
 import { fateOf, type Fate } from "./fate";
 import { phoneTimestamp } from "./timestamps";
@@ -13,7 +13,7 @@ export type LifecycleOptions = {
   utcOffsetMinutes: number;
   emit: Emit;
   store: MessageStore;
-  metrics: Metrics;
+  metrics: SimulatorInstruments;
 };
 
 const MAX_TIMER_MS = 2 ** 31 - 1;

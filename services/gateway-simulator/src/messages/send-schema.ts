@@ -17,7 +17,7 @@ const sendSchema = z.object({
   scheduleAt: z.iso.datetime({ offset: true }).nullish(),
 });
 
-export type ParsedSend = {
+type ParsedSend = {
   /** Absent means the gateway generates one. */
   id: string | null;
   deviceId: string | null;

@@ -1,7 +1,7 @@
 /** SMS Gate processing states, as the API spells them. */
 export type MessageStateName = "Pending" | "Processed" | "Sent" | "Delivered" | "Failed";
 
-export type RecipientState = { phoneNumber: string; state: MessageStateName; error?: string };
+type RecipientState = { phoneNumber: string; state: MessageStateName; error?: string };
 
 /** Kept small (epoch-ms numbers, no ISO strings): a benchmark stores tens of thousands. */
 export type StoredMessage = {

@@ -44,7 +44,7 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}) {
   };
 }
 
-export type ReceivedWebhook = { rawBody: Buffer; headers: IncomingHttpHeaders; body: Record<string, unknown> };
+type ReceivedWebhook = { rawBody: Buffer; headers: IncomingHttpHeaders; body: Record<string, unknown> };
 
 /**
  * A webhook receiver that keeps the raw bytes (signatures cover them) and answers with

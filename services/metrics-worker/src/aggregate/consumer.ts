@@ -4,7 +4,7 @@ import type { Db } from "@inboxerr/db";
 import { withLogContext, type Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
 import { applyEvents, type ApplyOutcome } from "./apply";
-import type { AggregateMetrics } from "./metrics";
+import type { MetricsWorkerInstruments } from "../prometheus";
 
 export type AggregateBatchOptions = {
   /** Events per transaction at most (default 1000; in practice bounded by the worker's concurrency). */
@@ -27,7 +27,7 @@ export type EventConsumer = {
 export function createEventConsumer(opts: {
   db: Db;
   logger: Logger;
-  metrics: AggregateMetrics;
+  metrics: MetricsWorkerInstruments;
   batch?: AggregateBatchOptions;
 }): EventConsumer {
   const batcher = new MicroBatcher<MessageEventJob, ApplyOutcome>({

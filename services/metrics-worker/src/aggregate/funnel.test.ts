@@ -6,7 +6,7 @@ import { createDb, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker, type MetricsWorker } from "../app";
-import { countsOf, reachedOf, runChains } from "../test/chains";
+import { countsOf, reachedOf, runChains } from "../testing/chains";
 
 const env = testEnv();
 const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;

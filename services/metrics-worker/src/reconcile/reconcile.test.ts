@@ -7,7 +7,7 @@ import { createDb, metricsReconcileState, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker, type MetricsWorker } from "../app";
-import { countsOf, markPublished, reachedOf, runChains } from "../test/chains";
+import { countsOf, markPublished, reachedOf, runChains } from "../testing/chains";
 import { RECONCILE_LOCK_KEY } from "./reconcile";
 
 // The reconcile pass reads every user's events by design: its own database keeps other test

@@ -2,7 +2,7 @@ import type { MessageEventJob } from "@inboxerr/contracts";
 import type { Db, MessageStatus, TxClient } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { applyInTx, inRetriedTransaction } from "../aggregate/apply";
-import type { AggregateMetrics } from "../aggregate/metrics";
+import type { MetricsWorkerInstruments } from "../prometheus";
 
 /**
  * One reconciler at a time across replicas. Arbitrary constant, distinct from the sender's
@@ -15,7 +15,7 @@ const STATE = "metrics-worker";
 export type ReconcileOptions = {
   db: Db;
   logger: Logger;
-  metrics: AggregateMetrics;
+  metrics: MetricsWorkerInstruments;
   /** Events published less than this long ago are left to their queue copy. */
   afterMs: number;
   /** Events per transaction (default 1000). */

@@ -5,9 +5,9 @@ import { Registry } from "prom-client";
 import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
 import { createDb, transition, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createTestUser, insertMessages, testDatabaseUrl, testEnv, waitFor } from "@inboxerr/testing";
-import { createSenderMetrics } from "../metrics";
-import { logger, testPrefix } from "../test/harness";
-import { eventsOf } from "../test/messages";
+import { createSenderInstruments } from "../prometheus";
+import { logger, testPrefix } from "../testing/harness";
+import { eventsOf } from "../testing/messages";
 import { createOutboxPublisher, publishAndMark } from "./publish";
 
 let handle: DbHandle;
@@ -67,7 +67,7 @@ describe("createOutboxPublisher", () => {
       return realAddBulk(jobs);
     });
     const registry = new Registry();
-    const publisher = createOutboxPublisher({ db: handle.db, queue, logger, metrics: createSenderMetrics(registry) });
+    const publisher = createOutboxPublisher({ db: handle.db, queue, logger, metrics: createSenderInstruments(registry) });
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     try {
       await waitFor(() => redis.status === "ready");

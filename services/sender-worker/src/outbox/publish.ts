@@ -3,7 +3,7 @@ import { publishEvents, toEventJob, type MessageEventJob } from "@inboxerr/contr
 import { namedStatement, type Db, type MessageEvent } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
-import type { SenderMetrics } from "../metrics";
+import type { SenderInstruments } from "../prometheus";
 
 const MARK_PUBLISHED = namedStatement(
   "inboxerr_sender_mark_published",
@@ -13,7 +13,7 @@ const MARK_PUBLISHED = namedStatement(
     where id = any($1::uuid[]) and published_at is null and exists (select 1 from async_commit)`,
 );
 
-export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderMetrics };
+export type OutboxDeps = { db: Db; queue: Queue<MessageEventJob>; logger: Logger; metrics: SenderInstruments };
 
 /**
  * Puts committed outbox rows on `message-events` (jobId = event id, so a repeat is a no-op),

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueSends } from "@inboxerr/contracts";
 import { createDb, transition, type DbHandle } from "@inboxerr/db";
 import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
-import { startGateway, startSender, testPrefix } from "../test/harness";
-import { allIn, eventsOf } from "../test/messages";
+import { startGateway, startSender, testPrefix } from "../testing/harness";
+import { allIn, eventsOf } from "../testing/messages";
 import { createPrivateDatabase } from "@inboxerr/testing";
 
 let database: Awaited<ReturnType<typeof createPrivateDatabase>>;

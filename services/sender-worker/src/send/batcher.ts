@@ -1,5 +1,5 @@
 import { fetchClaimRows, transitionMany, uncountAttempts, type ClaimRow, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
-import type { SenderMetrics } from "../metrics";
+import type { SenderInstruments } from "../prometheus";
 import type { OutboxPublisher } from "../outbox/publish";
 import { ItemFailure, MicroBatch } from "./micro-batch";
 
@@ -30,7 +30,7 @@ export const EXPIRED_UNSENT = "validUntil passed before the message reached the 
 export type StatusBatcherOptions = {
   db: Db;
   publisher: OutboxPublisher;
-  metrics: SenderMetrics;
+  metrics: SenderInstruments;
   maxSize?: number;
   maxConcurrent?: number;
   lingerMs?: number;

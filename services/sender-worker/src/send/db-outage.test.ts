@@ -10,8 +10,8 @@ import { enqueueSends, JOB_DEFAULTS, MAX_JOB_ERROR_LENGTH } from "@inboxerr/cont
 import { createDb, type DbHandle } from "@inboxerr/db";
 import { runMigrations } from "@inboxerr/db/migrate";
 import { createTestUser, insertMessages, startPostgresServer, testEnv, waitFor, type PostgresServer } from "@inboxerr/testing";
-import { startGateway, startSender, testPrefix, type TestSender } from "../test/harness";
-import { allIn } from "../test/messages";
+import { startGateway, startSender, testPrefix, type TestSender } from "../testing/harness";
+import { allIn } from "../testing/messages";
 
 let pg: PostgresServer;
 let handle: DbHandle;

@@ -3,25 +3,25 @@ import { smsSendJobSchema, type SmsSendJob } from "@inboxerr/contracts";
 import type { ClaimRow } from "@inboxerr/db";
 import type { GatewayDriver, SendResult } from "@inboxerr/gateway";
 import { withLogContext, type Logger } from "@inboxerr/logger";
-import type { SenderMetrics } from "../metrics";
+import type { SenderInstruments } from "../prometheus";
 import type { StatusBatcher } from "./batcher";
 
 /** How long the whole queue pauses after a 429/503 that named no Retry-After. */
-export const DEFAULT_THROTTLE_MS = 1_000;
+const DEFAULT_THROTTLE_MS = 1_000;
 
 export type SendProcessorDeps = {
   batcher: StatusBatcher;
   driver: GatewayDriver;
   /** The `sms-send` queue: a gateway throttle pauses it for every worker of every replica. */
   queue: Queue<SmsSendJob>;
-  metrics: SenderMetrics;
+  metrics: SenderInstruments;
   logger: Logger;
   deviceId?: string;
   simNumber?: number;
 };
 
 /** Thrown for an answer that may succeed later: BullMQ retries it with backoff. */
-export class TransientSendError extends Error {
+class TransientSendError extends Error {
   override name = "TransientSendError";
 }
 

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { enqueueSends } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
 import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
-import { startGateway, startSender, testPrefix } from "../test/harness";
-import { allIn } from "../test/messages";
+import { startGateway, startSender, testPrefix } from "../testing/harness";
+import { allIn } from "../testing/messages";
 
 const { db, close } = createDb(testEnv().databaseUrl, { max: 4 });
 afterAll(close);

@@ -4,8 +4,8 @@ import { enqueueSends } from "@inboxerr/contracts";
 import { createDb, messages } from "@inboxerr/db";
 import { createSmsGateDriver, type GatewayDriver, type SendResult } from "@inboxerr/gateway";
 import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
-import { GATEWAY_CREDENTIALS, startGateway, startSender, startStubGateway, testPrefix, type TestSender } from "../test/harness";
-import { allIn, eventsOf, messageRow, statusCounts } from "../test/messages";
+import { GATEWAY_CREDENTIALS, startGateway, startSender, startStubGateway, testPrefix, type TestSender } from "../testing/harness";
+import { allIn, eventsOf, messageRow, statusCounts } from "../testing/messages";
 
 const { db, close } = createDb(testEnv().databaseUrl, { max: 4 });
 let gateway: Awaited<ReturnType<typeof startGateway>>;

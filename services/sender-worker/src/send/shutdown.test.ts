@@ -3,8 +3,8 @@ import { createQueue, createRedis, enqueueSends, QUEUE_NAMES, type SmsSendJob } 
 import { createDb } from "@inboxerr/db";
 import { createSmsGateDriver, type GatewayDriver, type SendResult } from "@inboxerr/gateway";
 import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
-import { GATEWAY_CREDENTIALS, startGateway, startSender, testPrefix } from "../test/harness";
-import { messageRow } from "../test/messages";
+import { GATEWAY_CREDENTIALS, startGateway, startSender, testPrefix } from "../testing/harness";
+import { messageRow } from "../testing/messages";
 
 const { db, close } = createDb(testEnv().databaseUrl, { max: 4 });
 let gateway: Awaited<ReturnType<typeof startGateway>>;

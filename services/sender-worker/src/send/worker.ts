@@ -100,5 +100,3 @@ export function createSendWorker(opts: SendWorkerOptions) {
     },
   };
 }
-
-export type SendWorker = ReturnType<typeof createSendWorker>;

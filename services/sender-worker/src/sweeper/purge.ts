@@ -8,7 +8,7 @@ export type PurgeLimits = {
   maxBatches: number;
 };
 
-export const DEFAULT_PURGE_LIMITS: PurgeLimits = { batchSize: 5_000, maxBatches: 20 };
+const DEFAULT_PURGE_LIMITS: PurgeLimits = { batchSize: 5_000, maxBatches: 20 };
 
 /**
  * Deletes idempotency keys past `expires_at` (kept 24 h; a bulk's recorded response can be

@@ -5,8 +5,8 @@ import { createDb, idempotencyKeys, messages, type DbHandle } from "@inboxerr/db
 import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
 import { LOCK_KEYS } from "../advisory-lock";
 import { EXPIRED_UNSENT } from "../send/batcher";
-import { startGateway, startSender, testPrefix, type TestSender } from "../test/harness";
-import { age, eventsOf, lockRow, messageRow } from "../test/messages";
+import { startGateway, startSender, testPrefix, type TestSender } from "../testing/harness";
+import { age, eventsOf, lockRow, messageRow } from "../testing/messages";
 import { purgeIdempotencyKeys } from "./purge";
 import { createPrivateDatabase } from "@inboxerr/testing";
 

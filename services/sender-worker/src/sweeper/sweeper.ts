@@ -4,7 +4,7 @@ import { enqueueSends, type SmsSendJob } from "@inboxerr/contracts";
 import { transitionMany, type DbHandle } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { LOCK_KEYS, withAdvisoryLock } from "../advisory-lock";
-import type { SenderMetrics } from "../metrics";
+import type { SenderInstruments } from "../prometheus";
 import type { OutboxPublisher } from "../outbox/publish";
 import { EXPIRED_UNSENT } from "../send/batcher";
 import { jobPresence } from "./job-states";
@@ -20,7 +20,7 @@ export type SweeperOptions = {
   /** The connection the queue uses; the job lookups pipeline on it. */
   redis: Redis;
   publisher: OutboxPublisher;
-  metrics: SenderMetrics;
+  metrics: SenderInstruments;
   logger: Logger;
   /** A `sending` row untouched this long has lost its worker (SWEEPER_STALE_SECONDS). */
   staleMs: number;
@@ -99,5 +99,3 @@ export function createSweeper(opts: SweeperOptions) {
     },
   };
 }
-
-export type Sweeper = ReturnType<typeof createSweeper>;

@@ -4,16 +4,10 @@
  */
 import { loadConfig } from "@inboxerr/config";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
+import { REGISTER_CONFIG_KEYS } from "../config";
 import { registerWebhooks } from "../registration/register";
 
-const config = loadConfig([
-  "SMSGATE_URL",
-  "SMSGATE_USERNAME",
-  "SMSGATE_PASSWORD",
-  "SMSGATE_DEVICE_ID",
-  "SMSGATE_TIMEOUT_MS",
-  "PUBLIC_WEBHOOK_URL",
-] as const);
+const config = loadConfig(REGISTER_CONFIG_KEYS);
 
 const driver = smsGateDriverFromSettings(config);
 

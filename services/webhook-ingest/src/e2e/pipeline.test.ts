@@ -13,10 +13,10 @@ import { createSmsGateDriver } from "@inboxerr/gateway";
 import { createLogger } from "@inboxerr/logger";
 import { analyzeText } from "@inboxerr/sms";
 import { createTestUser, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
-import { createMetricsWorker, type MetricsWorker } from "../../../metrics-worker/src/app";
 import { CREDENTIALS, startSimulator } from "@inboxerr/gateway-simulator/testing";
+import { createMetricsWorker, type MetricsWorker } from "@inboxerr/metrics-worker";
 import { registerWebhooks } from "../registration/register";
-import { SIGNING_KEY, startIngest, type Harness } from "../webhooks/test-harness";
+import { SIGNING_KEY, startIngest, type Harness } from "../testing/harness";
 
 const TOTAL = 500;
 let ingest: Harness;

@@ -17,7 +17,7 @@ export type StatusReport =
   | { kind: "failed"; at: Date | undefined; reason: string };
 
 /** What one webhook asks of the database, decided before it reaches the database. */
-export type WebhookAction =
+type WebhookAction =
   | { kind: "report"; messageId: string; report: StatusReport }
   | { kind: "received"; fromNumber: string; text: string; receivedAt: Date }
   | { kind: "none" };

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { createDb, messages, type DbHandle } from "@inboxerr/db";
 import { createTestUser, insertMessages, testEnv } from "@inboxerr/testing";
-import { createIngestMetrics } from "./metrics";
+import { createIngestInstruments } from "../prometheus";
 import type { IncomingWebhook } from "./parse";
 import { createWebhookProcessor } from "./processor";
 
@@ -28,7 +28,7 @@ describe("createWebhookProcessor", () => {
     const processor = createWebhookProcessor({
       pool: database.pool,
       publisher: { publish: () => undefined, close: async () => undefined },
-      metrics: createIngestMetrics(new Registry()),
+      metrics: createIngestInstruments(new Registry()),
     });
     try {
       const user = await createTestUser(database.db);

@@ -1,7 +1,7 @@
 import { isDatabaseDown } from "@inboxerr/http";
 import { MicroBatcher } from "@inboxerr/batch";
 import { applyWebhooks, type Outcome } from "./apply";
-import type { IngestMetrics } from "./metrics";
+import type { IngestInstruments } from "../prometheus";
 import type { IncomingWebhook } from "./parse";
 import type { OutboxPublisher } from "./publish";
 import type { DbPool } from "./statement";
@@ -31,7 +31,7 @@ export type BatchOptions = {
 export function createWebhookProcessor(opts: {
   pool: DbPool;
   publisher: OutboxPublisher;
-  metrics: IngestMetrics;
+  metrics: IngestInstruments;
   batch?: BatchOptions;
 }): WebhookProcessor {
   const batcher = new MicroBatcher<IncomingWebhook, Outcome | Error>({

@@ -2,7 +2,7 @@ import { Router } from "express";
 import { verifyWebhookSignature, type SignatureFailure } from "@inboxerr/gateway";
 import { AppError, rawBody as rawBodyParser, requestIdOf } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
-import type { IngestMetrics } from "./metrics";
+import type { IngestInstruments } from "../prometheus";
 import { parseWebhook } from "./parse";
 import type { WebhookProcessor } from "./processor";
 
@@ -25,7 +25,7 @@ export function smsGateWebhookRouter(opts: {
   signingKey: string;
   defaultRegion: string;
   toleranceSeconds: number;
-  metrics: IngestMetrics;
+  metrics: IngestInstruments;
   logger: Logger;
 }): Router {
   const router = Router();

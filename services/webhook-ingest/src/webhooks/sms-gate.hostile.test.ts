@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { inboundMessages } from "@inboxerr/db";
 import { createTestUser, insertMessages } from "@inboxerr/testing";
-import { envelope, messageRow, postSigned, startIngest, storedEnvelopes, type Harness } from "./test-harness";
+import { envelope, messageRow, postSigned, startIngest, storedEnvelopes, type Harness } from "../testing/harness";
 
 // Signed bodies no phone would send, each once found to make Postgres fail (a 500 the phone
 // retries for two days) or to lose an inbound SMS to a 400. The answer must be final: 200, or

@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { envelope, SIGNING_KEY, startIngest, type Harness } from "./test-harness";
+import { envelope, SIGNING_KEY, startIngest, type Harness } from "../testing/harness";
 import { signWebhook } from "@inboxerr/gateway";
 
 // Issue #13: a body declaring a content-encoding it does not have was a 500. Compressed bodies

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { inboundMessages, messageEvents } from "@inboxerr/db";
 import { normalizePhone } from "@inboxerr/sms";
 import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
-import { envelope, messageRow, postSigned, startIngest, type Harness } from "./test-harness";
+import { envelope, messageRow, postSigned, startIngest, type Harness } from "../testing/harness";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
-import { envelope, eventsOf, messageRow, postSigned, startIngest, storedEnvelopes, type Harness } from "./test-harness";
+import { envelope, eventsOf, messageRow, postSigned, startIngest, storedEnvelopes, type Harness } from "../testing/harness";
 
 let h: Harness;
 let userId: string;

@@ -2,7 +2,7 @@ import jwt from "jsonwebtoken";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "@inboxerr/db";
-import { startTestApi, TEST_JWT_SECRET, type TestApi } from "../../test/harness";
+import { startTestApi, TEST_JWT_SECRET, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

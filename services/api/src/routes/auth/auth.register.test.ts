@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "@inboxerr/db";
 import { uniqueSuffix } from "@inboxerr/testing";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 // Strong enough for the estimator (score 3+); each test's email is its own.
 const STRONG = "plum quartz mitten";

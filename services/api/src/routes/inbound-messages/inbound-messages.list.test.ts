@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertInbound } from "../../test/fixtures";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { insertInbound } from "../../testing/fixtures";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

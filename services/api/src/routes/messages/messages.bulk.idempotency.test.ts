@@ -2,7 +2,7 @@ import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batches, messages } from "@inboxerr/db";
 import { idempotencyLockName } from "../../send/idempotency";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

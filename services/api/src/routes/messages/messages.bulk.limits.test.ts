@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "@inboxerr/db";
 import { MAX_PLACEHOLDERS, MAX_TEMPLATE_CHARS, MAX_TEXT_CHARS } from "../../send/limits";
-import { startTestApi, type CallResult, type TestApi } from "../../test/harness";
+import { startTestApi, type CallResult, type TestApi } from "../../testing/harness";
 
 // Issue #13: a 4 MB shared template rendered for 200 recipients held the api's event loop for
 // ~56 s, /healthz included. Templates and renderings are bounded now, and refused before any

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageEvents, messages } from "@inboxerr/db";
 import { insertMessages } from "@inboxerr/testing";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { transition } from "@inboxerr/db";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

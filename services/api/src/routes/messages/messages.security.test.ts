@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messages } from "@inboxerr/db";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

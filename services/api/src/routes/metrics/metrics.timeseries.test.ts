@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertBuckets, plus } from "../../test/fixtures";
-import { startTestApi, type TestApi } from "../../test/harness";
+import { insertBuckets, plus } from "../../testing/fixtures";
+import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
 beforeAll(async () => {

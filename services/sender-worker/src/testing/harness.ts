@@ -9,7 +9,7 @@ import { createDb, type DbHandle } from "@inboxerr/db";
 import { smsGateDriverFromSettings, type GatewayDriver } from "@inboxerr/gateway";
 import { createLogger } from "@inboxerr/logger";
 import { testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
-// By relative path, test-only: the sender never depends on the simulator at run time.
+// Test-only (a devDependency): the sender never depends on the simulator at run time.
 import { createSimulatorApp, type SimulatorOptions, type SimulatorStats } from "@inboxerr/gateway-simulator";
 import { createSenderWorker, type SenderTuning } from "../app";
 import { SENDER_CONFIG_KEYS, type SenderConfig } from "../config";
@@ -77,7 +77,7 @@ export async function startStubGateway(status: number, body: unknown) {
 /** A queue prefix no other test shares (the run's hash tag is kept for Redis Cluster). */
 export const testPrefix = () => `${testEnv().queuePrefix}:sender-${uniqueSuffix()}`;
 
-export function testConfig(env: Record<string, string | undefined>): SenderConfig {
+function testConfig(env: Record<string, string | undefined>): SenderConfig {
   return parseConfig(SENDER_CONFIG_KEYS, {
     ...process.env,
     SMSGATE_USERNAME: GATEWAY_CREDENTIALS.username,

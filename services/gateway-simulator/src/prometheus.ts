@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 
-/** Counters of one simulator instance, in its own Registry so tests can run several. */
-export function createMetrics(opts: { defaultMetrics: boolean }) {
+/** Prometheus counters of one simulator instance, in its own Registry so tests can run several. */
+export function createSimulatorInstruments(opts: { defaultMetrics: boolean }) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -33,10 +33,10 @@ export function createMetrics(opts: { defaultMetrics: boolean }) {
   };
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+export type SimulatorInstruments = ReturnType<typeof createSimulatorInstruments>;
 
 /** Gauges read at scrape time from live state, so nothing has to keep them in step. */
-export function registerBacklogGauge(metrics: Metrics, read: () => Record<"queued" | "inFlight" | "retrying", number>) {
+export function registerBacklogGauge(metrics: SimulatorInstruments, read: () => Record<"queued" | "inFlight" | "retrying", number>) {
   new Gauge({
     name: "simulator_webhook_backlog",
     help: "Webhook events waiting, in flight or waiting to retry",

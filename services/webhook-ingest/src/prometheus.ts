@@ -1,7 +1,7 @@
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { isKnownWebhookEvent } from "@inboxerr/gateway";
 
-export type IngestMetrics = {
+export type IngestInstruments = {
   /** outcome: applied | ignored | duplicate | invalid_signature | malformed. */
   received: (event: string, outcome: string) => void;
   batchSize: (n: number) => void;
@@ -10,7 +10,11 @@ export type IngestMetrics = {
   publishFailed: (n: number) => void;
 };
 
-export function createIngestMetrics(registry: Registry): IngestMetrics {
+/**
+ * webhook-ingest's Prometheus series, served at its /metrics (not the product's delivery
+ * metrics, which the metrics-worker counts from the events these webhooks write).
+ */
+export function createIngestInstruments(registry: Registry): IngestInstruments {
   const received = new Counter({
     name: "inboxerr_webhooks_received_total",
     help: "Gateway webhooks received, by event and what became of them",
@@ -42,4 +46,14 @@ export function createIngestMetrics(registry: Registry): IngestMetrics {
     batchTimer: () => batchDuration.startTimer(),
     publishFailed: (n) => publishFailures.inc(n),
   };
+}
+
+/** Set by the registration loop (main.ts): 1 once PUBLIC_WEBHOOK_URL is registered, 0 while it fails. */
+export function createRegistrationGauge(registry: Registry): (registered: boolean) => void {
+  const gauge = new Gauge({
+    name: "inboxerr_webhook_registration_ok",
+    help: "1 once PUBLIC_WEBHOOK_URL is registered with the gateway, 0 while registration is failing",
+    registers: [registry],
+  });
+  return (registered) => gauge.set(registered ? 1 : 0);
 }

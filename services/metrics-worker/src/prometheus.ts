@@ -1,15 +1,19 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { MessageEventJob } from "@inboxerr/contracts";
-import type { ApplyResult } from "./apply";
+import type { ApplyResult } from "./aggregate/apply";
 
-export type AggregateMetrics = {
+export type MetricsWorkerInstruments = {
   /** Counts what one applyEvents call did with `events`. */
   record: (events: readonly MessageEventJob[], result: ApplyResult) => void;
   reconciled: (n: number) => void;
   batchSize: (n: number) => void;
 };
 
-export function createAggregateMetrics(registry: Registry): AggregateMetrics {
+/**
+ * The metrics-worker's own Prometheus series (how many events it applied, skipped, reconciled),
+ * served at its ops /metrics; the delivery metrics it computes live in metrics_buckets.
+ */
+export function createMetricsWorkerInstruments(registry: Registry): MetricsWorkerInstruments {
   const applied = new Counter({
     name: "inboxerr_metrics_events_applied_total",
     help: "Message events counted into metrics_buckets, by status",

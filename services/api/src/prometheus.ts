@@ -1,7 +1,10 @@
 import { Counter, type Registry } from "prom-client";
 
-/** The api's business counters, next to the HTTP histogram @inboxerr/http provides. No phone numbers in labels. */
-export function createApiMetrics(registry: Registry) {
+/**
+ * The api's Prometheus counters (served at /metrics beside the HTTP histogram @inboxerr/http
+ * provides), not the product's delivery metrics (/api/v1/metrics). No phone numbers in labels.
+ */
+export function createApiInstruments(registry: Registry) {
   return {
     accepted: new Counter({
       name: "inboxerr_messages_accepted_total",
@@ -28,4 +31,4 @@ export function createApiMetrics(registry: Registry) {
   };
 }
 
-export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+export type ApiInstruments = ReturnType<typeof createApiInstruments>;

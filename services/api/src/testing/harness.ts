@@ -38,7 +38,7 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
   // Deterministic tests: the producer connection fails fast until it is ready, which would
   // send the first rate-limit hits to the in-memory fallback.
   if (overrides.waitForRedis !== false && resources.redis.status !== "ready") await once(resources.redis, "ready");
-  const { app, openapi, close } = createApp({
+  const { app, openapi } = createApp({
     config,
     logger,
     ...resources,
@@ -62,7 +62,6 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     call: (method: string, path: string, opts: CallOptions = {}) => call(base, method, path, opts),
     async stop() {
       await closeServer(server as Server);
-      await close();
       if (resources.redis.status === "ready") await resources.queues.smsSend.obliterate({ force: true }).catch(() => undefined);
       await resources.close();
     },
@@ -82,7 +81,7 @@ export type CallOptions = {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type CallResult = { status: number; headers: Headers; body: any; ms: number };
 
-export async function call(base: string, method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
+async function call(base: string, method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.apiKey) headers["x-api-key"] = opts.apiKey;

@@ -1,12 +1,13 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 
-export const SEND_RESULTS = ["accepted", "duplicate", "throttled", "permanent", "transient", "expired"] as const;
-export type SendResultLabel = (typeof SEND_RESULTS)[number];
+const SEND_RESULTS = ["accepted", "duplicate", "throttled", "permanent", "transient", "expired"] as const;
+export type SenderInstruments = ReturnType<typeof createSenderInstruments>;
 
-export type SenderMetrics = ReturnType<typeof createSenderMetrics>;
-
-/** The sender-worker's own series, registered on the service registry served at /metrics. */
-export function createSenderMetrics(registry: Registry) {
+/**
+ * The sender-worker's Prometheus series, registered on the service registry served at its ops
+ * /metrics (not the product's delivery metrics, which the metrics-worker counts).
+ */
+export function createSenderInstruments(registry: Registry) {
   const registers = [registry];
   const sends = new Counter({
     name: "inboxerr_sender_sends_total",

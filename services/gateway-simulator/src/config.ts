@@ -1,0 +1,14 @@
+/** Every variable the gateway simulator reads (README "Configuration"); nothing else. */
+export const SIMULATOR_CONFIG_KEYS = [
+  "SIMULATOR_PORT",
+  "SMSGATE_USERNAME",
+  "SMSGATE_PASSWORD",
+  "SMSGATE_DEVICE_ID",
+  "SMSGATE_WEBHOOK_SIGNING_KEY",
+  "SIMULATOR_LATENCY_MS",
+  "SIMULATOR_FAILURE_RATE",
+  "SIMULATOR_RATE_LIMIT",
+  "SIMULATOR_SEED",
+  "LOG_LEVEL",
+  "LOG_MESSAGE_TEXT",
+] as const;
