@@ -1,6 +1,6 @@
 import { transitionMany, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
+import type { OutboxPublisher } from "@inboxerr/outbox";
 import type { SenderMetrics } from "../metrics";
-import type { OutboxPublisher } from "../outbox/publish";
 import { fetchClaimRows, uncountAttempts, type ClaimRow } from "./claim-rows";
 import { ItemFailure, MicroBatch } from "./micro-batch";
 
