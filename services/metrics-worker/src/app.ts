@@ -84,8 +84,9 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   // Its own queue, and the single queue every event went to before each consumer had one:
   // what older publishers left there (or still write, mid-upgrade) goes through the same
   // processor, and the applied-events ledger counts each event once whichever queue brings it.
+  const own = consume(QUEUE_NAMES.metricsEvents);
   const legacy = consume(QUEUE_NAMES.legacyMessageEvents);
-  const workers = [consume(QUEUE_NAMES.metricsEvents), legacy];
+  const workers = [own, legacy];
   legacy.worker.once("drained", () =>
     opts.logger.info(
       { queue: QUEUE_NAMES.legacyMessageEvents },
