@@ -1,9 +1,2 @@
-export {
-  createOutboxPublisher,
-  publishAndMark,
-  type DbPool,
-  type OutboxPublisher,
-  type OutboxPublisherOptions,
-  type PublishTarget,
-} from "./publish";
+export { createOutboxPublisher, publishAndMark, type OutboxPublisher, type OutboxPublisherOptions } from "./publish";
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./relay";

@@ -4,7 +4,7 @@ import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher, withTimeout } from "@inboxerr/batch";
 
 /** The pg pool under a drizzle client (`createDb().pool`): the outbox runs named statements on it. */
-export type DbPool = DbHandle["pool"];
+type DbPool = DbHandle["pool"];
 
 export type PublishTarget = {
   pool: DbPool;
