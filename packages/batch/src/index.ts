@@ -1,1 +1,2 @@
 export { MicroBatcher, type MicroBatcherOptions } from "./micro-batcher";
+export { withTimeout } from "./timeout";

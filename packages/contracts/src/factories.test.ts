@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
-import { createQueue, createWorker, enqueueSends, publishEvents } from "./factories";
+import { createOutboxQueues, createQueue, createWorker, enqueueSends, publishEvents } from "./factories";
 import { createRedis } from "./redis";
-import { JOB_DEFAULTS, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
+import { JOB_DEFAULTS, OUTBOX_QUEUES, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
 
 const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "producer");
 // Each test gets its own prefix so the queues it fills are its alone.
@@ -59,9 +59,10 @@ describe("enqueueSends", () => {
 });
 
 describe("publishEvents", () => {
-  it("uses the event id as job id so a republish is a no-op", async () => {
-    const queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, ctx());
-    queues.push(queue);
+  it("puts each event on every consumer's queue with the event id as job id, so a republish is a no-op", async () => {
+    const outbox = createOutboxQueues(ctx());
+    queues.push(...outbox);
+    expect(outbox.map((q) => q.name)).toEqual([...OUTBOX_QUEUES]);
     const event: MessageEventJob = {
       eventId: randomUUID(),
       messageId: randomUUID(),
@@ -70,10 +71,12 @@ describe("publishEvents", () => {
       occurredAt: new Date().toISOString(),
       latencyMs: 12,
     };
-    await publishEvents(queue, [event]);
-    await publishEvents(queue, [event]);
-    expect(await queue.getWaitingCount()).toBe(1);
-    expect((await queue.getJob(event.eventId))?.data).toEqual(event);
+    await publishEvents(outbox, [event]);
+    await publishEvents(outbox, [event]);
+    for (const queue of outbox) {
+      expect(await queue.getWaitingCount()).toBe(1);
+      expect((await queue.getJob(event.eventId))?.data).toEqual(event);
+    }
   });
 });
 
@@ -81,7 +84,7 @@ describe("createWorker", () => {
   it("turns a failed run() into the worker's error event, never an unhandled rejection", async () => {
     // A worker connection (blocking commands need maxRetriesPerRequest: null).
     const workerConnection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "worker");
-    const worker = createWorker(QUEUE_NAMES.messageEvents, async () => undefined, { ...ctx(), connection: workerConnection }, { autorun: false });
+    const worker = createWorker(QUEUE_NAMES.metricsEvents, async () => undefined, { ...ctx(), connection: workerConnection }, { autorun: false });
     const errors: Error[] = [];
     worker.on("error", (err) => errors.push(err));
     try {

@@ -1,6 +1,6 @@
 import { Queue, Worker, type Processor, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { JOB_DEFAULTS, toQueuePriority, type QueueName } from "./queues";
+import { JOB_DEFAULTS, OUTBOX_QUEUES, toQueuePriority, type QueueName } from "./queues";
 import type { MessageEventJob, SmsSendJob } from "./queues";
 
 export type QueueContext = { connection: Redis; prefix: string };
@@ -58,14 +58,30 @@ export async function enqueueSends(queue: Queue<SmsSendJob>, sends: readonly Sen
   await queue.addBulk(jobs);
 }
 
-/** Publishes outbox rows; jobId = event id, so a republish by the relay is a no-op. */
-export async function publishEvents(queue: Queue<MessageEventJob>, events: MessageEventJob[]): Promise<void> {
+/** The queues every outbox row goes to: one per consumer (OUTBOX_QUEUES). */
+export type OutboxQueues = readonly Queue<MessageEventJob>[];
+
+/** Opens one producer queue per outbox consumer; close each when done. */
+export function createOutboxQueues(ctx: QueueContext): OutboxQueues {
+  return OUTBOX_QUEUES.map((name) => createQueue<MessageEventJob>(name, ctx));
+}
+
+/**
+ * Puts outbox rows on every consumer's queue, one addBulk each; jobId = event id, so a repeat
+ * (the relay republishing, a retry after one queue failed) is a no-op in the queues that have
+ * it. Resolves only when every queue has every event: only then may the rows be marked published.
+ */
+export async function publishEvents(queues: OutboxQueues, events: readonly MessageEventJob[]): Promise<void> {
   if (events.length === 0) return;
-  await queue.addBulk(
-    events.map((e) => ({
-      name: e.status,
-      data: e,
-      opts: { ...JOB_DEFAULTS["message-events"], jobId: e.eventId },
-    })),
+  await Promise.all(
+    queues.map((queue) =>
+      queue.addBulk(
+        events.map((e) => ({
+          name: e.status,
+          data: e,
+          opts: { ...JOB_DEFAULTS[queue.name as QueueName], jobId: e.eventId },
+        })),
+      ),
+    ),
   );
 }

@@ -1,5 +1,6 @@
 export {
   QUEUE_NAMES,
+  OUTBOX_QUEUES,
   MESSAGE_STATUS_VALUES,
   JOB_DEFAULTS,
   smsSendJobSchema,
@@ -8,10 +9,20 @@ export {
   toEventJob,
   type OutboxEvent,
   type QueueName,
+  type OutboxQueueName,
   type SmsSendJob,
   type MessageEventJob,
 } from "./queues";
 export { createRedis } from "./redis";
-export { createQueue, createWorker, enqueueSends, publishEvents, type QueueContext, type SendToEnqueue } from "./factories";
+export {
+  createQueue,
+  createWorker,
+  enqueueSends,
+  createOutboxQueues,
+  publishEvents,
+  type OutboxQueues,
+  type QueueContext,
+  type SendToEnqueue,
+} from "./factories";
 export { toJobError, jobErrorMessage, MAX_JOB_ERROR_LENGTH } from "./job-errors";
 export { createOutageGuard, type OutageGuard, type OutageGuardOptions } from "./outage";

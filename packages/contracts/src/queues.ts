@@ -8,10 +8,24 @@ import type { JobsOptions } from "bullmq";
  */
 export const QUEUE_NAMES = {
   smsSend: "sms-send",
-  messageEvents: "message-events",
+  /** The metrics worker's copy of every outbox row. */
+  metricsEvents: "metrics-events",
+  /**
+   * The one outbox queue before each consumer had its own. Nothing new publishes to it; the
+   * metrics worker drains what older publishers left there (ADR 0013 says when it can go).
+   */
+  legacyMessageEvents: "message-events",
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/**
+ * One queue per consumer of the outbox: every row goes to each (jobId = event id in each), and
+ * counts as published (`published_at` set) only once all of them have it. A new consumer adds
+ * its queue here and gets every event from then on; the relay and the publishers follow.
+ */
+export const OUTBOX_QUEUES = [QUEUE_NAMES.metricsEvents] as const;
+export type OutboxQueueName = (typeof OUTBOX_QUEUES)[number];
 
 export const MESSAGE_STATUS_VALUES = [
   "scheduled",
@@ -29,7 +43,7 @@ export const MESSAGE_STATUS_VALUES = [
 export const smsSendJobSchema = z.object({ messageId: z.uuid() });
 export type SmsSendJob = z.infer<typeof smsSendJobSchema>;
 
-/** One `message-events` job = one `message_events` outbox row; jobId is the event id. */
+/** One job of an outbox queue (OUTBOX_QUEUES) = one `message_events` outbox row; jobId is the event id. */
 export const messageEventJobSchema = z.object({
   eventId: z.uuid(),
   messageId: z.uuid(),
@@ -51,7 +65,7 @@ export type OutboxEvent = {
   latencyMs: number | null;
 };
 
-/** The `message-events` job of an outbox row: jobId is its id, so a republish is a no-op. */
+/** The outbox-queue job of an outbox row: jobId is its id, so a republish is a no-op. */
 export function toEventJob(e: OutboxEvent): MessageEventJob {
   return {
     eventId: e.id,
@@ -62,6 +76,15 @@ export function toEventJob(e: OutboxEvent): MessageEventJob {
     latencyMs: e.latencyMs === null ? null : Math.round(e.latencyMs),
   };
 }
+
+/** Every outbox queue's jobs: a consumer retries an event, then keeps it a week for inspection. */
+const OUTBOX_JOB_DEFAULTS: JobsOptions = {
+  stackTraceLimit: 0,
+  attempts: 10,
+  backoff: { type: "exponential", delay: 500, jitter: 0.5 },
+  removeOnComplete: { age: 3_600, count: 100_000 },
+  removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
+};
 
 /**
  * Retry and retention defaults per queue, shared by producers and workers.
@@ -80,13 +103,8 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
     removeOnComplete: { age: 3_600, count: 100_000 },
     removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
   },
-  "message-events": {
-    stackTraceLimit: 0,
-    attempts: 10,
-    backoff: { type: "exponential", delay: 500, jitter: 0.5 },
-    removeOnComplete: { age: 3_600, count: 100_000 },
-    removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
-  },
+  "metrics-events": OUTBOX_JOB_DEFAULTS,
+  "message-events": OUTBOX_JOB_DEFAULTS,
 };
 
 /**

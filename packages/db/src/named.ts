@@ -2,7 +2,7 @@ import type pg from "pg";
 import { isDatabaseUnreachable } from "./errors";
 
 /** What runs a named statement: the pool (any free connection) or a checked-out client (a transaction). */
-export type Queryable = pg.Pool | pg.PoolClient;
+type Queryable = pg.Pool | pg.PoolClient;
 /** The client a transaction runs on (withTransaction hands it to its callback). */
 export type TxClient = pg.PoolClient;
 /** A Queryable, or a drizzle Db, whose public `$client` is its pool. */

@@ -1,4 +1,5 @@
 import { Router } from "express";
+import { withTimeout } from "@inboxerr/batch";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { RequestHandler, Response } from "express";
 import { localsOf, OBSERVER, routeOf, STARTED, type RequestObserver } from "./request-context";
@@ -62,7 +63,7 @@ export function opsRouter(opts: { registry: Registry; checks: Record<string, Rea
     const entries = await Promise.all(
       Object.entries(opts.checks).map(async ([name, check]) => {
         try {
-          await withTimeout(check(), timeoutMs);
+          await withTimeout(check(), timeoutMs, `the ${name} check`);
           return [name, "ok"] as const;
         } catch (err) {
           return [name, `down: ${(err as Error).message || "unreachable"}`] as const;
@@ -77,14 +78,4 @@ export function opsRouter(opts: { registry: Registry; checks: Record<string, Rea
     res.type(opts.registry.contentType).send(await opts.registry.metrics());
   });
   return router;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e) => (clearTimeout(t), reject(e)),
-    );
-  });
 }

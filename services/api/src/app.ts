@@ -4,6 +4,7 @@ import swaggerUi from "swagger-ui-express";
 import type { DbHandle } from "@inboxerr/db";
 import { createMetricsRegistry, jsonBody, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
+import { createOutboxPublisher } from "@inboxerr/outbox";
 import { authenticate } from "./auth/authenticate";
 import { loadPasswordEstimator } from "./auth/password-strength";
 import { accountLoginLimit, ipRateLimit, type RateLimitOptions } from "./auth/rate-limit";
@@ -40,17 +41,27 @@ const BODY_LIMIT = "5mb";
  * Builds the api: ops routes, /api/v1, /openapi.json and /docs. No side effects: the caller
  * owns the connections, listening and shutdown (main.ts, or a test).
  */
-export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument } {
+export function createApp(opts: CreateAppOptions): { app: Express; openapi: OpenApiDocument; close: () => Promise<void> } {
   const { registry, httpMetrics } = createMetricsRegistry("api");
+  const metrics = createApiInstruments(registry);
+  const redisTimeoutMs = opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS;
+  const outbox = createOutboxPublisher({
+    pool: opts.db.pool,
+    queues: opts.queues.outbox,
+    logger: opts.logger,
+    onFailure: (n) => metrics.eventPublishFailures.inc(n),
+    timeoutMs: redisTimeoutMs,
+  });
   const deps: ApiDeps = {
     config: opts.config,
     db: opts.db.db,
     redis: opts.redis,
     queues: opts.queues,
+    outbox,
     logger: opts.logger,
-    metrics: createApiInstruments(registry),
+    metrics,
     phones: new PhoneNormalizer(opts.config.DEFAULT_PHONE_REGION),
-    redisTimeoutMs: opts.redisTimeoutMs ?? ENQUEUE_TIMEOUT_MS,
+    redisTimeoutMs,
   };
   const limit = { points: 10, durationSeconds: 60, keyPrefix: `${opts.config.QUEUE_PREFIX}:ratelimit`, ...opts.authRateLimit };
   const accountLimit = { points: 10, durationSeconds: 15 * 60, ...opts.loginAccountLimit, keyPrefix: limit.keyPrefix };
@@ -90,5 +101,6 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
 
   app.use(notFoundHandler);
   app.use(problemHandler(opts.logger));
-  return { app, openapi };
+  // The connections belong to the caller; what is ours is the events still being published.
+  return { app, openapi, close: () => outbox.close() };
 }

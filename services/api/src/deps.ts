@@ -1,15 +1,17 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import type { MessageEventJob, SmsSendJob } from "@inboxerr/contracts";
+import type { OutboxQueues, SmsSendJob } from "@inboxerr/contracts";
 import type { DbHandle } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
+import type { OutboxPublisher } from "@inboxerr/outbox";
 import type { ApiConfig } from "./config";
 import type { ApiInstruments } from "./prometheus";
 import type { PhoneNormalizer } from "./send/phone-cache";
 
 export type ApiQueues = {
   smsSend: Queue<SmsSendJob>;
-  messageEvents: Queue<MessageEventJob>;
+  /** One per outbox consumer (createOutboxQueues). */
+  outbox: OutboxQueues;
 };
 
 /** Everything a route needs, built once by createApp and passed down explicitly. */
@@ -18,6 +20,8 @@ export type ApiDeps = {
   db: DbHandle["db"];
   redis: Redis;
   queues: ApiQueues;
+  /** Publishes committed outbox rows (a cancel's event) in the background. */
+  outbox: OutboxPublisher;
   logger: Logger;
   metrics: ApiInstruments;
   phones: PhoneNormalizer;

@@ -8,15 +8,16 @@ import { openResources } from "./resources";
 const config = loadConfig(API_CONFIG_KEYS);
 const logger = createLogger({ service: "api", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
 const resources = openResources(config, logger);
-const { app } = createApp({ config, logger, ...resources });
-const { server, port } = await listenOrExit(app, config.API_PORT, { service: "api", portSetting: "API_PORT" });
+const api = createApp({ config, logger, ...resources });
+const { server, port } = await listenOrExit(api.app, config.API_PORT, { service: "api", portSetting: "API_PORT" });
 logger.info({ port }, "api listening");
 
-// Order: stop taking requests and let in-flight ones finish (their enqueues included), then
-// close what they used.
+// Order: stop taking requests and let in-flight ones finish (their enqueues included), publish
+// the events they committed, then close what they used.
 onShutdownSignal(async (signal) => {
   logger.info({ signal }, "api shutting down");
   await closeServer(server);
+  await api.close();
   await resources.close();
   logger.info("api stopped");
 });

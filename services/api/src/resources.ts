@@ -1,9 +1,9 @@
-import { QUEUE_NAMES, createQueue, createRedis, type MessageEventJob, type SmsSendJob } from "@inboxerr/contracts";
+import { withTimeout } from "@inboxerr/batch";
+import { QUEUE_NAMES, createOutboxQueues, createQueue, createRedis, type SmsSendJob } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import type { ApiConfig } from "./config";
 import type { ApiQueues } from "./deps";
-import { withTimeout } from "./http/with-timeout";
 
 /**
  * The api's connections, opened by main.ts (and the end-to-end tests) and handed to createApp.
@@ -23,16 +23,16 @@ export function openResources(config: Pick<ApiConfig, "DATABASE_URL" | "REDIS_UR
   const ctx = { connection: redis, prefix: config.QUEUE_PREFIX };
   const queues: ApiQueues = {
     smsSend: createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, ctx),
-    messageEvents: createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, ctx),
+    outbox: createOutboxQueues(ctx),
   };
   // A Redis outage errors on every reconnect attempt; one line per 30 s says it without flooding.
   const warnRedis = throttled(30_000, (err: Error) => logger.warn({ err }, "redis unavailable; sends stay queued in postgres"));
   redis.on("error", warnRedis);
   queues.smsSend.on("error", warnRedis);
-  queues.messageEvents.on("error", warnRedis);
+  for (const q of queues.outbox) q.on("error", warnRedis);
   // Each close is bounded: shutdown must finish even with Redis or Postgres gone.
   const close = async () => {
-    await Promise.allSettled([queues.smsSend.close(), queues.messageEvents.close()].map((p) => withTimeout(p, 3_000, "queue close")));
+    await Promise.allSettled([queues.smsSend, ...queues.outbox].map((q) => q.close()).map((p) => withTimeout(p, 3_000, "queue close")));
     await withTimeout(redis.quit(), 2_000, "redis quit").catch(() => redis.disconnect());
     await withTimeout(db.close(), 5_000, "postgres close").catch((err: unknown) => logger.warn({ err }, "postgres pool did not close"));
   };

@@ -26,7 +26,7 @@ describe("metrics-worker ops server", () => {
     const mw = createMetricsWorker({ db: database.db, connection, prefix: `${env.queuePrefix}:${uniqueSuffix()}`, logger });
     // The worker connects in the background even unstarted; closing it mid-connect rejected
     // "Connection is closed" with nobody listening.
-    await mw.worker.waitUntilReady();
+    await Promise.all(mw.workers.map((w) => w.waitUntilReady()));
     const { server, port } = await listen(mw.app, 0, "127.0.0.1");
     try {
       for (const path of ["/healthz", "/nowhere"]) {

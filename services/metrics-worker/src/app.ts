@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import type { JobsOptions, KeepJobs, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { createOutageGuard, createWorker, JOB_DEFAULTS, QUEUE_NAMES } from "@inboxerr/contracts";
+import { createOutageGuard, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type QueueName } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
@@ -35,11 +35,12 @@ export type MetricsWorkerOptions = {
 export type MetricsWorker = {
   /** Health, readiness and Prometheus metrics. */
   app: Express;
-  worker: Worker;
+  /** One per queue it consumes: `metrics-events`, then the legacy `message-events`. */
+  workers: readonly Worker[];
   registry: Registry;
   /** The reconcile pass (also run on its own schedule once started). */
   reconciler: Reconciler | undefined;
-  /** Starts consuming `message-events` and the reconcile schedule. */
+  /** Starts consuming its queues and the reconcile schedule. */
   start: () => void;
   /** Stops fetching, lets active jobs' batch commit (bounded), and releases the worker. */
   close: () => Promise<void>;
@@ -55,26 +56,42 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
     metrics,
     ...(opts.batch ? { batch: opts.batch } : {}),
   });
-  // Jobs carry these from publishEvents; the worker repeats them for jobs added any other way.
-  const retention = JOB_DEFAULTS[QUEUE_NAMES.messageEvents];
-  // A Postgres outage pauses consuming as a whole: events wait in the queue, attempts unspent.
-  const outage = createOutageGuard({
-    isOutage: isDatabaseUnreachable,
-    probe: () => opts.db.execute(sql`select 1`),
-    ...(opts.dbProbeIntervalMs ? { probeIntervalMs: opts.dbProbeIntervalMs } : {}),
-    onPause: (err) => opts.logger.warn({ err }, "postgres unreachable; pausing message-events until it answers"),
-    onResume: (downMs) => opts.logger.info({ downMs }, "postgres answers again; resuming message-events"),
-  });
-  const worker = createWorker(QUEUE_NAMES.messageEvents, outage.wrap(consumer.process), { connection: opts.connection, prefix: opts.prefix }, {
-    concurrency: opts.concurrency ?? 50,
-    autorun: false,
-    removeOnComplete: keepJobs(retention.removeOnComplete),
-    removeOnFail: keepJobs(retention.removeOnFail),
-  });
-  outage.attach(worker);
-  worker.on("error", (err) => opts.logger.error({ err }, "message-events worker error"));
-  worker.on("failed", (job, err) =>
-    opts.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "message-events job failed"),
+  const ctx = { connection: opts.connection, prefix: opts.prefix };
+  const consume = (name: QueueName) => {
+    // Jobs carry these from publishEvents; the worker repeats them for jobs added any other way.
+    const retention = JOB_DEFAULTS[name];
+    // A Postgres outage pauses consuming as a whole: events wait in the queue, attempts unspent.
+    const outage = createOutageGuard({
+      isOutage: isDatabaseUnreachable,
+      probe: () => opts.db.execute(sql`select 1`),
+      ...(opts.dbProbeIntervalMs ? { probeIntervalMs: opts.dbProbeIntervalMs } : {}),
+      onPause: (err) => opts.logger.warn({ err, queue: name }, "postgres unreachable; pausing the queue until it answers"),
+      onResume: (downMs) => opts.logger.info({ downMs, queue: name }, "postgres answers again; resuming the queue"),
+    });
+    const worker = createWorker(name, outage.wrap(consumer.process), ctx, {
+      concurrency: opts.concurrency ?? 50,
+      autorun: false,
+      removeOnComplete: keepJobs(retention.removeOnComplete),
+      removeOnFail: keepJobs(retention.removeOnFail),
+    });
+    outage.attach(worker);
+    worker.on("error", (err) => opts.logger.error({ err, queue: name }, "event worker error"));
+    worker.on("failed", (job, err) =>
+      opts.logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, "event job failed"),
+    );
+    return { worker, outage };
+  };
+  // Its own queue, and the single queue every event went to before each consumer had one:
+  // what older publishers left there (or still write, mid-upgrade) goes through the same
+  // processor, and the applied-events ledger counts each event once whichever queue brings it.
+  const own = consume(QUEUE_NAMES.metricsEvents);
+  const legacy = consume(QUEUE_NAMES.legacyMessageEvents);
+  const workers = [own, legacy];
+  legacy.worker.once("drained", () =>
+    opts.logger.info(
+      { queue: QUEUE_NAMES.legacyMessageEvents },
+      "legacy queue drained; its consumer can go once no older publisher runs (ADR 0013)",
+    ),
   );
 
   const app = express();
@@ -87,7 +104,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
         postgres: () => opts.db.execute(sql`select 1`),
         redis: () => opts.connection.ping(),
         worker: async () => {
-          if (!worker.isRunning()) throw new Error("not consuming");
+          if (!workers.every((w) => w.worker.isRunning())) throw new Error("not consuming");
         },
       },
     }),
@@ -101,26 +118,26 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   let closing: Promise<void> | undefined;
   return {
     app,
-    worker,
+    workers: workers.map((w) => w.worker),
     registry,
     reconciler,
     start() {
       // A failure of the loop reaches the worker's error listener (createWorker), as after a resume.
-      void worker.run();
+      for (const w of workers) void w.worker.run();
       if (reconciler && opts.reconcile) schedule ??= every(opts.reconcile.intervalMs, (signal) => reconciler.runOnce(signal), opts.logger);
     },
     close: () =>
       (closing ??= (async () => {
-        outage.stop();
+        for (const w of workers) w.outage.stop();
         await schedule?.stop();
         const bound = opts.closeTimeoutMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), bound)));
-        const result = await Promise.race([worker.close(), timedOut]);
+        const result = await Promise.race([Promise.all(workers.map((w) => w.worker.close())), timedOut]);
         clearTimeout(timer);
         if (result === "timeout") {
           opts.logger.warn({ boundMs: bound }, "active jobs did not finish in time; BullMQ will redeliver them");
-          await worker.close(true);
+          await Promise.all(workers.map((w) => w.worker.close(true)));
         }
         await consumer.close();
       })()),

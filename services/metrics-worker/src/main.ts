@@ -36,7 +36,7 @@ const { server, port } = await listenOrExit(metricsWorker.app, config.METRICS_WO
   portSetting: "METRICS_WORKER_PORT",
 });
 metricsWorker.start();
-logger.info({ port }, "metrics-worker consuming message-events");
+logger.info({ port }, "metrics-worker consuming metrics-events (and the legacy message-events)");
 
 // Stop fetching and commit the batch in hand before the connections it needs go away.
 onShutdownSignal(async (signal) => {

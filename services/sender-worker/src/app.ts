@@ -1,14 +1,14 @@
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { createOutageGuard, createQueue, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "@inboxerr/contracts";
+import { createOutageGuard, createOutboxQueues, createQueue, QUEUE_NAMES, type SmsSendJob } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, type DbHandle } from "@inboxerr/db";
 import type { GatewayDriver } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
+import { createOutboxPublisher, createOutboxRelay } from "@inboxerr/outbox";
+import { LOCK_KEYS, withAdvisoryLock } from "./advisory-lock";
 import type { SenderConfig } from "./config";
 import { createOpsApp } from "./ops";
 import { createSenderInstruments } from "./prometheus";
-import { createOutboxPublisher } from "./outbox/publish";
-import { createOutboxRelay } from "./outbox/relay";
 import { startPeriodic } from "./periodic";
 import { createStatusBatcher } from "./send/batcher";
 import { createSendProcessor } from "./send/processor";
@@ -65,10 +65,11 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   const metrics = createSenderInstruments(deps.registry);
   const producerCtx = { connection: deps.redis.producer, prefix: config.QUEUE_PREFIX };
   const sendQueue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, producerCtx);
-  const eventQueue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, producerCtx);
-  for (const q of [sendQueue, eventQueue]) q.on("error", (err) => logger.warn({ err, queue: q.name }, "queue error"));
+  const eventQueues = createOutboxQueues(producerCtx);
+  for (const q of [sendQueue, ...eventQueues]) q.on("error", (err) => logger.warn({ err, queue: q.name }, "queue error"));
 
-  const publisher = createOutboxPublisher({ db: db.db, queue: eventQueue, logger, metrics });
+  const outbox = { pool: db.pool, queues: eventQueues, logger };
+  const publisher = createOutboxPublisher({ ...outbox, onFailure: (n) => metrics.outboxPublishFailures.inc(n) });
   const batcher = createStatusBatcher({ db: db.db, publisher, metrics });
   // A Postgres outage pauses sending as a whole instead of failing (and logging) every job.
   const outage = createOutageGuard({
@@ -106,14 +107,14 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     pageSize: tuning.pageSize,
   });
   const relay = createOutboxRelay({
-    db,
-    queue: eventQueue,
-    logger,
-    metrics,
+    ...outbox,
+    onRepublished: (n) => metrics.outboxRepublished.inc(n),
     minAgeMs: tuning.outboxMinAgeMs,
     pageSize: tuning.pageSize,
     maxPages: 100,
   });
+  /** How many events the relay republished, or null when another replica holds the relay's lock. */
+  const runRelayOnce = () => withAdvisoryLock(db.pool, LOCK_KEYS.outboxRelay, () => relay.runOnce());
 
   let periodic: ReturnType<typeof startPeriodic>[] = [];
   let closing: Promise<void> | undefined;
@@ -122,7 +123,8 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     app: createOpsApp({ registry: deps.registry, db: db.db, redis: deps.redis.producer, pausedForDatabase: () => outage.paused }),
     registry: deps.registry,
     sendQueue,
-    eventQueue,
+    /** The outbox queues this replica publishes to (one per consumer). */
+    eventQueues,
     worker: sender.worker,
     /** Whether sending is paused because Postgres is unreachable. */
     get pausedForDatabase() {
@@ -137,11 +139,11 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
       if (opts.periodic === false) return;
       periodic = [
         startPeriodic("sweeper", config.SWEEPER_INTERVAL_SECONDS * 1_000, () => sweeper.runOnce(), logger),
-        startPeriodic("outbox-relay", tuning.outboxIntervalMs, () => relay.runOnce(), logger),
+        startPeriodic("outbox-relay", tuning.outboxIntervalMs, runRelayOnce, logger),
       ];
     },
     runSweeperOnce: () => sweeper.runOnce(),
-    runRelayOnce: () => relay.runOnce(),
+    runRelayOnce,
     /**
      * Shutdown order: stop the periodic duties, let in-flight sends finish (bounded by the
      * gateway timeout plus a margin, then forced), write their last statuses, publish their
@@ -153,7 +155,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
         await sender.close(config.SMSGATE_TIMEOUT_MS + tuning.shutdownMarginMs);
         await batcher.close();
         await publisher.close();
-        await Promise.all([sendQueue.close(), eventQueue.close()]);
+        await Promise.all([sendQueue, ...eventQueues].map((q) => q.close()));
       })();
       return closing;
     },

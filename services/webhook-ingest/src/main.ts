@@ -1,5 +1,5 @@
 import { loadConfig } from "@inboxerr/config";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
@@ -24,8 +24,8 @@ const database = createDb(config.DATABASE_URL, {
 });
 const redis = createRedis(config.REDIS_URL, "producer");
 redis.on("error", (err) => logger.warn({ err }, "redis connection error"));
-const events = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix: config.QUEUE_PREFIX });
-events.on("error", (err) => logger.warn({ err }, "message-events queue error"));
+const events = createOutboxQueues({ connection: redis, prefix: config.QUEUE_PREFIX });
+for (const q of events) q.on("error", (err) => logger.warn({ err, queue: q.name }, "outbox queue error"));
 
 const ingest = createWebhookIngest({
   database,
@@ -54,7 +54,7 @@ onShutdownSignal(async (signal) => {
   registration.stop();
   await closeServer(server);
   await ingest.close();
-  await events.close().catch(() => undefined);
+  await Promise.all(events.map((q) => q.close().catch(() => undefined)));
   await redis.quit().catch(() => undefined);
   await database.close();
 });

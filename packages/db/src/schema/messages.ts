@@ -83,7 +83,7 @@ export const messages = pgTable(
   ],
 );
 
-/** The outbox: one row per status transition, relayed to the `message-events` queue. */
+/** The outbox: one row per status transition, published to every consumer's queue (OUTBOX_QUEUES). */
 export const messageEvents = pgTable(
   "message_events",
   {

@@ -9,7 +9,7 @@ export type GatewayReport =
   | { kind: "failed"; messageId: string; at?: Date | null; reason: string };
 
 /** An SMS the gateway received; stored once, owned by whoever last texted that number. */
-export type ReceivedSms = { kind: "received"; fromNumber: string; text: string; receivedAt: Date };
+type ReceivedSms = { kind: "received"; fromNumber: string; text: string; receivedAt: Date };
 
 /** One gateway envelope (one webhook): recorded once by its id, and acting only then. */
 export type GatewayEnvelope = {

@@ -1,6 +1,6 @@
+import { withTimeout } from "@inboxerr/batch";
 import { enqueueSends, type SendToEnqueue } from "@inboxerr/contracts";
 import type { ApiDeps } from "../deps";
-import { withTimeout } from "../http/with-timeout";
 import { ENQUEUE_CHUNK, ENQUEUE_IN_FLIGHT } from "./limits";
 
 /**

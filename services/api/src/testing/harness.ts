@@ -38,7 +38,7 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
   // Deterministic tests: the producer connection fails fast until it is ready, which would
   // send the first rate-limit hits to the in-memory fallback.
   if (overrides.waitForRedis !== false && resources.redis.status !== "ready") await once(resources.redis, "ready");
-  const { app, openapi } = createApp({
+  const { app, openapi, close: closeApp } = createApp({
     config,
     logger,
     ...resources,
@@ -62,6 +62,7 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     call: (method: string, path: string, opts: CallOptions = {}) => call(base, method, path, opts),
     async stop() {
       await closeServer(server as Server);
+      await closeApp();
       if (resources.redis.status === "ready") await resources.queues.smsSend.obliterate({ force: true }).catch(() => undefined);
       await resources.close();
     },

@@ -25,7 +25,7 @@ beforeAll(async () => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
   consumer = createRedis(env.redisUrl, "worker");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: producer, prefix });
+  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
   mw = createMetricsWorker({ db: database.db, connection: consumer, prefix, logger: createLogger({ service: "metrics-test", level: "silent" }) });
   mw.start();
   const l = await listen(mw.app, 0, "127.0.0.1");
@@ -72,7 +72,7 @@ describe("metrics-worker", () => {
       event(b.id, "delivered", "2024-06-22T08:46:10.000Z", 10),
       event(b.id, "sent", "2024-06-22T08:46:10.000Z", 5),
     ];
-    await publishEvents(queue, events);
+    await publishEvents([queue], events);
     await waitFor(async () => (await appliedCount(events.map((e) => e.eventId))) === events.length, { message: "all applied" });
     const expected = [
       { userId: a.id, bucketStart: "2024-06-22T08:46:00.000Z", status: "delivered", count: 2, latencyMsSum: 4_000 },
@@ -87,7 +87,7 @@ describe("metrics-worker", () => {
   it("counts a redelivered event once", async () => {
     const user = await createTestUser(database.db);
     const e = event(user.id, "delivered", "2024-06-22T09:00:00.000Z", 50);
-    await publishEvents(queue, [e]);
+    await publishEvents([queue], [e]);
     await waitFor(async () => (await appliedCount([e.eventId])) === 1, { message: "first copy applied" });
     // The relay or a retry delivering the same event again, under another job id.
     const again = await queue.add("delivered", e, { jobId: `${e.eventId}-again` });
@@ -104,7 +104,7 @@ describe("metrics-worker", () => {
   it("folds 5,000 events of one user in one minute into a single bucket row", async () => {
     const user = await createTestUser(database.db);
     const events = Array.from({ length: 5_000 }, (_, i) => event(user.id, "delivered", `2024-06-22T10:15:${String(i % 60).padStart(2, "0")}.000Z`, 2));
-    await publishEvents(queue, events);
+    await publishEvents([queue], events);
     const rows = await waitFor(
       async () => {
         const r = await bucketsOf([user.id]);
@@ -121,7 +121,7 @@ describe("metrics-worker", () => {
     await waitFor(async () => (await job.getState()) === "failed", { message: "job failed" });
     const failed = await queue.getJob(job.id!);
     expect(failed?.attemptsMade).toBe(1);
-    expect(failed?.failedReason).toMatch(/invalid message-events job: status/);
+    expect(failed?.failedReason).toMatch(/invalid event job: status/);
     expect(await database.db.select().from(metricsBuckets).where(eq(metricsBuckets.userId, user.id))).toEqual([]);
   });
 

@@ -20,9 +20,10 @@ export type EventConsumer = {
 };
 
 /**
- * The `message-events` processor. Each job joins a micro-batch and completes when that batch
- * commits, so BullMQ only acknowledges what Postgres holds; a failed batch fails its jobs,
- * which retry with the queue's backoff and count once thanks to the applied-events ledger.
+ * The processor of the metrics worker's event queues (`metrics-events`, and the legacy
+ * `message-events`). Each job joins a micro-batch and completes when that batch commits, so
+ * BullMQ only acknowledges what Postgres holds; a failed batch fails its jobs, which retry with
+ * the queue's backoff and count once thanks to the applied-events ledger.
  */
 export function createEventConsumer(opts: {
   db: Db;
@@ -49,9 +50,9 @@ export function createEventConsumer(opts: {
         const parsed = messageEventJobSchema.safeParse(job.data);
         if (!parsed.success) {
           const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(data)"}: ${i.message}`).join("; ");
-          opts.logger.error({ jobName: job.name, detail }, "invalid message-events job; dropping it");
+          opts.logger.error({ jobName: job.name, detail }, "invalid event job; dropping it");
           // Retrying cannot fix the data; fail it for good so it is kept for inspection.
-          throw new UnrecoverableError(`invalid message-events job: ${detail}`);
+          throw new UnrecoverableError(`invalid event job: ${detail}`);
         }
         return batcher.add(parsed.data);
       }),

@@ -20,7 +20,7 @@ beforeAll(() => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
   consumer = createRedis(env.redisUrl, "worker");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: producer, prefix });
+  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
   mw = createMetricsWorker({ db: database.db, connection: consumer, prefix, logger: createLogger({ service: "metrics-test", level: "silent" }) });
   mw.start();
 });
@@ -45,7 +45,7 @@ describe("monotone funnel", () => {
       ["sending", "delivered"], // both overtaken
       ["sending", "sent", "failed"],
     ]);
-    await publishEvents(queue, events.map(toEventJob));
+    await publishEvents([queue], events.map(toEventJob));
     const expected = { sending: 5, accepted: 5, sent: 5, delivered: 4, failed: 1 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events and implied steps counted" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
@@ -59,7 +59,7 @@ describe("monotone funnel", () => {
       ["sending", "failed"], // the gateway refused it for good
       ["sending", "accepted", "failed"], // expired on the phone
     ]);
-    await publishEvents(queue, events.map(toEventJob));
+    await publishEvents([queue], events.map(toEventJob));
     const expected = { sending: 2, accepted: 1, failed: 3 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events counted" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
@@ -74,7 +74,7 @@ describe("monotone funnel", () => {
     ]);
     // Newest first: each delivered is applied before the events that came before it.
     const jobs = events.map(toEventJob).reverse();
-    for (const job of jobs) await publishEvents(queue, [job]);
+    for (const job of jobs) await publishEvents([queue], [job]);
     const expected = { sending: 3, accepted: 3, sent: 3, delivered: 3 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events counted" });
     // The relay republishing every one of them under other job ids: all duplicates.

@@ -19,7 +19,7 @@ let queue: Queue<MessageEventJob>;
 beforeAll(() => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: producer, prefix });
+  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
 });
 afterAll(async () => {
   await queue.close();
@@ -54,7 +54,7 @@ describe("metrics-worker shutdown", () => {
     const ids = events.map((e) => e.eventId);
     const applied = async () => (await database.db.select().from(metricsAppliedEvents).where(inArray(metricsAppliedEvents.eventId, ids))).length;
 
-    await publishEvents(queue, events);
+    await publishEvents([queue], events);
     const first = startWorker();
     await waitFor(async () => (await applied()) > 0, { message: "the first worker started counting" });
     await first.stop();

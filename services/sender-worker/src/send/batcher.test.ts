@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
 import { Registry } from "prom-client";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis } from "@inboxerr/contracts";
 import { createDb, messageEvents, messages } from "@inboxerr/db";
+import { createOutboxPublisher } from "@inboxerr/outbox";
 import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
 import { createSenderInstruments } from "../prometheus";
-import { createOutboxPublisher } from "../outbox/publish";
 import { logger, testPrefix } from "../testing/harness";
 import { lockRow } from "../testing/messages";
 import { createStatusBatcher, EXPIRED_UNSENT } from "./batcher";
@@ -15,8 +15,8 @@ const { db, pool, close } = createDb(testEnv().databaseUrl, { max: 8 });
 const redis = createRedis(testEnv().redisUrl, "producer");
 const registry = new Registry();
 const metrics = createSenderInstruments(registry);
-const eventQueue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix: testPrefix() });
-const publisher = createOutboxPublisher({ db, queue: eventQueue, logger, metrics });
+const eventQueues = createOutboxQueues({ connection: redis, prefix: testPrefix() });
+const publisher = createOutboxPublisher({ pool, queues: eventQueues, logger });
 const batcher = createStatusBatcher({ db, publisher, metrics });
 
 beforeAll(async () => {
@@ -26,8 +26,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await batcher.close();
   await publisher.close();
-  await eventQueue.obliterate({ force: true });
-  await eventQueue.close();
+  for (const q of eventQueues) await q.obliterate({ force: true });
+  for (const q of eventQueues) await q.close();
   redis.disconnect();
   await close();
 });
@@ -52,8 +52,10 @@ describe("status batcher", () => {
     expect(events).toHaveLength(200);
     // Published after commit, then stamped.
     await waitFor(async () => (await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt), { message: "events stamped published" });
-    const jobs = await eventQueue.getJobs(["waiting"], 0, -1);
-    expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
+    for (const queue of eventQueues) {
+      const jobs = await queue.getJobs(["waiting"], 0, -1);
+      expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
+    }
   });
 
   it("lets a retry of a sending message through without a second event, and skips finished ones", async () => {

@@ -1,6 +1,6 @@
 import { fetchClaimRows, transitionMany, uncountAttempts, type ClaimRow, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
+import type { OutboxPublisher } from "@inboxerr/outbox";
 import type { SenderInstruments } from "../prometheus";
-import type { OutboxPublisher } from "../outbox/publish";
 import { ItemFailure, MicroBatch } from "./micro-batch";
 
 /** What a job may do with its message. */

@@ -2,9 +2,8 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { eq, inArray } from "drizzle-orm";
-import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis, type OutboxQueues } from "@inboxerr/contracts";
 import { createDb, gatewayWebhookEvents, messageEvents, messages, type DbHandle } from "@inboxerr/db";
 import { signWebhook } from "@inboxerr/gateway";
 import { closeServer, listen } from "@inboxerr/http";
@@ -16,10 +15,11 @@ export const SIGNING_KEY = "test-signing-key-0123456789";
 
 export type Harness = {
   url: string;
-  /** The BullMQ prefix of this harness's `message-events` queue. */
+  /** The BullMQ prefix of this harness's outbox queues. */
   prefix: string;
   database: DbHandle;
-  queue: Queue<MessageEventJob>;
+  /** One per outbox consumer (OUTBOX_QUEUES). */
+  queues: OutboxQueues;
   ingest: WebhookIngest;
   close: () => Promise<void>;
 };
@@ -30,14 +30,14 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
   const database = createDb(opts.databaseUrl ?? env.databaseUrl, { max: 10, connectionTimeoutMillis: 1_000 });
   const redis: Redis = createRedis(opts.redisUrl ?? env.redisUrl, "producer");
   const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
-  const queue = createQueue<MessageEventJob>(QUEUE_NAMES.messageEvents, { connection: redis, prefix });
-  queue.on("error", () => undefined);
+  const queues = createOutboxQueues({ connection: redis, prefix });
+  for (const q of queues) q.on("error", () => undefined);
   // A fail-fast producer rejects commands issued before it connects; a test that closes early
-  // would leave BullMQ's own start-up commands rejecting unhandled. Start from a ready queue.
-  if (!opts.redisUrl) await queue.waitUntilReady();
+  // would leave BullMQ's own start-up commands rejecting unhandled. Start from ready queues.
+  if (!opts.redisUrl) await Promise.all(queues.map((q) => q.waitUntilReady()));
   const ingest = createWebhookIngest({
     database,
-    events: queue,
+    events: queues,
     signingKey: SIGNING_KEY,
     defaultRegion: "GB",
     logger: createLogger({ service: "webhook-ingest-test", level: "silent" }),
@@ -47,12 +47,12 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
     url: `http://127.0.0.1:${port}/webhooks/sms-gate`,
     prefix,
     database,
-    queue,
+    queues,
     ingest,
     async close() {
       await closeServer(server);
       await ingest.close();
-      await queue.close().catch(() => undefined);
+      await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
       if (!opts.redisUrl) await deleteKeysByPrefix(env.redisUrl, prefix).catch(() => undefined);
       await database.close();

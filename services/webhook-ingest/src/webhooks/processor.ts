@@ -1,9 +1,9 @@
 import { isDatabaseDown } from "@inboxerr/http";
 import { MicroBatcher } from "@inboxerr/batch";
+import type { OutboxPublisher } from "@inboxerr/outbox";
 import { applyWebhooks, type Outcome } from "./apply";
 import type { IngestInstruments } from "../prometheus";
 import type { IncomingWebhook } from "./parse";
-import type { OutboxPublisher } from "./publish";
 import type { DbPool } from "./statement";
 
 export type WebhookProcessor = {

@@ -34,8 +34,10 @@ describe("POST /webhooks/sms-gate: signature", () => {
     // Metrics bucket by server time, never the phone's clock.
     expect(Math.abs(event!.occurredAt.getTime() - Date.now())).toBeLessThan(60_000);
     await waitFor(async () => (await eventsOf(h, msg!.id))[0]?.publishedAt, { message: "outbox row marked published" });
-    const job = await h.queue.getJob(event!.id);
-    expect(job?.data).toMatchObject({ eventId: event!.id, messageId: msg!.id, userId, status: "sent" });
+    for (const queue of h.queues) {
+      const job = await queue.getJob(event!.id);
+      expect(job?.data).toMatchObject({ eventId: event!.id, messageId: msg!.id, userId, status: "sent" });
+    }
   });
 
   const nowSeconds = () => Math.floor(Date.now() / 1000);

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageEvents, messages } from "@inboxerr/db";
-import { insertMessages } from "@inboxerr/testing";
+import { insertMessages, waitFor } from "@inboxerr/testing";
 import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
@@ -18,17 +18,23 @@ describe("POST /api/v1/messages/:id/cancel", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: sent.body.id, status: "cancelled" });
 
-    const [event] = await api.db.db.select().from(messageEvents).where(eq(messageEvents.messageId, sent.body.id));
-    expect(event).toMatchObject({ status: "cancelled", userId: user.id, publishedAt: expect.any(Date) });
-    const job = await api.queues.messageEvents.getJob(event!.id);
-    expect(job?.data).toMatchObject({ eventId: event!.id, messageId: sent.body.id, userId: user.id, status: "cancelled" });
+    // Published after the answer, in the background.
+    const event = await waitFor(async () => {
+      const [row] = await api.db.db.select().from(messageEvents).where(eq(messageEvents.messageId, sent.body.id));
+      return row?.publishedAt ? row : null;
+    }, { message: "the cancel's event published" });
+    expect(event).toMatchObject({ status: "cancelled", userId: user.id });
+    for (const queue of api.queues.outbox) {
+      const job = await queue.getJob(event.id);
+      expect(job?.data).toMatchObject({ eventId: event.id, messageId: sent.body.id, userId: user.id, status: "cancelled" });
+    }
     // The send job is dropped; the sender would skip a cancelled message anyway.
     expect(await api.queues.smsSend.getJob(sent.body.id)).toBeUndefined();
 
     const detail = await api.call("GET", `/api/v1/messages/${sent.body.id}`, { token });
     expect(detail.body.events).toEqual([
       { id: null, status: "queued", occurredAt: sent.body.createdAt, payload: null, implied: false },
-      { id: event!.id, status: "cancelled", occurredAt: event!.occurredAt.toISOString(), payload: null, implied: false },
+      { id: event.id, status: "cancelled", occurredAt: event.occurredAt.toISOString(), payload: null, implied: false },
     ]);
   });
 
@@ -62,14 +68,22 @@ describe("POST /api/v1/messages/:id/cancel", () => {
   it("leaves published_at null when the event cannot be published, for the outbox relay", async () => {
     const { token } = await api.user();
     const sent = await api.call("POST", "/api/v1/messages", { token, body: { to: "+14155552671", text: "x" } });
-    const original = api.queues.messageEvents.addBulk.bind(api.queues.messageEvents);
-    api.queues.messageEvents.addBulk = () => Promise.reject(new Error("redis down"));
+    const [queue] = api.queues.outbox;
+    const original = queue!.addBulk.bind(queue);
+    queue!.addBulk = () => Promise.reject(new Error("redis down"));
+    const failuresBefore = await publishFailures();
     try {
       expect((await api.call("POST", `/api/v1/messages/${sent.body.id}/cancel`, { token })).status).toBe(200);
+      await waitFor(async () => (await publishFailures()) > failuresBefore, { message: "the publish failed" });
     } finally {
-      api.queues.messageEvents.addBulk = original;
+      queue!.addBulk = original;
     }
     const [event] = await api.db.db.select().from(messageEvents).where(eq(messageEvents.messageId, sent.body.id));
     expect(event).toMatchObject({ status: "cancelled", publishedAt: null });
   });
 });
+
+async function publishFailures(): Promise<number> {
+  const text = await (await fetch(`${api.base}/metrics`)).text();
+  return Number(/^inboxerr_event_publish_failures_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+}

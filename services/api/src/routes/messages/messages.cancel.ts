@@ -1,11 +1,10 @@
-import { and, eq, sql } from "drizzle-orm";
-import { publishEvents, toEventJob } from "@inboxerr/contracts";
-import { messageEvents, messages, transition, type MessageEvent } from "@inboxerr/db";
+import { and, eq } from "drizzle-orm";
+import { withTimeout } from "@inboxerr/batch";
+import { messages, transition } from "@inboxerr/db";
 import { AppError, notFound } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { resourceId } from "../../http/ids";
 import { defineRoute } from "../../http/route";
-import { withTimeout } from "../../http/with-timeout";
 import { toMessageJson } from "../../messages/serialize";
 import { IdParams } from "../../schemas/common";
 import { MessageSchema } from "../../schemas/messages";
@@ -35,22 +34,12 @@ export function cancelMessageRoute(deps: ApiDeps) {
           currentStatus: message.status,
         });
       }
-      await Promise.all([publishCommitted(deps, event), dropSendJob(deps, id)]);
+      // After commit, in the background; on failure published_at stays null for the outbox relay.
+      deps.outbox.publish([event]);
+      await dropSendJob(deps, id);
       res.json(toMessageJson(message));
     },
   });
-}
-
-/** After commit; on failure published_at stays null and the outbox relay republishes it. */
-async function publishCommitted(deps: ApiDeps, event: MessageEvent): Promise<void> {
-  try {
-    if (deps.redis.status !== "ready") throw new Error(`redis is ${deps.redis.status}`);
-    await withTimeout(publishEvents(deps.queues.messageEvents, [toEventJob(event)]), deps.redisTimeoutMs, "publish");
-    await deps.db.update(messageEvents).set({ publishedAt: sql`now()` }).where(eq(messageEvents.id, event.id));
-  } catch (err) {
-    deps.metrics.eventPublishFailures.inc();
-    deps.logger.warn({ err, eventId: event.id }, "event not published; the outbox relay will publish it");
-  }
 }
 
 // Frees Redis early; the sender also skips a cancelled message at dequeue, so this is best effort.

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { inArray, sql } from "drizzle-orm";
+import { createOutboxQueues, createRedis, OUTBOX_QUEUES } from "@inboxerr/contracts";
+import { createDb, messageEvents, transition, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
+import { createLogger } from "@inboxerr/logger";
+import { createTestUser, deleteKeysByPrefix, insertMessages, testDatabaseUrl, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createOutboxPublisher, publishAndMark } from "./publish";
+
+const logger = createLogger({ service: "outbox-test", level: "silent" });
+const prefix = `${testEnv().queuePrefix}:outbox-${uniqueSuffix()}`;
+let handle: DbHandle;
+
+beforeAll(() => {
+  // One connection: what publishAndMark sets must be gone for the next statement on it.
+  handle = createDb(testDatabaseUrl(), { max: 1 });
+});
+afterAll(async () => {
+  await handle.close();
+  await deleteKeysByPrefix(testEnv().redisUrl, prefix);
+});
+
+const eventsOf = (messageIds: string[]) => handle.db.select().from(messageEvents).where(inArray(messageEvents.messageId, messageIds));
+
+async function openQueues() {
+  const redis = createRedis(testEnv().redisUrl, "producer");
+  await waitFor(() => redis.status === "ready");
+  const queues = createOutboxQueues({ connection: redis, prefix: `${prefix}:${uniqueSuffix()}` });
+  return {
+    queues,
+    async close() {
+      for (const q of queues) await q.close();
+      redis.disconnect();
+    },
+  };
+}
+
+describe("publishAndMark", () => {
+  it("puts the events on every consumer's queue, then stamps them with an asynchronous commit that does not outlive its statement", async () => {
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 3);
+    const events: MessageEvent[] = [];
+    for (const r of rows) {
+      const event = await transition(handle.db, { messageId: r.id, to: "sending" });
+      if (event) events.push(event);
+    }
+    expect(events).toHaveLength(3);
+    const { queues, close } = await openQueues();
+    try {
+      await publishAndMark({ pool: handle.pool, queues }, events.slice(0, 2));
+
+      expect(queues.map((q) => q.name)).toEqual([...OUTBOX_QUEUES]);
+      for (const queue of queues) {
+        const jobs = await queue.getJobs(["waiting"]);
+        expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.slice(0, 2).map((e) => e.id)));
+      }
+      const stored = await eventsOf(rows.map((r) => r.id));
+      const published = new Set(stored.filter((e) => e.publishedAt !== null).map((e) => e.id));
+      expect(published).toEqual(new Set(events.slice(0, 2).map((e) => e.id)));
+      const setting = await handle.db.execute<{ synchronous_commit: string }>(sql`show synchronous_commit`);
+      expect(setting.rows[0]?.synchronous_commit).toBe("on");
+    } finally {
+      await close();
+    }
+  });
+
+  it("stamps nothing unless every consumer's queue took the events", async () => {
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 2);
+    const events = await transitionMany(handle.db, rows.map((r) => ({ messageId: r.id, to: "sending" as const })));
+    const { queues, close } = await openQueues();
+    const other = await openQueues();
+    // A second consumer whose queue refuses: the first still gets the jobs, the rows stay unpublished.
+    vi.spyOn(other.queues[0]!, "addBulk").mockRejectedValue(new Error("redis said no"));
+    try {
+      await expect(publishAndMark({ pool: handle.pool, queues: [...queues, ...other.queues] }, events)).rejects.toThrow("redis said no");
+      expect(await queues[0]!.getWaitingCount()).toBe(2);
+      expect((await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt === null)).toBe(true);
+    } finally {
+      await close();
+      await other.close();
+    }
+  });
+});
+
+describe("createOutboxPublisher", () => {
+  it("coalesces events committed while publishes are in flight, publishes and stamps every one, and leaves later ones to the relay once closed", async () => {
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 31);
+    const events = await transitionMany(handle.db, rows.map((r) => ({ messageId: r.id, to: "sending" as const })));
+    expect(events).toHaveLength(31);
+    const late = events.pop()!;
+    const { queues, close } = await openQueues();
+    const queue = queues[0]!;
+    // The real addBulk, held until released, so the test decides what is in flight.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const realAddBulk = queue.addBulk.bind(queue);
+    const addBulk = vi.spyOn(queue, "addBulk").mockImplementation(async (jobs) => {
+      await gate;
+      return realAddBulk(jobs);
+    });
+    let failures = 0;
+    const publisher = createOutboxPublisher({ pool: handle.pool, queues, logger, onFailure: (n) => (failures += n) });
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    try {
+      // Two status batches go out one after the other and fill both publish slots...
+      publisher.publish(events.slice(0, 3));
+      await nextTurn();
+      publisher.publish(events.slice(3, 6));
+      await nextTurn();
+      expect(addBulk).toHaveBeenCalledTimes(2);
+      // ...so the eight that commit meanwhile wait, and share the third publish.
+      for (let i = 6; i < 30; i += 3) publisher.publish(events.slice(i, i + 3));
+      await nextTurn();
+      expect(addBulk).toHaveBeenCalledTimes(2);
+      release();
+      await publisher.close();
+
+      expect(addBulk).toHaveBeenCalledTimes(3);
+      expect(addBulk.mock.calls.map(([jobs]) => jobs.length)).toEqual([3, 3, 24]);
+      const jobs = await queue.getJobs(["waiting"]);
+      expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
+      const stored = await eventsOf(rows.map((r) => r.id));
+      expect(stored.filter((e) => e.publishedAt !== null).map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+      expect(failures).toBe(0);
+
+      // Closed (shutdown): a late event is not published but counted, and stays for the relay.
+      publisher.publish([late]);
+      await waitFor(() => failures === 1);
+      expect(addBulk).toHaveBeenCalledTimes(3);
+      expect((await eventsOf([late.messageId]))[0]?.publishedAt).toBeNull();
+    } finally {
+      await close();
+    }
+  });
+
+  it("gives up on a Redis that never answers within the bound, and leaves the rows to the relay", async () => {
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 2);
+    const events = await transitionMany(handle.db, rows.map((r) => ({ messageId: r.id, to: "sending" as const })));
+    // Nothing listens there: BullMQ waits for the connection instead of failing.
+    const redis = createRedis("redis://127.0.0.1:1", "producer");
+    redis.on("error", () => undefined);
+    const queues = createOutboxQueues({ connection: redis, prefix });
+    for (const q of queues) q.on("error", () => undefined);
+    let failures = 0;
+    const publisher = createOutboxPublisher({ pool: handle.pool, queues, logger, timeoutMs: 200, onFailure: (n) => (failures += n) });
+    try {
+      publisher.publish(events);
+      await publisher.close();
+      expect(failures).toBe(2);
+      expect((await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt === null)).toBe(true);
+    } finally {
+      for (const q of queues) await q.close().catch(() => undefined);
+      redis.disconnect();
+    }
+  });
+});

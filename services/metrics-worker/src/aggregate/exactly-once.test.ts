@@ -1,0 +1,164 @@
+/**
+ * Issue 14: per outbox consumer queue, an event reaches metrics exactly once across a publisher
+ * that crashed between publishing and marking, and across the upgrade from the single
+ * `message-events` queue to a queue per consumer (ADR 0013). Real publisher, relay and worker,
+ * on a database of this file's own (the relay republishes every unpublished row it finds).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { and, eq, inArray } from "drizzle-orm";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createOutboxQueues, createQueue, createRedis, publishEvents, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxQueues } from "@inboxerr/contracts";
+import { createDb, messageEvents, metricsAppliedEvents, metricsBuckets, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
+import { createLogger } from "@inboxerr/logger";
+import { createOutboxRelay, publishAndMark } from "@inboxerr/outbox";
+import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createMetricsWorker, type MetricsWorker } from "../app";
+
+const env = testEnv();
+const logger = createLogger({ service: "metrics-test", level: "silent" });
+let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
+let handle: DbHandle;
+let producer: Redis;
+
+beforeAll(async () => {
+  database = await createPrivateDatabase();
+  handle = createDb(database.url, { max: 6 });
+  producer = createRedis(env.redisUrl, "producer");
+  await waitFor(() => producer.status === "ready");
+});
+afterAll(async () => {
+  producer.disconnect();
+  await handle.close();
+  await database.drop();
+});
+
+/** One test's queues and worker, under a prefix of its own. */
+async function setup() {
+  const prefix = `${env.queuePrefix}:exactly-once-${uniqueSuffix()}`;
+  const ctx = { connection: producer, prefix };
+  const queues = createOutboxQueues(ctx);
+  const legacy = createQueue<MessageEventJob>(QUEUE_NAMES.legacyMessageEvents, ctx);
+  const connection = createRedis(env.redisUrl, "worker");
+  const worker: MetricsWorker = createMetricsWorker({ db: handle.db, connection, prefix, logger });
+  const relay = createOutboxRelay({ pool: handle.pool, queues, logger, minAgeMs: 0, pageSize: 100, maxPages: 10 });
+  return {
+    queues,
+    legacy,
+    worker,
+    relay,
+    async close() {
+      await worker.close();
+      await connection.quit();
+      for (const q of [...queues, legacy]) await q.close();
+      await deleteKeysByPrefix(env.redisUrl, prefix);
+    },
+  };
+}
+
+/** Committed transitions whose outbox rows nobody has published yet. */
+async function committedEvents(n: number, userId?: string): Promise<{ userId: string; events: MessageEvent[] }> {
+  const owner = userId ?? (await createTestUser(handle.db)).id;
+  const rows = await insertMessages(handle.db, owner, n);
+  const events = await transitionMany(handle.db, rows.map((r) => ({ messageId: r.id, to: "sending" as const })));
+  expect(events).toHaveLength(n);
+  return { userId: owner, events };
+}
+
+const appliedCount = async (events: readonly MessageEvent[]) =>
+  (await handle.db.select().from(metricsAppliedEvents).where(inArray(metricsAppliedEvents.eventId, events.map((e) => e.id)))).length;
+
+async function sendingCount(userId: string): Promise<number> {
+  const rows = await handle.db
+    .select({ count: metricsBuckets.count })
+    .from(metricsBuckets)
+    .where(and(eq(metricsBuckets.userId, userId), eq(metricsBuckets.status, "sending")));
+  return rows.reduce((sum, r) => sum + r.count, 0);
+}
+
+async function unpublished(events: readonly MessageEvent[]): Promise<number> {
+  const rows = await handle.db.select().from(messageEvents).where(inArray(messageEvents.id, events.map((e) => e.id)));
+  return rows.filter((r) => r.publishedAt === null).length;
+}
+
+/** Every finished job of the queues, by event id: what each copy of an event came to. */
+async function outcomesById(queues: readonly Queue<MessageEventJob>[]): Promise<Map<string, string[]>> {
+  const byId = new Map<string, string[]>();
+  for (const q of queues) {
+    for (const job of await q.getJobs(["completed"], 0, -1)) {
+      const id = job.data.eventId;
+      byId.set(id, [...(byId.get(id) ?? []), String(job.returnvalue)]);
+    }
+  }
+  return byId;
+}
+
+const completed = async (queues: readonly Queue<MessageEventJob>[]) => (await Promise.all(queues.map((q) => q.getCompletedCount()))).reduce((a, b) => a + b, 0);
+
+/** The metrics worker's own queue among every consumer's (the others are not its to drain). */
+const own = (queues: OutboxQueues) => queues.filter((q) => q.name === QUEUE_NAMES.metricsEvents);
+
+describe("metrics-events: an event reaches metrics exactly once", () => {
+  it("across a publisher crash between publishing and marking: the relay republishes, metrics counts once", async () => {
+    const t = await setup();
+    try {
+      const { userId, events } = await committedEvents(12);
+      // The publisher's first half ran (every consumer queue has the events), then its process
+      // died before the UPDATE that marks them: the rows stay unpublished.
+      await publishEvents(t.queues, events.map(toEventJob));
+      t.worker.start();
+      await waitFor(async () => (await appliedCount(events)) === 12, { message: "first copies counted" });
+      // Finished jobs are kept an hour (JOB_DEFAULTS); after that a republish is a new job the
+      // worker runs again. Age them out now, so the relay's copies do reach the worker.
+      for (const q of own(t.queues)) await q.clean(0, 0, "completed");
+      expect(await unpublished(events)).toBe(12);
+
+      expect(await t.relay.runOnce()).toBe(12);
+
+      await waitFor(async () => (await completed(own(t.queues))) === 12, { message: "republished copies processed" });
+      const outcomes = await outcomesById(own(t.queues));
+      expect([...outcomes.values()].flat()).toEqual(Array<string>(12).fill("duplicate"));
+      expect(await sendingCount(userId)).toBe(12);
+      expect(await unpublished(events)).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("across the upgrade from the single message-events queue: what old and new publishers put on either queue counts once", async () => {
+    const t = await setup();
+    try {
+      const { userId, events: before } = await committedEvents(12);
+      const [oldOnly, oldUnmarked, newOnly] = [before.slice(0, 4), before.slice(4, 8), before.slice(8)];
+      // Before the upgrade an old publisher put these on message-events and marked them...
+      await publishAndMark({ pool: handle.pool, queues: [t.legacy] }, oldOnly);
+      // ...and these too, but crashed before marking them.
+      await publishEvents([t.legacy], oldUnmarked.map(toEventJob));
+      // The new publishers write to the consumer queues; the new relay republishes what the
+      // old one left unmarked there too, so those events wait in both queues.
+      await publishAndMark({ pool: handle.pool, queues: t.queues }, newOnly);
+      expect(await t.relay.runOnce()).toBe(oldUnmarked.length);
+
+      t.worker.start();
+      // An old publisher still running mid-upgrade keeps writing to message-events.
+      const { events: oldLate } = await committedEvents(4, userId);
+      await publishAndMark({ pool: handle.pool, queues: [t.legacy] }, oldLate);
+      const events = [...before, ...oldLate];
+
+      const all = [t.legacy, ...own(t.queues)];
+      const copies = oldOnly.length + 2 * oldUnmarked.length + newOnly.length + oldLate.length;
+      await waitFor(async () => (await completed(all)) === copies, { message: "every copy in both queues processed" });
+      const outcomes = await outcomesById(all);
+      expect(new Set(outcomes.keys())).toEqual(new Set(events.map((e) => e.id)));
+      for (const [id, results] of outcomes) {
+        expect(results.filter((r) => r === "applied"), `event ${id}`).toHaveLength(1);
+      }
+      expect(await appliedCount(events)).toBe(16);
+      expect(await sendingCount(userId)).toBe(16);
+      expect(await unpublished(events)).toBe(0);
+      expect(await t.legacy.getJobCounts("waiting", "active", "delayed", "failed")).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});
