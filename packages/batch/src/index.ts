@@ -1,1 +1,1 @@
-export { MicroBatcher, type MicroBatcherOptions } from "./micro-batcher";
+export { ItemFailure, MicroBatcher, type MicroBatcherOptions } from "./micro-batcher";
