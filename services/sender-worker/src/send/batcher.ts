@@ -1,8 +1,8 @@
+import { ItemFailure, MicroBatcher } from "@inboxerr/batch";
 import { transitionMany, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
 import type { SenderMetrics } from "../metrics";
 import type { OutboxPublisher } from "../outbox/publish";
 import { fetchClaimRows, uncountAttempts, type ClaimRow } from "./claim-rows";
-import { ItemFailure, MicroBatch } from "./micro-batch";
 
 /** What a job may do with its message. */
 export type ClaimOutcome =
@@ -45,11 +45,13 @@ export type StatusBatcherOptions = {
  * does not send. Events are published after the commit, off the jobs' critical path.
  */
 export function createStatusBatcher(opts: StatusBatcherOptions) {
-  const batch = new MicroBatch<Item, Result>({
+  const batch = new MicroBatcher<Item, Result>({
     run: (items) => flush(opts, items),
     maxSize: opts.maxSize ?? 500,
     maxConcurrent: opts.maxConcurrent ?? 4,
     lingerMs: opts.lingerMs ?? 2,
+    // A job waits on each of its writes: what queued behind a running batch has waited enough.
+    lingerAfterBatch: false,
   });
   return {
     claim: (messageId: string) => batch.add({ op: "claim", messageId: messageId.toLowerCase() }) as Promise<ClaimOutcome>,
