@@ -38,11 +38,11 @@ export type MicroBatcherOptions<T, R> = {
    */
   lingerMs?: number;
   /**
-   * Whether items that waited for a running batch linger again once it ends (default true).
-   * With false they go at once: they have waited a whole batch for company already. Where
-   * callers wait on their result in a loop (the sender's jobs), that is latency on every item;
-   * where lingering is the point (a publisher folding events for 50 ms to publish less often),
-   * false would send a batch the moment the previous one ends. See ADR 0014.
+   * Whether items waiting when a batch ends linger before the next batch (default true). With
+   * false, each batch's end sends what is waiting at once: items that queued behind it have
+   * waited a whole batch for company already (an item still lingering goes with them). Where
+   * lingering is the point (a publisher folding events for 50 ms to publish less often), false
+   * would publish the moment the previous publish ends. ADR 0014 has the measurements.
    */
   lingerAfterBatch?: boolean;
   /**

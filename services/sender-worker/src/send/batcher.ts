@@ -50,7 +50,8 @@ export function createStatusBatcher(opts: StatusBatcherOptions) {
     maxSize: opts.maxSize ?? 500,
     maxConcurrent: opts.maxConcurrent ?? 4,
     lingerMs: opts.lingerMs ?? 2,
-    // A job waits on each of its writes: what queued behind a running batch has waited enough.
+    // What waits when a batch ends goes at once, as the sender's own batcher did and its drain
+    // figures were measured with (ADR 0014).
     lingerAfterBatch: false,
   });
   return {
