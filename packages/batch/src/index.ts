@@ -1,2 +1,2 @@
-export { MicroBatcher, type MicroBatcherOptions } from "./micro-batcher";
+export { ItemFailure, MicroBatcher, type MicroBatcherOptions } from "./micro-batcher";
 export { withTimeout } from "./timeout";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MicroBatcher } from "./micro-batcher";
+import { ItemFailure, MicroBatcher } from "./micro-batcher";
 
 /** A run() whose batches finish only when the test releases them. */
 function gatedRun() {
@@ -20,6 +20,17 @@ describe("MicroBatcher", () => {
   it("runs a lone item at once and gives each caller its own result", async () => {
     const b = new MicroBatcher<number, string>({ run: async (xs) => xs.map(String), maxSize: 10, maxConcurrent: 1 });
     await expect(b.add(7)).resolves.toBe("7");
+  });
+
+  it("with lingerMs, folds callers of the same moment into one batch and gives each its own result", async () => {
+    const batches: number[][] = [];
+    const run = async (xs: number[]) => {
+      batches.push(xs);
+      return xs.map((x) => x + 1);
+    };
+    const b = new MicroBatcher<number, number>({ run, maxSize: 10, maxConcurrent: 1, lingerMs: 1 });
+    await expect(Promise.all([b.add(1), b.add(2), b.add(3)])).resolves.toEqual([2, 3, 4]);
+    expect(batches).toEqual([[1, 2, 3]]);
   });
 
   it("folds items that arrive while every slot is busy into the next batch, up to maxSize", async () => {
@@ -54,6 +65,60 @@ describe("MicroBatcher", () => {
     await Promise.allSettled(failed);
     fail = false;
     await expect(b.add(3)).resolves.toBe(3);
+  });
+
+  it("fails only the items run marks with ItemFailure, resolving the rest of the batch", async () => {
+    const b = new MicroBatcher<number, number>({
+      run: async (xs) => xs.map((x) => (x < 0 ? new ItemFailure(new Error(`bad ${x}`)) : x * 10)),
+      maxSize: 10,
+      maxConcurrent: 1,
+    });
+    const results = await Promise.allSettled([b.add(1), b.add(-2), b.add(3)]);
+    expect(results).toEqual([
+      { status: "fulfilled", value: 10 },
+      { status: "rejected", reason: new Error("bad -2") },
+      { status: "fulfilled", value: 30 },
+    ]);
+    await expect(b.add(4)).resolves.toBe(40);
+  });
+
+  it("by default, items that waited for a running batch linger again once it ends", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 2, maxConcurrent: 1, lingerMs: 60_000 });
+    const all = [b.add(1), b.add(2)]; // a full batch goes at once, linger or not
+    await nextTurn();
+    all.push(b.add(3));
+    g.releaseAll();
+    for (let i = 0; i < 4; i++) await nextTurn();
+    expect(g.batches).toEqual([[1, 2]]); // 3 waits its own linger
+    const closed = b.close(); // which close() cuts short
+    await nextTurn();
+    expect(g.batches).toEqual([[1, 2], [3]]);
+    g.releaseAll();
+    await closed;
+    expect(await Promise.all(all)).toEqual([10, 20, 30]);
+  });
+
+  it("with lingerAfterBatch false, items that waited for a running batch go as soon as it ends", async () => {
+    const g = gatedRun();
+    const b = new MicroBatcher<number, number>({ run: g.run, maxSize: 2, maxConcurrent: 1, lingerMs: 60_000, lingerAfterBatch: false });
+    const all = [b.add(1), b.add(2)];
+    await nextTurn();
+    all.push(b.add(3));
+    g.releaseAll();
+    for (let i = 0; i < 4; i++) await nextTurn();
+    expect(g.batches).toEqual([[1, 2], [3]]);
+    g.releaseAll();
+    expect(await Promise.all(all)).toEqual([10, 20, 30]);
+    // An item that finds the batcher idle still lingers: it has waited for nothing yet.
+    const late = b.add(4);
+    for (let i = 0; i < 4; i++) await nextTurn();
+    expect(g.batches).toHaveLength(2);
+    const closed = b.close();
+    await nextTurn();
+    g.releaseAll();
+    await closed;
+    expect(await late).toBe(40);
   });
 
   it("close() runs what is waiting, waits for it, and refuses new items", async () => {

@@ -1,6 +1,18 @@
+/**
+ * What `run` returns in an item's place to fail that item alone: its caller's `add` rejects with
+ * `error`, and the rest of the batch resolves as usual. For work where one item's bad data must
+ * not fail the others batched with it.
+ */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
 export type MicroBatcherOptions<T, R> = {
-  /** Runs one batch and returns one result per item, in the same order. */
-  run: (items: T[]) => Promise<R[]>;
+  /**
+   * Runs one batch and returns one result (or ItemFailure) per item, in the same order. A throw
+   * fails every item of the batch.
+   */
+  run: (items: T[]) => Promise<(R | ItemFailure)[]>;
   /** Largest batch handed to `run`. */
   maxSize: number;
   /** Batches allowed to run at once; the rest of the items wait and form the next batch. */
@@ -26,6 +38,14 @@ export type MicroBatcherOptions<T, R> = {
    */
   lingerMs?: number;
   /**
+   * Whether items waiting when a batch ends linger before the next batch (default true). With
+   * false, each batch's end sends what is waiting at once: items that queued behind it have
+   * waited a whole batch for company already (an item still lingering goes with them). Where
+   * lingering is the point (a publisher folding events for 50 ms to publish less often), false
+   * would publish the moment the previous publish ends. ADR 0014 has the measurements.
+   */
+  lingerAfterBatch?: boolean;
+  /**
    * Items sharing a key never run in two batches at once: one that arrives while a running
    * batch holds its key waits for the next batch (items of a key keep their order). For work
    * that locks rows by key, this turns lock waits inside the database into ordering here.
@@ -36,15 +56,16 @@ export type MicroBatcherOptions<T, R> = {
 type Pending<T, R> = { item: T; keys: readonly string[]; at: number; resolve: (r: R) => void; reject: (e: unknown) => void };
 
 /**
- * Folds concurrent callers into batches: each `add` resolves with its own item's result once
- * the batch that carried it has run, or rejects with that batch's error.
+ * Folds concurrent callers into batches: each `add` settles once the batch that carried it has
+ * run, with its own item's result, its own ItemFailure's error, or that batch's error.
  */
 export class MicroBatcher<T, R> {
   private pending: Pending<T, R>[] = [];
   private inFlight = 0;
   /** Keys of the running batches, with how many running batches hold each. */
   private busy = new Map<string, number>();
-  private scheduled = false;
+  /** Cancels the pending linger, if one is pending. */
+  private stopLinger: (() => void) | undefined;
   private overdueTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -90,20 +111,30 @@ export class MicroBatcher<T, R> {
     }, Math.ceil(due));
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.opts.maxConcurrent || this.pending.length === 0) return;
+  /** `afterBatch`: called as a batch ends, for the items that waited for it. */
+  private schedule(afterBatch = false): void {
+    if (this.inFlight >= this.opts.maxConcurrent || this.pending.length === 0) return;
     if (!this.enoughWaiting()) return this.armOverdue();
     if (this.pending.length >= this.opts.maxSize || this.closed) return this.flush();
-    this.scheduled = true;
+    if (afterBatch && this.opts.lingerAfterBatch === false) return this.flush();
+    if (this.stopLinger) return;
     const fire = () => {
-      this.scheduled = false;
+      this.stopLinger = undefined;
       this.flush();
     };
-    if (this.opts.lingerMs) setTimeout(fire, this.opts.lingerMs);
-    else setImmediate(fire);
+    if (this.opts.lingerMs) {
+      const timer = setTimeout(fire, this.opts.lingerMs);
+      this.stopLinger = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(fire);
+      this.stopLinger = () => clearImmediate(immediate);
+    }
   }
 
   private flush(): void {
+    // What this leaves waiting goes as a running batch ends, not on a linger timer set earlier.
+    this.stopLinger?.();
+    this.stopLinger = undefined;
     while (this.pending.length > 0 && this.inFlight < this.opts.maxConcurrent && this.enoughWaiting()) {
       const batch = this.take();
       if (batch.length === 0) return; // everything waiting is held by a running batch
@@ -117,7 +148,7 @@ export class MicroBatcher<T, R> {
           else this.busy.set(k, n);
         }
         this.inFlight--;
-        if (this.pending.length > 0) this.schedule();
+        if (this.pending.length > 0) this.schedule(true);
         else if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       });
     }
@@ -147,7 +178,11 @@ export class MicroBatcher<T, R> {
       if (results.length !== batch.length) {
         throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
       }
-      batch.forEach((p, i) => p.resolve(results[i] as R));
+      batch.forEach((p, i) => {
+        const result = results[i];
+        if (result instanceof ItemFailure) p.reject(result.error);
+        else p.resolve(result as R);
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

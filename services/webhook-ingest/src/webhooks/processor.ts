@@ -1,5 +1,5 @@
 import { isDatabaseDown } from "@inboxerr/http";
-import { MicroBatcher } from "@inboxerr/batch";
+import { ItemFailure, MicroBatcher } from "@inboxerr/batch";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import { applyWebhooks, type Outcome } from "./apply";
 import type { IngestInstruments } from "../prometheus";
@@ -34,7 +34,7 @@ export function createWebhookProcessor(opts: {
   metrics: IngestInstruments;
   batch?: BatchOptions;
 }): WebhookProcessor {
-  const batcher = new MicroBatcher<IncomingWebhook, Outcome | Error>({
+  const batcher = new MicroBatcher<IncomingWebhook, Outcome>({
     maxSize: opts.batch?.maxSize ?? 200,
     maxConcurrent: opts.batch?.maxConcurrent ?? 4,
     // A statement costs about 1 ms of Postgres CPU before its first webhook. At a moderate rate
@@ -54,8 +54,8 @@ export function createWebhookProcessor(opts: {
         // One webhook Postgres refuses (say, text it cannot store) must not fail the others
         // with it, on every retry of the phone: apply them one by one, each with its own fate.
         if (hooks.length === 1 || isDatabaseDown(err)) throw err;
-        const results: (Outcome | Error)[] = [];
-        for (const hook of hooks) results.push(...(await apply([hook]).catch((e: unknown) => [asError(e)])));
+        const results: (Outcome | ItemFailure)[] = [];
+        for (const hook of hooks) results.push(...(await apply([hook]).catch((e: unknown) => [new ItemFailure(e)])));
         return results;
       }
     },
@@ -72,16 +72,10 @@ export function createWebhookProcessor(opts: {
   }
 
   return {
-    async submit(hook) {
-      const result = await batcher.add(hook);
-      if (result instanceof Error) throw result;
-      return result;
-    },
+    submit: (hook) => batcher.add(hook),
     async close() {
       await batcher.close();
       await opts.publisher.close();
     },
   };
 }
-
-const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
