@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { testEnv } from "@inboxerr/testing";
 import { createDb } from "./client";
-import { isDatabaseBusy, isDatabaseUnreachable, isDataException, isRetryableConflict, withConflictRetry } from "./errors";
+import { isDatabaseBusy, isDatabaseUnreachable, isDataError, isDataException, isRetryableConflict, withConflictRetry } from "./errors";
 
 const handle = createDb(testEnv().databaseUrl, { max: 2 });
 afterAll(() => handle.close());
@@ -21,6 +21,11 @@ describe("the Postgres error classifier", () => {
   it("reads real refusals through drizzle's wrapper: data exception, busy, neither unreachable", async () => {
     const data = await errorOf(sql`select 'not a date'::timestamptz`);
     expect(isDataException(data)).toBe(true);
+    expect(isDataError(data)).toBe(true);
+    // Class 23 (integrity constraint): a data error too, but not a data exception (the api maps those to 400).
+    const constraint = await errorOf(sql.raw(`do $$ begin raise exception 'duplicate' using errcode = 'unique_violation'; end $$`));
+    expect(isDataError(constraint)).toBe(true);
+    expect(isDataException(constraint) || isRetryableConflict(constraint)).toBe(false);
     expect(isDatabaseUnreachable(data) || isDatabaseBusy(data) || isRetryableConflict(data)).toBe(false);
 
     const busy = await handle.db

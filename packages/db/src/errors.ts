@@ -66,6 +66,16 @@ export function isDataException(err: unknown): boolean {
 }
 
 /**
+ * The statement's own data was refused: a data exception (class 22) or an integrity
+ * constraint violation (class 23). Running it again cannot help; running the other items of
+ * a batch without it can (the sender's status batcher does).
+ */
+export function isDataError(err: unknown): boolean {
+  const code = sqlState(err);
+  return code?.startsWith("22") === true || code?.startsWith("23") === true;
+}
+
+/**
  * Runs `fn` again (up to `attempts` times in all) when Postgres picked it as a deadlock or
  * serialization victim; `fn` must be a whole transaction or statement, which then wrote nothing.
  */

@@ -7,7 +7,7 @@ export {
   type Schema,
   type Tx,
 } from "./client";
-export { isDatabaseBusy, isDatabaseUnreachable, isDataException, isRetryableConflict, sqlState, withConflictRetry } from "./errors";
+export { isDatabaseBusy, isDatabaseUnreachable, isDataError, isDataException, isRetryableConflict, sqlState, withConflictRetry } from "./errors";
 export {
   canTransition,
   isMessageStatus,

@@ -1,10 +1,10 @@
 import { ItemFailure, MicroBatcher } from "@inboxerr/batch";
-import { fetchClaimRows, transitionMany, uncountAttempts, type ClaimRow, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
+import { fetchClaimRows, isDataError, transitionMany, uncountAttempts, type ClaimRow, type Db, type MessageEvent, type TransitionInput } from "@inboxerr/db";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import type { SenderInstruments } from "../prometheus";
 
 /** What a job may do with its message. */
-export type ClaimOutcome =
+type ClaimOutcome =
   /** Call the gateway: this job claimed it (queued|scheduled → sending) or retries a `sending` one. */
   | { kind: "send"; message: ClaimRow; attempt: number }
   /** validUntil had passed and the gateway never saw it: it is `expired` now. */
@@ -165,13 +165,6 @@ async function applyTransitions(
     }
   }
   return { events, failed };
-}
-
-function isDataError(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === "string" && /^2[23][0-9A-Z]{3}$/.test(e.code)) return true;
-  }
-  return false;
 }
 
 /**
