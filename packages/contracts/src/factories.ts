@@ -67,21 +67,10 @@ export function createOutboxQueues(ctx: QueueContext): OutboxQueues {
 }
 
 /**
- * Puts outbox rows on every consumer's queue, one addBulk each; jobId = event id, so a repeat
- * (the relay republishing, a retry after one queue failed) is a no-op in the queues that have
- * it. Resolves only when every queue has every event: only then may the rows be marked published.
+ * The addBulk entries that put outbox rows on one consumer's queue: jobId = event id, so a
+ * repeat (the relay republishing, a retry after one queue failed) is a no-op in a queue that
+ * has it. Only packages/outbox publishes; tests use this to stand in for a publisher.
  */
-export async function publishEvents(queues: OutboxQueues, events: readonly MessageEventJob[]): Promise<void> {
-  if (events.length === 0) return;
-  await Promise.all(
-    queues.map((queue) =>
-      queue.addBulk(
-        events.map((e) => ({
-          name: e.status,
-          data: e,
-          opts: { ...JOB_DEFAULTS[queue.name as QueueName], jobId: e.eventId },
-        })),
-      ),
-    ),
-  );
+export function eventBulkJobs(queue: QueueName, events: readonly MessageEventJob[]) {
+  return events.map((e) => ({ name: e.status, data: e, opts: { ...JOB_DEFAULTS[queue], jobId: e.eventId } }));
 }
