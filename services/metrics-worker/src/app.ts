@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { JobsOptions, KeepJobs, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
+import { waitAtMost } from "@inboxerr/batch";
 import { createOutageGuard, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type QueueName } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
@@ -131,11 +132,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
         for (const w of workers) w.outage.stop();
         await schedule?.stop();
         const bound = opts.closeTimeoutMs ?? 10_000;
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), bound)));
-        const result = await Promise.race([Promise.all(workers.map((w) => w.worker.close())), timedOut]);
-        clearTimeout(timer);
-        if (result === "timeout") {
+        if (!(await waitAtMost(Promise.all(workers.map((w) => w.worker.close())), bound))) {
           opts.logger.warn({ boundMs: bound }, "active jobs did not finish in time; BullMQ will redeliver them");
           await Promise.all(workers.map((w) => w.worker.close(true)));
         }
