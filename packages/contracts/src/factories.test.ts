@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import type { Queue } from "bullmq";
 import { createOutboxQueues, createQueue, createWorker, enqueueSends, eventBulkJobs } from "./factories";
 import { createRedis } from "./redis";
@@ -76,6 +77,26 @@ describe("eventBulkJobs", () => {
       expect(await queue.getWaitingCount()).toBe(1);
       expect((await queue.getJob(event.eventId))?.data).toEqual(event);
     }
+  });
+});
+
+describe("createQueue", () => {
+  it("closes on a connection that never became ready without leaving its failed connect unobserved", async () => {
+    // Nothing listens there: each connect fails, and the client retries.
+    const down = createRedis("redis://127.0.0.1:1", "producer");
+    const queue = createQueue(QUEUE_NAMES.metricsEvents, { connection: down, prefix: "{t}" });
+    queue.on("error", () => undefined);
+    await once(down, "error");
+    await queue.close();
+    // Disconnected during a reconnect attempt, the client ends, and BullMQ's pending connect
+    // rejects with the last error: without a listener left that is an unhandled rejection,
+    // which vitest reports and fails the run on.
+    await once(down, "connecting");
+    const ended = once(down, "end");
+    down.disconnect();
+    await ended;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(down.status).toBe("end");
   });
 });
 

@@ -6,7 +6,7 @@ import type { MessageEventJob, SmsSendJob } from "./queues";
 export type QueueContext = { connection: Redis; prefix: string };
 
 export function createQueue<T>(name: QueueName, ctx: QueueContext): Queue<T> {
-  return new Queue<T>(name, {
+  return new ObservedQueue<T>(name, {
     connection: ctx.connection,
     prefix: ctx.prefix,
     defaultJobOptions: JOB_DEFAULTS[name],
@@ -33,6 +33,20 @@ class ObservedWorker<T> extends Worker<T> {
     return super.run().catch((err: unknown) => {
       this.emit("error", err instanceof Error ? err : new Error(String(err)));
     });
+  }
+}
+
+/**
+ * A Queue whose close() leaves no unobserved error behind. On a shared connection that never
+ * became ready (Redis down since boot), close() removes the connection wrapper's listeners while
+ * its connect is still pending; when that connect fails later (the client is quit or
+ * disconnected on shutdown), BullMQ re-emits the failure as an 'error' nobody listens to, and
+ * the throw becomes an unhandled rejection, which ends the process.
+ */
+class ObservedQueue<T> extends Queue<T> {
+  override async close(): Promise<void> {
+    await super.close();
+    this.connection.on("error", () => undefined);
   }
 }
 

@@ -151,10 +151,9 @@ describe("createOutboxPublisher", () => {
       expect(failures).toBe(2);
       expect((await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt === null)).toBe(true);
     } finally {
-      // The queues are not closed: close() drops the connection wrapper's listeners while its
-      // connect is still pending, and BullMQ then re-emits that connect's ECONNREFUSED with no
-      // listener, an unhandled rejection. Their connection is shared, so close() would release
-      // nothing; disconnecting it ends the connect, and the queues' listeners above see the error.
+      // Closed while their connect is pending: the connect's ECONNREFUSED must not surface as
+      // an unhandled rejection once the client is disconnected (createQueue's ObservedQueue).
+      for (const q of queues) await q.close();
       redis.disconnect();
     }
   });
