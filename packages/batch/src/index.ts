@@ -1,2 +1,2 @@
 export { ItemFailure, MicroBatcher, type MicroBatcherOptions } from "./micro-batcher";
-export { withTimeout } from "./timeout";
+export { waitAtMost, withTimeout } from "./timeout";

@@ -12,3 +12,18 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   // The race subscribes to `promise`, so its late rejection is never an unhandled one.
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Waits for `promise` at most `ms` ms, then goes on: resolves true if it fulfilled in time,
+ * false if the bound passed first (the work goes on unawaited; a late rejection is handled).
+ * Rejects as `promise` does before the bound. For "give it N ms, then force" on shutdown.
+ */
+export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([promise.then(() => true as const), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import type { Queue } from "bullmq";
-import { createOutboxQueues, createQueue, createWorker, enqueueSends, publishEvents } from "./factories";
+import { createOutboxQueues, createQueue, createWorker, enqueueSends, eventBulkJobs } from "./factories";
 import { createRedis } from "./redis";
-import { JOB_DEFAULTS, OUTBOX_QUEUES, QUEUE_NAMES, type MessageEventJob, type SmsSendJob } from "./queues";
+import { JOB_DEFAULTS, OUTBOX_QUEUES, QUEUE_NAMES, type MessageEventJob, type QueueName, type SmsSendJob } from "./queues";
 
 const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "producer");
 // Each test gets its own prefix so the queues it fills are its alone.
@@ -58,7 +59,7 @@ describe("enqueueSends", () => {
   });
 });
 
-describe("publishEvents", () => {
+describe("eventBulkJobs", () => {
   it("puts each event on every consumer's queue with the event id as job id, so a republish is a no-op", async () => {
     const outbox = createOutboxQueues(ctx());
     queues.push(...outbox);
@@ -71,12 +72,31 @@ describe("publishEvents", () => {
       occurredAt: new Date().toISOString(),
       latencyMs: 12,
     };
-    await publishEvents(outbox, [event]);
-    await publishEvents(outbox, [event]);
+    for (let i = 0; i < 2; i++) for (const queue of outbox) await queue.addBulk(eventBulkJobs(queue.name as QueueName, [event]));
     for (const queue of outbox) {
       expect(await queue.getWaitingCount()).toBe(1);
       expect((await queue.getJob(event.eventId))?.data).toEqual(event);
     }
+  });
+});
+
+describe("createQueue", () => {
+  it("closes on a connection that never became ready without leaving its failed connect unobserved", async () => {
+    // Nothing listens there: each connect fails, and the client retries.
+    const down = createRedis("redis://127.0.0.1:1", "producer");
+    const queue = createQueue(QUEUE_NAMES.metricsEvents, { connection: down, prefix: "{t}" });
+    queue.on("error", () => undefined);
+    await once(down, "error");
+    await queue.close();
+    // Disconnected during a reconnect attempt, the client ends, and BullMQ's pending connect
+    // rejects with the last error: without a listener left that is an unhandled rejection,
+    // which vitest reports and fails the run on.
+    await once(down, "connecting");
+    const ended = once(down, "end");
+    down.disconnect();
+    await ended;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(down.status).toBe("end");
   });
 });
 

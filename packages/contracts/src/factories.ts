@@ -6,7 +6,7 @@ import type { MessageEventJob, SmsSendJob } from "./queues";
 export type QueueContext = { connection: Redis; prefix: string };
 
 export function createQueue<T>(name: QueueName, ctx: QueueContext): Queue<T> {
-  return new Queue<T>(name, {
+  return new ObservedQueue<T>(name, {
     connection: ctx.connection,
     prefix: ctx.prefix,
     defaultJobOptions: JOB_DEFAULTS[name],
@@ -33,6 +33,20 @@ class ObservedWorker<T> extends Worker<T> {
     return super.run().catch((err: unknown) => {
       this.emit("error", err instanceof Error ? err : new Error(String(err)));
     });
+  }
+}
+
+/**
+ * A Queue whose close() leaves no unobserved error behind. On a shared connection that never
+ * became ready (Redis down since boot), close() removes the connection wrapper's listeners while
+ * its connect is still pending; when that connect fails later (the client is quit or
+ * disconnected on shutdown), BullMQ re-emits the failure as an 'error' nobody listens to, and
+ * the throw becomes an unhandled rejection, which ends the process.
+ */
+class ObservedQueue<T> extends Queue<T> {
+  override async close(): Promise<void> {
+    await super.close();
+    this.connection.on("error", () => undefined);
   }
 }
 
@@ -67,21 +81,10 @@ export function createOutboxQueues(ctx: QueueContext): OutboxQueues {
 }
 
 /**
- * Puts outbox rows on every consumer's queue, one addBulk each; jobId = event id, so a repeat
- * (the relay republishing, a retry after one queue failed) is a no-op in the queues that have
- * it. Resolves only when every queue has every event: only then may the rows be marked published.
+ * The addBulk entries that put outbox rows on one consumer's queue: jobId = event id, so a
+ * repeat (the relay republishing, a retry after one queue failed) is a no-op in a queue that
+ * has it. Only packages/outbox publishes; tests use this to stand in for a publisher.
  */
-export async function publishEvents(queues: OutboxQueues, events: readonly MessageEventJob[]): Promise<void> {
-  if (events.length === 0) return;
-  await Promise.all(
-    queues.map((queue) =>
-      queue.addBulk(
-        events.map((e) => ({
-          name: e.status,
-          data: e,
-          opts: { ...JOB_DEFAULTS[queue.name as QueueName], jobId: e.eventId },
-        })),
-      ),
-    ),
-  );
+export function eventBulkJobs(queue: QueueName, events: readonly MessageEventJob[]) {
+  return events.map((e) => ({ name: e.status, data: e, opts: { ...JOB_DEFAULTS[queue], jobId: e.eventId } }));
 }

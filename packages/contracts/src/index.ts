@@ -19,7 +19,7 @@ export {
   createWorker,
   enqueueSends,
   createOutboxQueues,
-  publishEvents,
+  eventBulkJobs,
   type OutboxQueues,
   type QueueContext,
   type SendToEnqueue,

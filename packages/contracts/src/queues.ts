@@ -21,8 +21,11 @@ export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
  * One queue per consumer of the outbox: every row goes to each (jobId = event id in each), and
- * counts as published (`published_at` set) only once all of them have it. A new consumer adds
- * its queue here and gets every event from then on; the relay and the publishers follow.
+ * counts as published (`published_at` set) only once all of them have it. `published_at` is one
+ * column, not one per consumer: while any publisher or relay still runs a release without a
+ * new consumer's queue, it stamps rows it never put there. So a new consumer may rely only on
+ * events published after the release listing its queue runs everywhere, or reconcile from the
+ * outbox itself (ADR 0013, "Adding a consumer").
  */
 export const OUTBOX_QUEUES = [QUEUE_NAMES.metricsEvents] as const;
 export type OutboxQueueName = (typeof OUTBOX_QUEUES)[number];

@@ -68,7 +68,8 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
     case "expired":
       return from === "scheduled" || from === "queued" || from === "sending";
   }
-  // The one same-rank move: a due scheduled message becomes queued (sweeper), never back.
+  // The one same-rank move, one-way (ADR 0003). No service makes it today: the sender claims a
+  // due scheduled message straight into sending, and the sweeper re-enqueues it without a move.
   if (from === "scheduled" && to === "queued") return true;
   return STATUS_RANK[to] > STATUS_RANK[from];
 }

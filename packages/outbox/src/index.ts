@@ -1,2 +1,2 @@
-export { createOutboxPublisher, publishAndMark, type OutboxPublisher, type OutboxPublisherOptions } from "./publish";
+export { createOutboxPublisher, type OutboxPublisher, type OutboxPublisherOptions } from "./publish";
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "./relay";

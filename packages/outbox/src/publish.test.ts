@@ -151,7 +151,9 @@ describe("createOutboxPublisher", () => {
       expect(failures).toBe(2);
       expect((await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt === null)).toBe(true);
     } finally {
-      for (const q of queues) await q.close().catch(() => undefined);
+      // Closed while their connect is pending: the connect's ECONNREFUSED must not surface as
+      // an unhandled rejection once the client is disconnected (createQueue's ObservedQueue).
+      for (const q of queues) await q.close();
       redis.disconnect();
     }
   });

@@ -1,4 +1,4 @@
-import { publishEvents, toEventJob, type OutboxEvent, type OutboxQueues } from "@inboxerr/contracts";
+import { eventBulkJobs, toEventJob, type MessageEventJob, type OutboxEvent, type OutboxQueues, type QueueName } from "@inboxerr/contracts";
 import type { DbHandle } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher, withTimeout } from "@inboxerr/batch";
@@ -33,6 +33,15 @@ const MARK_PUBLISHED = {
     update message_events set published_at = now()
     where id = any($1::uuid[]) and published_at is null and exists (select 1 from async_commit)`,
 };
+
+/**
+ * Puts outbox rows on every consumer's queue, one addBulk each (a repeat is a no-op by job id).
+ * Resolves only when every queue has every event: only then may the rows be marked published.
+ */
+export async function publishEvents(queues: OutboxQueues, events: readonly MessageEventJob[]): Promise<void> {
+  if (events.length === 0) return;
+  await Promise.all(queues.map((queue) => queue.addBulk(eventBulkJobs(queue.name as QueueName, events))));
+}
 
 /**
  * Puts committed outbox rows on every consumer's queue (jobId = event id, so a repeat is a

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inArray } from "drizzle-orm";
-import { createOutboxQueues, createRedis, publishEvents, toEventJob, type OutboxQueues } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis, toEventJob, type OutboxQueues } from "@inboxerr/contracts";
 import { createDb, messageEvents, transitionMany, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import type { Redis } from "ioredis";
+import { publishEvents } from "./publish";
 import { createOutboxRelay } from "./relay";
 
 const logger = createLogger({ service: "outbox-test", level: "silent" });

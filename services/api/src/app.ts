@@ -49,7 +49,7 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
     pool: opts.db.pool,
     queues: opts.queues.outbox,
     logger: opts.logger,
-    onFailure: (n) => metrics.eventPublishFailures.inc(n),
+    onFailure: (n) => metrics.outboxPublishFailures.inc(n),
     timeoutMs: redisTimeoutMs,
   });
   const deps: ApiDeps = {

@@ -23,9 +23,9 @@ export function createApiInstruments(registry: Registry) {
       help: "Messages stored but not enqueued (Redis down or slow); the sweeper enqueues them",
       registers: [registry],
     }),
-    eventPublishFailures: new Counter({
-      name: "inboxerr_event_publish_failures_total",
-      help: "Outbox events not published after commit; the outbox relay republishes them",
+    outboxPublishFailures: new Counter({
+      name: "inboxerr_outbox_publish_failures_total",
+      help: "Outbox events not published after commit (the rows stay unpublished for the relay)",
       registers: [registry],
     }),
   };

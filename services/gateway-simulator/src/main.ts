@@ -1,4 +1,4 @@
-import { setTimeout as delay } from "node:timers/promises";
+import { waitAtMost } from "@inboxerr/batch";
 import { loadConfig } from "@inboxerr/config";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
@@ -37,7 +37,7 @@ onShutdownSignal(async (signal) => {
   const closed = closeServer(server);
   await simulator.close();
   // Keep-alive clients may hold sockets open; do not let them delay the exit for long.
-  await Promise.race([closed, delay(5_000, undefined, { ref: false })]);
+  await waitAtMost(closed, 5_000);
   server.closeAllConnections();
   logger.info("stopped");
 });

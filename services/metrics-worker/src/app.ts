@@ -1,9 +1,10 @@
 import express, { type Express } from "express";
 import { sql } from "drizzle-orm";
-import type { JobsOptions, KeepJobs, Worker } from "bullmq";
+import type { JobsOptions, KeepJobs, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { createOutageGuard, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type QueueName } from "@inboxerr/contracts";
+import { waitAtMost } from "@inboxerr/batch";
+import { createOutageGuard, createQueue, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type MessageEventJob, type QueueName } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
@@ -87,12 +88,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   const own = consume(QUEUE_NAMES.metricsEvents);
   const legacy = consume(QUEUE_NAMES.legacyMessageEvents);
   const workers = [own, legacy];
-  legacy.worker.once("drained", () =>
-    opts.logger.info(
-      { queue: QUEUE_NAMES.legacyMessageEvents },
-      "legacy queue drained; its consumer can go once no older publisher runs (ADR 0013)",
-    ),
-  );
+  const legacyDrained = watchLegacyDrained(legacy.worker, createQueue<MessageEventJob>(QUEUE_NAMES.legacyMessageEvents, ctx), opts.logger);
 
   const app = express();
   app.disable("x-powered-by");
@@ -131,16 +127,48 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
         for (const w of workers) w.outage.stop();
         await schedule?.stop();
         const bound = opts.closeTimeoutMs ?? 10_000;
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), bound)));
-        const result = await Promise.race([Promise.all(workers.map((w) => w.worker.close())), timedOut]);
-        clearTimeout(timer);
-        if (result === "timeout") {
+        if (!(await waitAtMost(Promise.all(workers.map((w) => w.worker.close())), bound))) {
           opts.logger.warn({ boundMs: bound }, "active jobs did not finish in time; BullMQ will redeliver them");
           await Promise.all(workers.map((w) => w.worker.close(true)));
         }
+        await legacyDrained.close();
         await consumer.close();
       })()),
+  };
+}
+
+/**
+ * Logs "legacy queue drained" once nothing is left to run there. BullMQ's `drained` only says
+ * one fetch found nothing waiting: delayed (a retry's backoff), active or paused jobs may
+ * remain, and an operator deleting the queue then would lose them. So each `drained`, and each
+ * job finished after one, counts what is left; the log comes once all of it is 0.
+ */
+function watchLegacyDrained(worker: Worker, queue: Queue<MessageEventJob>, logger: Logger) {
+  let seen = false;
+  let done = false;
+  let closed = false;
+  const check = () => {
+    if (!seen || done || closed) return;
+    queue.getJobCounts("waiting", "delayed", "active", "prioritized", "paused").then(
+      (counts) => {
+        if (done || closed || Object.values(counts).some((n) => n > 0)) return;
+        done = true;
+        logger.info({ queue: queue.name }, "legacy queue drained; its consumer can go once no older publisher runs (ADR 0013)");
+      },
+      (err: unknown) => logger.warn({ err, queue: queue.name }, "could not count the legacy queue's jobs"),
+    );
+  };
+  worker.on("drained", () => {
+    seen = true;
+    check();
+  });
+  worker.on("completed", check);
+  worker.on("failed", check);
+  return {
+    async close() {
+      closed = true;
+      await queue.close();
+    },
   };
 }
 

@@ -55,7 +55,7 @@ export function createSenderInstruments(registry: Registry) {
     }),
     outboxPublishFailures: new Counter({
       name: "inboxerr_outbox_publish_failures_total",
-      help: "Event publishes that failed (the rows stay unpublished for the relay)",
+      help: "Outbox events not published after commit (the rows stay unpublished for the relay)",
       registers,
     }),
   };

@@ -36,7 +36,7 @@ export function createIngestInstruments(registry: Registry): IngestInstruments {
   });
   const publishFailures = new Counter({
     name: "inboxerr_outbox_publish_failures_total",
-    help: "Outbox events left for the relay because publishing after commit failed",
+    help: "Outbox events not published after commit (the rows stay unpublished for the relay)",
     registers: [registry],
   });
   return {

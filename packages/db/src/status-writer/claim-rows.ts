@@ -60,7 +60,7 @@ const CLAIM_ROWS = namedStatement<{
 
 /**
  * The sender's claim read, and the one writer of `messages.attempts` besides the move to
- * `sending` (transition.ts) and uncountAttempts: all three live in this module.
+ * `sending` (transition.ts) and uncountAttempts: all three live in status-writer/.
  *
  * Reads the rows a batch of jobs is about to claim, and works out for each whether it may go
  * to the gateway: claimable (queued|scheduled) or already `sending`, due, and either still

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, publishEvents, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
 import { closeServer, listen } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
@@ -72,7 +73,7 @@ describe("metrics-worker", () => {
       event(b.id, "delivered", "2024-06-22T08:46:10.000Z", 10),
       event(b.id, "sent", "2024-06-22T08:46:10.000Z", 5),
     ];
-    await publishEvents([queue], events);
+    await enqueueEvents([queue], events);
     await waitFor(async () => (await appliedCount(events.map((e) => e.eventId))) === events.length, { message: "all applied" });
     const expected = [
       { userId: a.id, bucketStart: "2024-06-22T08:46:00.000Z", status: "delivered", count: 2, latencyMsSum: 4_000 },
@@ -87,7 +88,7 @@ describe("metrics-worker", () => {
   it("counts a redelivered event once", async () => {
     const user = await createTestUser(database.db);
     const e = event(user.id, "delivered", "2024-06-22T09:00:00.000Z", 50);
-    await publishEvents([queue], [e]);
+    await enqueueEvents([queue], [e]);
     await waitFor(async () => (await appliedCount([e.eventId])) === 1, { message: "first copy applied" });
     // The relay or a retry delivering the same event again, under another job id.
     const again = await queue.add("delivered", e, { jobId: `${e.eventId}-again` });
@@ -104,7 +105,7 @@ describe("metrics-worker", () => {
   it("folds 5,000 events of one user in one minute into a single bucket row", async () => {
     const user = await createTestUser(database.db);
     const events = Array.from({ length: 5_000 }, (_, i) => event(user.id, "delivered", `2024-06-22T10:15:${String(i % 60).padStart(2, "0")}.000Z`, 2));
-    await publishEvents([queue], events);
+    await enqueueEvents([queue], events);
     const rows = await waitFor(
       async () => {
         const r = await bucketsOf([user.id]);

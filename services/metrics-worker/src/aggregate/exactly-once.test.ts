@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createOutboxQueues, createQueue, createRedis, publishEvents, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxQueues } from "@inboxerr/contracts";
+import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxQueues } from "@inboxerr/contracts";
+import { enqueueEvents } from "../testing/enqueue";
 import { createDb, messageEvents, metricsAppliedEvents, metricsBuckets, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
-import { createOutboxRelay, publishAndMark } from "@inboxerr/outbox";
+import { createOutboxPublisher, createOutboxRelay } from "@inboxerr/outbox";
 import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { markPublished } from "../testing/chains";
 import { createMetricsWorker, type MetricsWorker } from "../app";
 
 const env = testEnv();
@@ -81,6 +83,21 @@ async function unpublished(events: readonly MessageEvent[]): Promise<number> {
   return rows.filter((r) => r.publishedAt === null).length;
 }
 
+/** An old publisher (before ADR 0013): the events on message-events only, then the rows stamped. */
+async function oldPublish(legacy: Queue<MessageEventJob>, events: readonly MessageEvent[]): Promise<void> {
+  await enqueueEvents([legacy], events.map(toEventJob));
+  await markPublished(handle.db, events, 0);
+}
+
+/** The real publisher, on `pool`, handed `events` and closed (so done with them). */
+async function publish(pool: DbHandle["pool"], queues: OutboxQueues, events: readonly MessageEvent[]): Promise<number> {
+  let failures = 0;
+  const publisher = createOutboxPublisher({ pool, queues, logger, onFailure: (n) => (failures += n) });
+  publisher.publish(events);
+  await publisher.close();
+  return failures;
+}
+
 /** Every finished job of the queues, by event id: what each copy of an event came to. */
 async function outcomesById(queues: readonly Queue<MessageEventJob>[]): Promise<Map<string, string[]>> {
   const byId = new Map<string, string[]>();
@@ -105,7 +122,7 @@ describe("metrics-events: an event reaches metrics exactly once", () => {
       const { userId, events } = await committedEvents(12);
       // The publisher's first half ran (every consumer queue has the events), then its process
       // died before the UPDATE that marks them: the rows stay unpublished.
-      await publishEvents(t.queues, events.map(toEventJob));
+      await enqueueEvents(t.queues, events.map(toEventJob));
       t.worker.start();
       await waitFor(async () => (await appliedCount(events)) === 12, { message: "first copies counted" });
       // Finished jobs are kept an hour (JOB_DEFAULTS); after that a republish is a new job the
@@ -125,24 +142,56 @@ describe("metrics-events: an event reaches metrics exactly once", () => {
     }
   });
 
+  it("across the real publisher failing to stamp: the relay republishes, metrics counts once", async () => {
+    const t = await setup();
+    try {
+      const { userId, events } = await committedEvents(10);
+      // A real pool whose stamp UPDATE fails (the database went away after the queues took the events).
+      const pool = new Proxy(handle.pool, {
+        get(target, key, receiver) {
+          if (key !== "query") return Reflect.get(target, key, receiver) as unknown;
+          return (config: unknown, ...rest: unknown[]) =>
+            (config as { name?: string } | null)?.name === "inboxerr_outbox_mark_published"
+              ? Promise.reject(new Error("connection terminated"))
+              : (target.query as (...args: unknown[]) => unknown).call(target, config, ...rest);
+        },
+      });
+      expect(await publish(pool, t.queues, events)).toBe(10);
+      expect(await unpublished(events)).toBe(10);
+      for (const q of t.queues) expect(await q.getWaitingCount()).toBe(10);
+      t.worker.start();
+      await waitFor(async () => (await appliedCount(events)) === 10, { message: "published copies counted" });
+      for (const q of own(t.queues)) await q.clean(0, 0, "completed");
+
+      expect(await t.relay.runOnce()).toBe(10);
+
+      await waitFor(async () => (await completed(own(t.queues))) === 10, { message: "republished copies processed" });
+      expect([...(await outcomesById(own(t.queues))).values()].flat()).toEqual(Array<string>(10).fill("duplicate"));
+      expect(await sendingCount(userId)).toBe(10);
+      expect(await unpublished(events)).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("across the upgrade from the single message-events queue: what old and new publishers put on either queue counts once", async () => {
     const t = await setup();
     try {
       const { userId, events: before } = await committedEvents(12);
       const [oldOnly, oldUnmarked, newOnly] = [before.slice(0, 4), before.slice(4, 8), before.slice(8)];
       // Before the upgrade an old publisher put these on message-events and marked them...
-      await publishAndMark({ pool: handle.pool, queues: [t.legacy] }, oldOnly);
+      await oldPublish(t.legacy, oldOnly);
       // ...and these too, but crashed before marking them.
-      await publishEvents([t.legacy], oldUnmarked.map(toEventJob));
+      await enqueueEvents([t.legacy], oldUnmarked.map(toEventJob));
       // The new publishers write to the consumer queues; the new relay republishes what the
       // old one left unmarked there too, so those events wait in both queues.
-      await publishAndMark({ pool: handle.pool, queues: t.queues }, newOnly);
+      expect(await publish(handle.pool, t.queues, newOnly)).toBe(0);
       expect(await t.relay.runOnce()).toBe(oldUnmarked.length);
 
       t.worker.start();
       // An old publisher still running mid-upgrade keeps writing to message-events.
       const { events: oldLate } = await committedEvents(4, userId);
-      await publishAndMark({ pool: handle.pool, queues: [t.legacy] }, oldLate);
+      await oldPublish(t.legacy, oldLate);
       const events = [...before, ...oldLate];
 
       const all = [t.legacy, ...own(t.queues)];

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, publishEvents, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { enqueueEvents } from "../testing/enqueue";
 import { createDb, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
@@ -45,7 +46,7 @@ describe("monotone funnel", () => {
       ["sending", "delivered"], // both overtaken
       ["sending", "sent", "failed"],
     ]);
-    await publishEvents([queue], events.map(toEventJob));
+    await enqueueEvents([queue], events.map(toEventJob));
     const expected = { sending: 5, accepted: 5, sent: 5, delivered: 4, failed: 1 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events and implied steps counted" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
@@ -59,7 +60,7 @@ describe("monotone funnel", () => {
       ["sending", "failed"], // the gateway refused it for good
       ["sending", "accepted", "failed"], // expired on the phone
     ]);
-    await publishEvents([queue], events.map(toEventJob));
+    await enqueueEvents([queue], events.map(toEventJob));
     const expected = { sending: 2, accepted: 1, failed: 3 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events counted" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
@@ -74,7 +75,7 @@ describe("monotone funnel", () => {
     ]);
     // Newest first: each delivered is applied before the events that came before it.
     const jobs = events.map(toEventJob).reverse();
-    for (const job of jobs) await publishEvents([queue], [job]);
+    for (const job of jobs) await enqueueEvents([queue], [job]);
     const expected = { sending: 3, accepted: 3, sent: 3, delivered: 3 };
     await waitFor(async () => total(await countsOf(database.db, user.id)) >= total(expected), { message: "events counted" });
     // The relay republishing every one of them under other job ids: all duplicates.

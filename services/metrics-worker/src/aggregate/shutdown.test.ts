@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, publishEvents, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
@@ -54,7 +55,7 @@ describe("metrics-worker shutdown", () => {
     const ids = events.map((e) => e.eventId);
     const applied = async () => (await database.db.select().from(metricsAppliedEvents).where(inArray(metricsAppliedEvents.eventId, ids))).length;
 
-    await publishEvents([queue], events);
+    await enqueueEvents([queue], events);
     const first = startWorker();
     await waitFor(async () => (await applied()) > 0, { message: "the first worker started counting" });
     await first.stop();

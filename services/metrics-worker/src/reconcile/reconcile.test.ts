@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, publishEvents, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsReconcileState, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
@@ -66,7 +67,7 @@ describe("reconcile", () => {
   it("counts, exactly once, events Redis lost before the worker consumed them", async () => {
     const user = await createTestUser(database.db);
     const events = await runChains(database.db, user.id, paths(40));
-    await publishEvents([queue], events.map(toEventJob));
+    await enqueueEvents([queue], events.map(toEventJob));
     await markPublished(database.db, events, 120);
     // Redis loses its data: the published jobs are gone, and the rows say they were published.
     await queue.obliterate({ force: true });
@@ -84,7 +85,7 @@ describe("reconcile", () => {
     );
     // Later passes, and the queue copies turning up after all, count nothing more.
     expect(await mw.reconciler!.runOnce()).toBe(0);
-    await publishEvents([queue], events.map(toEventJob));
+    await enqueueEvents([queue], events.map(toEventJob));
     await waitFor(async () => (await queue.getCompletedCount()) === events.length, { message: "late copies processed" });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
     const metrics = await mw.registry.getSingleMetricAsString("inboxerr_metrics_events_reconciled_total");
@@ -113,7 +114,7 @@ describe("reconcile", () => {
     // Published after the events of the tests above (the watermark only moves forward).
     await markPublished(database.db, events, 2);
     const before = await queue.getCompletedCount();
-    await publishEvents([queue], events.map(toEventJob));
+    await enqueueEvents([queue], events.map(toEventJob));
     // Small pages, so the pass takes many transactions while the consumer works through the same ids.
     const mw = worker({ intervalMs: 60_000, afterMs: 1_000, pageSize: 50 });
     mw.start();

@@ -79,8 +79,8 @@ describe("the sender while Postgres is down", () => {
     }
   });
 
-  it("sets the sms-send and message-events jobs to keep no stack traces", () => {
+  it("sets the sms-send and metrics-events jobs to keep no stack traces", () => {
     expect(JOB_DEFAULTS["sms-send"].stackTraceLimit).toBe(0);
-    expect(JOB_DEFAULTS["message-events"].stackTraceLimit).toBe(0);
+    expect(JOB_DEFAULTS["metrics-events"].stackTraceLimit).toBe(0);
   });
 });

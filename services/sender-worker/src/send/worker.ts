@@ -1,4 +1,5 @@
 import type { Job, Worker } from "bullmq";
+import { waitAtMost } from "@inboxerr/batch";
 import { createWorker, QUEUE_NAMES, toJobError, type OutageGuard, type QueueContext, type SmsSendJob } from "@inboxerr/contracts";
 import type { Logger } from "@inboxerr/logger";
 
@@ -87,12 +88,7 @@ export function createSendWorker(opts: SendWorkerOptions) {
       }
       await worker.pause(true);
       const deadline = Date.now() + boundMs;
-      while (inFlight.size > 0 && Date.now() < deadline) {
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
-        await Promise.race([Promise.allSettled([...inFlight]), timeout]);
-        clearTimeout(timer);
-      }
+      while (inFlight.size > 0 && Date.now() < deadline) await waitAtMost(Promise.allSettled([...inFlight]), deadline - Date.now());
       const forced = inFlight.size > 0;
       if (forced) opts.logger.warn({ inFlight: inFlight.size }, "send jobs still running at the shutdown bound; forcing close");
       await worker.close(forced);

@@ -1,11 +1,10 @@
+import { applyReportBatch, withConflictRetry, type Executor, type GatewayEnvelope, type ReportBatchEvent } from "@inboxerr/db";
 import type { IncomingWebhook } from "./parse";
-import { withConflictRetry } from "@inboxerr/db";
-import { applyStatement, type DbPool, type WrittenEvent } from "./statement";
 
 /** applied: it changed a message or stored an inbound SMS; ignored: stored, nothing to change. */
 export type Outcome = "applied" | "ignored" | "duplicate";
 
-export type ApplyResult = { outcomes: Outcome[]; events: WrittenEvent[] };
+export type ApplyResult = { outcomes: Outcome[]; events: ReportBatchEvent[] };
 
 /**
  * Applies a batch of webhooks atomically (invariant 4): each envelope id is recorded in the
@@ -13,7 +12,7 @@ export type ApplyResult = { outcomes: Outcome[]; events: WrittenEvent[] };
  * so a redelivery changes nothing. Returns an outcome per item and the outbox rows written,
  * to publish after commit.
  */
-export async function applyWebhooks(pool: DbPool, items: readonly IncomingWebhook[]): Promise<ApplyResult> {
+export async function applyWebhooks(pool: Executor, items: readonly IncomingWebhook[]): Promise<ApplyResult> {
   const outcomes: Outcome[] = items.map(() => "duplicate");
   // The same envelope twice in one batch: only its first copy may act.
   const firsts = new Map<string, number>();
@@ -21,7 +20,7 @@ export async function applyWebhooks(pool: DbPool, items: readonly IncomingWebhoo
     if (!firsts.has(item.envelopeId)) firsts.set(item.envelopeId, i);
   });
   const unique = [...firsts.values()];
-  const result = await withConflictRetry(() => applyStatement(pool, unique.map((i) => items[i]!)));
+  const result = await withConflictRetry(() => applyReportBatch(pool, unique.map((i) => toEnvelope(items[i]!))));
   for (const i of unique) {
     const { envelopeId, action } = items[i]!;
     if (!result.inserted.has(envelopeId)) continue;
@@ -30,3 +29,14 @@ export async function applyWebhooks(pool: DbPool, items: readonly IncomingWebhoo
   return { outcomes, events: result.events };
 }
 
+
+/**
+ * What SMS Gate's webhook means is decided in parseWebhook; what it does to a message, in the
+ * status writer's report batch (@inboxerr/db, ADR 0004), which takes this gateway-neutral form.
+ */
+function toEnvelope(w: IncomingWebhook): GatewayEnvelope {
+  const { envelopeId, event, deviceId, messageId, json, action } = w;
+  const act: GatewayEnvelope["act"] =
+    action.kind === "report" ? { ...action.report, messageId: action.messageId } : action.kind === "received" ? action : null;
+  return { envelopeId, event, deviceId, messageId, json, act };
+}

@@ -1,10 +1,9 @@
-import { isDatabaseDown } from "@inboxerr/http";
 import { ItemFailure, MicroBatcher } from "@inboxerr/batch";
+import { isDataError, type Executor } from "@inboxerr/db";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import { applyWebhooks, type Outcome } from "./apply";
 import type { IngestInstruments } from "../prometheus";
 import type { IncomingWebhook } from "./parse";
-import type { DbPool } from "./statement";
 
 export type WebhookProcessor = {
   /** Resolves once the webhook's batch has committed. */
@@ -29,7 +28,7 @@ export type BatchOptions = {
  * in-flight ones run, new arrivals gather into the next batch (no added wait when idle).
  */
 export function createWebhookProcessor(opts: {
-  pool: DbPool;
+  pool: Executor;
   publisher: OutboxPublisher;
   metrics: IngestInstruments;
   batch?: BatchOptions;
@@ -53,7 +52,9 @@ export function createWebhookProcessor(opts: {
       } catch (err) {
         // One webhook Postgres refuses (say, text it cannot store) must not fail the others
         // with it, on every retry of the phone: apply them one by one, each with its own fate.
-        if (hooks.length === 1 || isDatabaseDown(err)) throw err;
+        // Only a refusal of the data splits (as the sender's status batcher does); anything
+        // else (Postgres down, a timeout) would fail each one alike, so the batch fails whole.
+        if (hooks.length === 1 || !isDataError(err)) throw err;
         const results: (Outcome | ItemFailure)[] = [];
         for (const hook of hooks) results.push(...(await apply([hook]).catch((e: unknown) => [new ItemFailure(e)])));
         return results;

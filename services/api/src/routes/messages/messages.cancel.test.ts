@@ -85,5 +85,5 @@ describe("POST /api/v1/messages/:id/cancel", () => {
 
 async function publishFailures(): Promise<number> {
   const text = await (await fetch(`${api.base}/metrics`)).text();
-  return Number(/^inboxerr_event_publish_failures_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+  return Number(/^inboxerr_outbox_publish_failures_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
 }

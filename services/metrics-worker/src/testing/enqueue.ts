@@ -1,0 +1,7 @@
+import type { Queue } from "bullmq";
+import { eventBulkJobs, type MessageEventJob, type QueueName } from "@inboxerr/contracts";
+
+/** Puts events on queues as a publisher would (jobId = event id), without the outbox's stamp. */
+export async function enqueueEvents(queues: readonly Queue<MessageEventJob>[], events: readonly MessageEventJob[]): Promise<void> {
+  for (const queue of queues) await queue.addBulk(eventBulkJobs(queue.name as QueueName, events));
+}
