@@ -15,7 +15,9 @@ const inboundSchema = z.object({
 
 /**
  * `POST /simulator/inbound {phoneNumber, message, simNumber?, deviceId?}`: the phone receives
- * an SMS, so every `sms:received` webhook gets it. Answers 202 `{messageId, webhooks}`.
+ * an SMS, so every `sms:received` webhook of its account gets it. The device is any account's
+ * (default: the primary account's first). Answers 202 `{messageId, webhooks}`; 404 for an
+ * unknown device.
  */
 export function simulateInbound(ctx: SimContext): RequestHandler {
   return (req, res) => {
@@ -26,11 +28,14 @@ export function simulateInbound(ctx: SimContext): RequestHandler {
       return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
     }
     const { phoneNumber, message } = parsed.data;
+    const primary = ctx.fleet.primary;
+    const found = parsed.data.deviceId ? ctx.fleet.findDevice(parsed.data.deviceId) : { account: primary, device: primary.devices[0] };
+    if (!found?.device) return sendError(res, 404, "device not found");
     const now = Date.now();
     const receivedAt = phoneTimestamp(now, ctx.utcOffsetMinutes);
     // The phone derives this id from the content: it is not unique, like the real one.
     const messageId = createHash("sha256").update(`${phoneNumber}\n${message}\n${receivedAt}`).digest("hex").slice(0, 16);
-    const webhooks = ctx.emit(WEBHOOK_EVENTS.smsReceived, parsed.data.deviceId ?? ctx.deviceId, {
+    const webhooks = found.account.emit(WEBHOOK_EVENTS.smsReceived, found.device.id, {
       messageId,
       message,
       phoneNumber,

@@ -1,7 +1,7 @@
 import { SMSGATE_EVENT_NAMES } from "@inboxerr/gateway";
 import type { RequestHandler } from "express";
 import { z } from "zod";
-import type { SimContext } from "../context";
+import { accountOf, type SimContext } from "../context";
 import { sendError } from "../http/errors";
 
 // The real server insists on https; the simulator also takes http so local receivers work.
@@ -12,7 +12,7 @@ const webhookSchema = z.object({
   deviceId: z.string().max(21).nullish(),
 });
 
-/** `POST /webhooks`: registers one event → URL; the same id replaces it (201 either way). */
+/** `POST /webhooks`: registers one event → URL for the account; the same id replaces it (201 either way). */
 export function createWebhook(ctx: SimContext): RequestHandler {
   return (req, res) => {
     const parsed = webhookSchema.safeParse(req.body);
@@ -21,7 +21,7 @@ export function createWebhook(ctx: SimContext): RequestHandler {
       const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
       return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
     }
-    const hook = ctx.registry.upsert({
+    const hook = accountOf(res).registry.upsert({
       id: parsed.data.id ?? undefined,
       url: parsed.data.url,
       event: parsed.data.event,
