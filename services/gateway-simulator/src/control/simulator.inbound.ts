@@ -4,7 +4,7 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 import type { SimContext } from "../context";
 import { phoneTimestamp } from "../delivery/timestamps";
-import { sendError } from "../http/errors";
+import { sendError, validationMessage } from "../http/errors";
 
 const inboundSchema = z.object({
   phoneNumber: z.string().min(1).max(512),
@@ -22,11 +22,7 @@ const inboundSchema = z.object({
 export function simulateInbound(ctx: SimContext): RequestHandler {
   return (req, res) => {
     const parsed = inboundSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-      return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
-    }
+    if (!parsed.success) return sendError(res, 400, validationMessage(parsed.error));
     const { phoneNumber, message } = parsed.data;
     const primary = ctx.fleet.primary;
     const found = parsed.data.deviceId ? ctx.fleet.findDevice(parsed.data.deviceId) : { account: primary, device: primary.devices[0] };

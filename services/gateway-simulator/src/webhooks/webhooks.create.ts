@@ -2,7 +2,7 @@ import { SMSGATE_EVENT_NAMES } from "@inboxerr/gateway";
 import type { RequestHandler } from "express";
 import { z } from "zod";
 import { accountOf, type SimContext } from "../context";
-import { sendError } from "../http/errors";
+import { sendError, validationMessage } from "../http/errors";
 
 // The real server insists on https; the simulator also takes http so local receivers work.
 const webhookSchema = z.object({
@@ -16,11 +16,7 @@ const webhookSchema = z.object({
 export function createWebhook(ctx: SimContext): RequestHandler {
   return (req, res) => {
     const parsed = webhookSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-      return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
-    }
+    if (!parsed.success) return sendError(res, 400, validationMessage(parsed.error));
     const hook = accountOf(res).registry.upsert({
       id: parsed.data.id ?? undefined,
       url: parsed.data.url,
