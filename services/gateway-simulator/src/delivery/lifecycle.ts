@@ -23,7 +23,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const DAY_MS = 86_400_000;
 
 /** What Android reports when the carrier refuses more SMS (a failure before transmission). */
-export const LIMIT_EXCEEDED = "RESULT_ERROR_LIMIT_EXCEEDED";
+const LIMIT_EXCEEDED = "RESULT_ERROR_LIMIT_EXCEEDED";
 
 /**
  * Plays out what the phone would do with an accepted message: after latencyMs it is sent

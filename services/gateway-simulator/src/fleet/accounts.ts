@@ -23,7 +23,7 @@ export type Account = {
   throttle: Throttle;
 };
 
-export type FleetOptions = {
+type FleetOptions = {
   primary: AccountSpec & { signingKey: string };
   /** Further accounts (SIMULATOR_ACCOUNTS); their signing key defaults to the primary's. */
   accounts: AccountSpec[];
