@@ -68,6 +68,11 @@ export const fields = {
   SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.05),
   SIMULATOR_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
   SIMULATOR_SEED: z.string().min(1).default("inboxerr"),
+  SIMULATOR_DEVICES: z.coerce.number().int().min(1).max(100).default(2),
+  SIMULATOR_SIMS_PER_DEVICE: z.coerce.number().int().min(1).max(3).default(1),
+  SIMULATOR_PING_SECONDS: z.coerce.number().min(0).default(60),
+  // "user:pass[:signingKey],user2:pass2": accounts besides SMSGATE_USERNAME's.
+  SIMULATOR_ACCOUNTS: z.string().default(""),
 } as const;
 
 export type FieldName = keyof typeof fields;

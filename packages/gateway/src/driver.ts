@@ -3,6 +3,8 @@
  * only sees these types, so a second gateway is a new driver, not a new worker.
  */
 
+import type { GatewayDevice } from "./devices";
+
 /** One SMS to one recipient; `id` is our message uuid and doubles as the gateway's id. */
 export type OutboundSms = {
   id: string;
@@ -12,9 +14,9 @@ export type OutboundSms = {
   /** -128..127; ≥ 100 makes SMS Gate skip the phone's own send limits. */
   priority?: number;
   validUntil?: Date | null;
-  /** Overrides the driver's default SIM (1..3). */
+  /** The SIM to send from (1..3), e.g. a sender's; overrides the driver's default. */
   simNumber?: number;
-  /** Overrides the driver's default device. */
+  /** The device to send from, e.g. a sender's; overrides the driver's default. SMS Gate keeps ids unique per device. */
   deviceId?: string;
 };
 
@@ -56,6 +58,8 @@ export interface GatewayDriver {
   registerWebhook(webhook: WebhookRegistration): Promise<RegisteredWebhook>;
   listWebhooks(): Promise<RegisteredWebhook[]>;
   deleteWebhook(id: string): Promise<void>;
+  /** The account's phones and their SIMs (`GET /devices`). Throws GatewayRequestError. */
+  listDevices(): Promise<GatewayDevice[]>;
 }
 
 /** A management call (webhooks) that the gateway refused or that never got an answer. */

@@ -12,6 +12,7 @@ export {
   type SmsGateSettings,
 } from "./smsgate";
 export { cleanGatewayText } from "./http";
+export { type GatewayDevice, type GatewaySimCard } from "./devices";
 export {
   signWebhook,
   verifyWebhookSignature,

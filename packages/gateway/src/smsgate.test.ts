@@ -230,3 +230,52 @@ describe("SmsGate driver webhooks", () => {
     await expect(driver().deleteWebhook("gone")).resolves.toBeUndefined();
   });
 });
+
+describe("SmsGate driver devices", () => {
+  it("reads devices and SIM cards, tolerating what older or odder gateways leave out", async () => {
+    handler = (_req, res) =>
+      json(res, 200, [
+        {
+          id: "dev-1",
+          name: "Pixel",
+          createdAt: "2026-01-01T00:00:00Z",
+          updatedAt: "2026-01-02T00:00:00Z",
+          lastSeen: "2026-03-01T10:00:00.123+03:00",
+          deletedAt: null,
+          simCards: [
+            { slotIndex: 0, simNumber: 1, phoneNumber: "+14155550100", carrierName: "Simtel", iccid: "8901" },
+            // An older server: slot only; the phone did not read its own number.
+            { slotIndex: 1, phoneNumber: "", carrierName: null },
+            { phoneNumber: "+1", carrierName: "no slot, no number" },
+          ],
+          extra: { added: "in a later version" },
+        },
+        { id: "dev-2", lastSeen: "not a date" },
+        { name: "no id: skipped" },
+        "garbage",
+      ]);
+    expect(await driver().listDevices()).toEqual([
+      {
+        id: "dev-1",
+        name: "Pixel",
+        createdAt: new Date("2026-01-01T00:00:00Z"),
+        updatedAt: new Date("2026-01-02T00:00:00Z"),
+        lastSeen: new Date("2026-03-01T07:00:00.123Z"),
+        deletedAt: null,
+        simCards: [
+          { simNumber: 1, slotIndex: 0, phoneNumber: "+14155550100", carrierName: "Simtel" },
+          { simNumber: 2, slotIndex: 1, phoneNumber: null, carrierName: null },
+        ],
+      },
+      { id: "dev-2", name: null, createdAt: null, updatedAt: null, lastSeen: null, deletedAt: null, simCards: [] },
+    ]);
+    expect(seen[0]).toMatchObject({ method: "GET", url: "/3rdparty/v1/devices" });
+  });
+
+  it("throws GatewayRequestError for a refusal or a body that is not a list", async () => {
+    handler = (_req, res) => json(res, 200, { devices: [] });
+    await expect(driver().listDevices()).rejects.toMatchObject({ name: "GatewayRequestError", status: 200 });
+    handler = (_req, res) => json(res, 401, { message: "Unauthorized" });
+    await expect(driver().listDevices()).rejects.toMatchObject({ name: "GatewayRequestError", status: 401 });
+  });
+});

@@ -6,6 +6,7 @@ import {
   type SendResult,
   type WebhookRegistration,
 } from "./driver";
+import { parseDevices } from "./devices";
 import { basicAuth, cleanGatewayText, errorReason, networkReason, parseJsonObject, parseRetryAfter } from "./http";
 
 export type SmsGateDriverOptions = {
@@ -136,6 +137,12 @@ export function createSmsGateDriver(opts: SmsGateDriverOptions): GatewayDriver {
         const hook = toWebhook(item && typeof item === "object" ? (item as Record<string, unknown>) : null);
         return hook ? [hook] : [];
       });
+    },
+    async listDevices() {
+      const answer = await manage("GET", "/devices");
+      const devices = parseDevices(answer.body);
+      if (!devices) throw new GatewayRequestError("SMS Gate GET /devices answered with a non-list body", answer.status);
+      return devices;
     },
     async deleteWebhook(id: string) {
       try {

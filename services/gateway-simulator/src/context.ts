@@ -1,26 +1,23 @@
+import type { Response } from "express";
 import type { Logger } from "@inboxerr/logger";
 import type { Dispatcher } from "./delivery/dispatcher";
-import type { Emit } from "./delivery/emitter";
-import type { Lifecycle } from "./delivery/lifecycle";
-import type { MessageStore } from "./messages/store";
-import type { Throttle } from "./messages/throttle";
+import type { Account, Fleet } from "./fleet/accounts";
 import type { SimulatorInstruments } from "./prometheus";
-import type { WebhookRegistry } from "./webhooks/registry";
 
 /** What route handlers share; built once per simulator by createSimulatorApp. */
 export type SimContext = {
   logger: Logger;
   metrics: SimulatorInstruments;
-  store: MessageStore;
-  registry: WebhookRegistry;
   dispatcher: Dispatcher;
-  lifecycle: Lifecycle;
-  emit: Emit;
-  throttle: Throttle;
+  /** Every account; the 3rd-party API serves the one its Basic auth names. */
+  fleet: Fleet;
   rateLimit: number;
-  /** The device that sends when a request names none. */
-  deviceId: string;
   utcOffsetMinutes: number;
+  /** Wall clock (epoch ms) for `lastSeen` and carrier days; injectable in tests. */
+  clock: () => number;
   /** False once close() began: /readyz answers 503. */
   isReady: () => boolean;
 };
+
+/** The account the request authenticated as (set by basicAuth). */
+export const accountOf = (res: Response): Account => res.locals.account as Account;

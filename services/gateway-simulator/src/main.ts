@@ -4,6 +4,7 @@ import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createSimulatorApp } from "./app";
 import { SIMULATOR_CONFIG_KEYS } from "./config";
+import { parseAccounts } from "./fleet/accounts";
 
 const config = loadConfig(SIMULATOR_CONFIG_KEYS);
 const logger = createLogger({ service: "gateway-simulator", level: config.LOG_LEVEL, logMessageText: config.LOG_MESSAGE_TEXT });
@@ -16,7 +17,11 @@ const simulator = createSimulatorApp({
   failureRate: config.SIMULATOR_FAILURE_RATE,
   rateLimit: config.SIMULATOR_RATE_LIMIT,
   seed: config.SIMULATOR_SEED,
-  // The sender pins this id on every send; the simulator's own device should match it.
+  accounts: parseAccounts(config.SIMULATOR_ACCOUNTS),
+  devices: config.SIMULATOR_DEVICES,
+  simsPerDevice: config.SIMULATOR_SIMS_PER_DEVICE,
+  pingIntervalMs: config.SIMULATOR_PING_SECONDS * 1000,
+  // The sender pins this id on every send; the primary account's first device should match it.
   deviceId: config.SMSGATE_DEVICE_ID,
   logger,
   defaultMetrics: true,

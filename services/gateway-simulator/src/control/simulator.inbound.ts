@@ -4,7 +4,7 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 import type { SimContext } from "../context";
 import { phoneTimestamp } from "../delivery/timestamps";
-import { sendError } from "../http/errors";
+import { sendError, validationMessage } from "../http/errors";
 
 const inboundSchema = z.object({
   phoneNumber: z.string().min(1).max(512),
@@ -15,22 +15,23 @@ const inboundSchema = z.object({
 
 /**
  * `POST /simulator/inbound {phoneNumber, message, simNumber?, deviceId?}`: the phone receives
- * an SMS, so every `sms:received` webhook gets it. Answers 202 `{messageId, webhooks}`.
+ * an SMS, so every `sms:received` webhook of its account gets it. The device is any account's
+ * (default: the primary account's first). Answers 202 `{messageId, webhooks}`; 404 for an
+ * unknown device.
  */
 export function simulateInbound(ctx: SimContext): RequestHandler {
   return (req, res) => {
     const parsed = inboundSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-      return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
-    }
+    if (!parsed.success) return sendError(res, 400, validationMessage(parsed.error));
     const { phoneNumber, message } = parsed.data;
+    const primary = ctx.fleet.primary;
+    const found = parsed.data.deviceId ? ctx.fleet.findDevice(parsed.data.deviceId) : { account: primary, device: primary.devices[0] };
+    if (!found?.device) return sendError(res, 404, "device not found");
     const now = Date.now();
     const receivedAt = phoneTimestamp(now, ctx.utcOffsetMinutes);
     // The phone derives this id from the content: it is not unique, like the real one.
     const messageId = createHash("sha256").update(`${phoneNumber}\n${message}\n${receivedAt}`).digest("hex").slice(0, 16);
-    const webhooks = ctx.emit(WEBHOOK_EVENTS.smsReceived, parsed.data.deviceId ?? ctx.deviceId, {
+    const webhooks = found.account.emit(WEBHOOK_EVENTS.smsReceived, found.device.id, {
       messageId,
       message,
       phoneNumber,

@@ -137,11 +137,13 @@ describe("webhook delivery", () => {
     await sim.call("POST", "/messages", { id: "r-1", textMessage: { text: "hi" }, phoneNumbers: ["+14155550100"] });
     expect(sim.sim.deliveries().scheduled).toBe(1);
     expect((await fetch(`${sim.url}/simulator/reset`, { method: "POST" })).status).toBe(204);
+    const zero = { sends: 0, delivered: 0, failed: 0, limitFailed: 0 };
     expect(await (await fetch(`${sim.url}/simulator/stats`)).json()).toEqual({
       totalSends: 0,
       duplicates: 0,
       sendsById: {},
       outcomes: { delivered: 0, failed: 0 },
+      devices: { [sim.deviceIds[0]!]: { ...zero, sims: { "1": zero } } },
     });
     expect(sim.sim.deliveries().scheduled).toBe(0);
     expect((await sim.call("GET", "/webhooks")).body).toHaveLength(1);

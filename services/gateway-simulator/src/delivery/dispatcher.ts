@@ -6,6 +6,7 @@ import { Fifo } from "./fifo";
 import { createPoster } from "./post";
 
 export type DispatcherOptions = {
+  /** Signs jobs that bring no key of their own. */
   signingKey: string;
   logger: Logger;
   metrics: SimulatorInstruments;
@@ -20,7 +21,8 @@ export type DispatcherOptions = {
   maxPending: number;
 };
 
-export type WebhookJob = { url: string; event: string; body: string };
+/** `signingKey` is the account's, when it has its own. */
+export type WebhookJob = { url: string; event: string; body: string; signingKey?: string };
 type Job = WebhookJob & { attempts: number };
 
 export type DeliveryStats = {
@@ -62,7 +64,7 @@ export function createDispatcher(opts: DispatcherOptions) {
       }
       return false;
     }
-    queue.push({ url: job.url, event: job.event, body: job.body, attempts: 0 });
+    queue.push({ ...job, attempts: 0 });
     pump();
     return true;
   }
@@ -83,7 +85,7 @@ export function createDispatcher(opts: DispatcherOptions) {
     try {
       const headers = {
         "content-type": "application/json",
-        "x-signature": signWebhook(opts.signingKey, bytes, timestamp),
+        "x-signature": signWebhook(job.signingKey ?? opts.signingKey, bytes, timestamp),
         "x-timestamp": timestamp,
       };
       const status = await poster.post(job.url, headers, bytes, opts.timeoutMs, current.signal);

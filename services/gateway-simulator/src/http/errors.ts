@@ -29,3 +29,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     sendError(res, 500, "failed to handle request");
   };
 }
+
+/** SMS Gate's wording for a body that fails validation, naming the first bad field. */
+export function validationMessage(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): string {
+  const issue = error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ` : "";
+  return `validation failed: ${where}${issue?.message ?? "invalid body"}`;
+}

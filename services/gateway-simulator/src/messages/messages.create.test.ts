@@ -44,13 +44,16 @@ describe("POST /3rdparty/v1/messages", () => {
       duplicates: 1,
       sendsById: { "dup-1": 2 },
       outcomes: { delivered: 0, failed: 0 },
+      devices: {
+        "sim-device-0000000001": { sends: 1, delivered: 0, failed: 0, limitFailed: 0, sims: { "1": { sends: 1, delivered: 0, failed: 0, limitFailed: 0 } } },
+      },
     });
   });
 
-  it("keeps ids unique per device, as SMS Gate does", async () => {
-    expect((await sim.call("POST", "/messages", body("per-device", { deviceId: "phone-a" }))).status).toBe(202);
-    expect((await sim.call("POST", "/messages", body("per-device", { deviceId: "phone-b" }))).status).toBe(202);
-    expect((await sim.call("POST", "/messages", body("per-device", { deviceId: "phone-a" }))).status).toBe(409);
+  it("refuses a device the account does not have with SMS Gate's 400", async () => {
+    const res = await sim.call("POST", "/messages", body("no-such-device", { deviceId: "phone-a" }));
+    expect(res).toMatchObject({ status: 400, body: { message: "failed to select device: record not found" } });
+    expect(sim.sim.stats().totalSends).toBe(0);
   });
 
   it("takes the legacy /message path with a plain `message` string, and the private-server prefix", async () => {

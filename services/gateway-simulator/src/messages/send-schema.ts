@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { validationMessage } from "../http/errors";
 
 // Go's JSON decoder treats null like an absent field; so does the simulator.
 const sendSchema = z.object({
@@ -44,9 +45,7 @@ const ONE_CONTENT = "must specify exactly one of: textMessage or dataMessage";
 export function parseSend(body: unknown, opts: { skipPhoneValidation: boolean; now: number }): ParseResult {
   const parsed = sendSchema.safeParse(body);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-    return { ok: false, message: `validation failed: ${where}${issue?.message ?? "invalid body"}` };
+    return { ok: false, message: validationMessage(parsed.error) };
   }
   const b = parsed.data;
   const contents = [b.message ? 1 : 0, b.textMessage ? 1 : 0, b.dataMessage ? 1 : 0].reduce((x, y) => x + y, 0);

@@ -1,5 +1,7 @@
+import type { Device, SendCounts, Sim } from "../fleet/devices";
+
 /** SMS Gate processing states, as the API spells them. */
-export type MessageStateName = "Pending" | "Processed" | "Sent" | "Delivered" | "Failed";
+export type MessageStateName = "Pending" | "Processed" | "Sent" | "Delivered" | "Failed" | "Cancelled";
 
 type RecipientState = { phoneNumber: string; state: MessageStateName; error?: string };
 
@@ -20,6 +22,9 @@ export type StoredMessage = {
   validUntil: number | null;
   /** Send requests that got 202 or 409 for this (device, id). */
   sends: number;
+  /** The phone and SIM it went to (the SIM actually used, even when the send named none). */
+  device: Device;
+  sim: Sim;
 };
 
 /**
@@ -34,6 +39,8 @@ export type SimulatorStats = {
   duplicates: number;
   sendsById: Record<string, number>;
   outcomes: { delivered: number; failed: number };
+  /** Per device of the account, with its SIMs by simNumber; `failed` includes `limitFailed`. */
+  devices: Record<string, SendCounts & { sims: Record<string, SendCounts> }>;
 };
 
 /**
@@ -41,7 +48,7 @@ export type SimulatorStats = {
  * bounded (about 0.4 KB a message): beyond `maxMessages` the oldest is forgotten, which means
  * 404 on GET, a re-send of its id accepted again, and its `sendsById` entry gone.
  */
-export function createMessageStore(opts: { maxMessages: number }) {
+export function createMessageStore(opts: { maxMessages: number; devices: () => Device[] }) {
   // The latest message per id; the same id on another device (rare) moves to `elsewhere`.
   const byId = new Map<string, StoredMessage>();
   const elsewhere = new Map<string, StoredMessage>();
@@ -84,7 +91,10 @@ export function createMessageStore(opts: { maxMessages: number }) {
       const sends = new Map<string, number>();
       for (const m of byId.values()) sends.set(m.id, m.sends);
       for (const m of elsewhere.values()) sends.set(m.id, (sends.get(m.id) ?? 0) + m.sends);
-      return { totalSends, duplicates, sendsById: Object.fromEntries(sends), outcomes: { ...outcomes } };
+      const devices = Object.fromEntries(
+        opts.devices().map((d) => [d.id, { ...d.counts, sims: Object.fromEntries(d.sims.map((sim) => [sim.simNumber, { ...sim.counts }])) }]),
+      );
+      return { totalSends, duplicates, sendsById: Object.fromEntries(sends), outcomes: { ...outcomes }, devices };
     },
     reset(): void {
       byId.clear();

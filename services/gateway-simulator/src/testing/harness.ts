@@ -5,7 +5,8 @@ import { createSimulatorApp, type Simulator, type SimulatorOptions } from "../ap
 
 export const CREDENTIALS = { username: "inboxerr", password: "sim-password" };
 export const SIGNING_KEY = "sim-signing-key-0123456789";
-export const AUTH = `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString("base64")}`;
+const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+export const AUTH = basic(CREDENTIALS.username, CREDENTIALS.password);
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -23,20 +24,29 @@ export async function startSimulator(opts: Partial<SimulatorOptions> = {}) {
   const server = createServer(sim.app);
   const url = await listen(server);
   const api = `${url}/3rdparty/v1`;
+  const request = async (target: string, method: string, body: unknown, headers: Record<string, string>) => {
+    const res = await fetch(target, {
+      method,
+      headers: { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as unknown) : null };
+  };
   return {
     sim,
     url,
     api,
-    /** An authenticated JSON request to the 3rd-party API. */
-    async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await fetch(`${api}${path}`, {
-        method,
-        headers: { authorization: AUTH, "content-type": "application/json", ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as unknown) : null };
-    },
+    /** The primary account's device ids, in order. */
+    deviceIds: sim.devices().map((d) => d.id),
+    /** An authenticated JSON request to the 3rd-party API, as the primary account. */
+    call: (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+      request(`${api}${path}`, method, body, { authorization: AUTH, ...headers }),
+    /** The same, as another account. */
+    callAs: (account: { username: string; password: string }, method: string, path: string, body?: unknown) =>
+      request(`${api}${path}`, method, body, { authorization: basic(account.username, account.password) }),
+    /** A request to the control endpoints (`/simulator/...`). */
+    control: (method: string, path: string, body?: unknown) => request(`${url}/simulator${path}`, method, body, {}),
     async close() {
       await sim.close();
       await shut(server);

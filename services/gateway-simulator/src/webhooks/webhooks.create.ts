@@ -1,8 +1,8 @@
 import { SMSGATE_EVENT_NAMES } from "@inboxerr/gateway";
 import type { RequestHandler } from "express";
 import { z } from "zod";
-import type { SimContext } from "../context";
-import { sendError } from "../http/errors";
+import { accountOf, type SimContext } from "../context";
+import { sendError, validationMessage } from "../http/errors";
 
 // The real server insists on https; the simulator also takes http so local receivers work.
 const webhookSchema = z.object({
@@ -12,16 +12,12 @@ const webhookSchema = z.object({
   deviceId: z.string().max(21).nullish(),
 });
 
-/** `POST /webhooks`: registers one event → URL; the same id replaces it (201 either way). */
+/** `POST /webhooks`: registers one event → URL for the account; the same id replaces it (201 either way). */
 export function createWebhook(ctx: SimContext): RequestHandler {
   return (req, res) => {
     const parsed = webhookSchema.safeParse(req.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-      return sendError(res, 400, `validation failed: ${where}${issue?.message ?? "invalid body"}`);
-    }
-    const hook = ctx.registry.upsert({
+    if (!parsed.success) return sendError(res, 400, validationMessage(parsed.error));
+    const hook = accountOf(res).registry.upsert({
       id: parsed.data.id ?? undefined,
       url: parsed.data.url,
       event: parsed.data.event,

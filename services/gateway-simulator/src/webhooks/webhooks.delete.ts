@@ -1,10 +1,10 @@
 import type { RequestHandler } from "express";
-import type { SimContext } from "../context";
+import { accountOf, type SimContext } from "../context";
 
 /** `DELETE /webhooks/:id`: 204 whether or not it existed, as on SMS Gate. */
 export function deleteWebhook(ctx: SimContext): RequestHandler<{ id: string }> {
   return (req, res) => {
-    if (ctx.registry.delete(req.params.id)) ctx.logger.info({ webhookId: req.params.id }, "webhook deleted");
+    if (accountOf(res).registry.delete(req.params.id)) ctx.logger.info({ webhookId: req.params.id }, "webhook deleted");
     res.status(204).end();
   };
 }

@@ -1,9 +1,9 @@
 import type { RequestHandler } from "express";
-import type { SimContext } from "../context";
+import { accountOf } from "../context";
 
-/** `GET /webhooks`: every registration, oldest first. */
-export function listWebhooks(ctx: SimContext): RequestHandler {
+/** `GET /webhooks`: the account's registrations, oldest first. */
+export function listWebhooks(): RequestHandler {
   return (_req, res) => {
-    res.json(ctx.registry.list());
+    res.json(accountOf(res).registry.list());
   };
 }
