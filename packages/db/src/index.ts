@@ -21,6 +21,7 @@ export {
   type MessageStatus,
   type TerminalStatus,
 } from "./status";
+export { ensureDefaultAccount, type DefaultAccount, type DefaultAccountSettings } from "./fleet/default-account";
 export { openSecret, parseSecretsKey, sealSecret, SecretError, type SecretsKey } from "./secrets";
 export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
 export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
