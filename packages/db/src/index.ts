@@ -22,6 +22,7 @@ export {
   type TerminalStatus,
 } from "./status";
 export { ensureDefaultAccount, type DefaultAccount, type DefaultAccountSettings } from "./fleet/default-account";
+export { senderUsage, type SenderUsage } from "./fleet/usage";
 export { openSecret, parseSecretsKey, sealSecret, SecretError, type SecretsKey } from "./secrets";
 export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
 export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
