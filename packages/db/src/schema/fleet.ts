@@ -6,7 +6,7 @@ import { sqlList, timestamps, tstz, uuidPk } from "./util";
 // The fleet (DESIGN-2.md "Fleet", ADR 0017): accounts hold phones, a sender is one SIM of one
 // phone, and every hand-over of a message to the gateway is an attempt with its own id.
 
-export const GATEWAY_ACCOUNT_KINDS = ["smsgate"] as const;
+const GATEWAY_ACCOUNT_KINDS = ["smsgate"] as const;
 export const GATEWAY_ACCOUNT_STATUSES = ["active", "disabled"] as const;
 export const SENDER_STATUSES = ["active", "paused", "offline", "retired"] as const;
 export const ATTEMPT_STATUSES = ["sending", "accepted", "sent", "delivered", "failed", "cancelled"] as const;
