@@ -22,15 +22,20 @@ export function deleteGatewayAccountRoute(deps: ApiDeps) {
     problems: [401, 403, 404, 409],
     async handler({ params, principal, res }) {
       const account = await accountToManage(deps, principal, params.id);
-      const [pinned] = await deps.db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(messages)
-        .innerJoin(senders, eq(senders.id, messages.pinnedSenderId))
-        .where(and(eq(senders.accountId, account.id), inArray(messages.status, ["scheduled", "queued"])));
-      if (pinned!.n > 0) {
-        throw new AppError("conflict", `${pinned!.n} waiting messages are pinned to this account's senders`);
-      }
-      await deps.db.delete(gatewayAccounts).where(eq(gatewayAccounts.id, account.id));
+      await deps.db.transaction(async (tx) => {
+        // Locks the senders first, so a send pinning one of them (which takes `for share` on the
+        // sender, ADR 0017) either committed before the check below or waits and finds it gone.
+        await tx.select({ id: senders.id }).from(senders).where(eq(senders.accountId, account.id)).for("update");
+        const [pinned] = await tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(messages)
+          .innerJoin(senders, eq(senders.id, messages.pinnedSenderId))
+          .where(and(eq(senders.accountId, account.id), inArray(messages.status, ["scheduled", "queued"])));
+        if (pinned!.n > 0) {
+          throw new AppError("conflict", `${pinned!.n} waiting messages are pinned to this account's senders`);
+        }
+        await tx.delete(gatewayAccounts).where(eq(gatewayAccounts.id, account.id));
+      });
       res.status(204).end();
     },
   });
