@@ -48,6 +48,12 @@ export const fields = {
   SIMULATOR_PORT: port(3002),
   SENDER_PORT: port(3003),
   METRICS_WORKER_PORT: port(3004),
+  // ADR 0017: AES-256-GCM key for gateway account secrets stored in Postgres; 32 bytes, base64.
+  // Optional: only storing an account with a password or signing key needs it.
+  SECRETS_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64 (pnpm secrets prints one)")
+    .optional(),
   SMSGATE_URL: url(["http:", "https:"]).default("http://127.0.0.1:3002/3rdparty/v1"),
   SMSGATE_USERNAME: z.string().min(1).default("inboxerr"),
   SMSGATE_PASSWORD: z.string().min(1),

@@ -21,6 +21,9 @@ export {
   type MessageStatus,
   type TerminalStatus,
 } from "./status";
+export { ensureDefaultAccount, type DefaultAccount, type DefaultAccountSettings } from "./fleet/default-account";
+export { senderUsage, type SenderUsage } from "./fleet/usage";
+export { openSecret, parseSecretsKey, sealSecret, SecretError, type SecretsKey } from "./secrets";
 export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
 export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
 export {
@@ -32,7 +35,16 @@ export {
 export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
+  ATTEMPT_STATUSES,
   batches,
+  DEFAULT_ACCOUNT_NAME,
+  GATEWAY_ACCOUNT_STATUSES,
+  gatewayAccounts,
+  LIVE_ATTEMPT_STATUSES,
+  messageAttempts,
+  SENDER_STATUSES,
+  senders,
+  WAITING_REASONS,
   gatewayWebhookEvents,
   idempotencyKeys,
   inboundMessages,
@@ -45,11 +57,15 @@ export {
   USER_ROLES,
   users,
   type ApiKey,
+  type AttemptStatus,
   type Batch,
+  type GatewayAccount,
+  type GatewayAccountStatus,
   type GatewayWebhookEvent,
   type IdempotencyKey,
   type InboundMessage,
   type Message,
+  type MessageAttempt,
   type MessageEncoding,
   type MessageEvent,
   type MetricsAppliedEvent,
@@ -57,13 +73,19 @@ export {
   type MetricsReconcileState,
   type NewApiKey,
   type NewBatch,
+  type NewGatewayAccount,
   type NewGatewayWebhookEvent,
   type NewIdempotencyKey,
   type NewInboundMessage,
   type NewMessage,
+  type NewMessageAttempt,
   type NewMessageEvent,
   type NewMetricsBucket,
+  type NewSender,
   type NewUser,
+  type Sender,
+  type SenderStatus,
   type User,
   type UserRole,
+  type WaitingReason,
 } from "./schema/index";

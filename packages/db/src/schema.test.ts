@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { messages } from "./schema/messages";
+import { gatewayAccounts, senders } from "./schema/fleet";
+import { messageAttempts, messages } from "./schema/messages";
 import { users } from "./schema/users";
 import { connectTestDb, insertMessage, insertUser, randomSuffix } from "./test-support";
 
@@ -54,5 +55,35 @@ describe("schema constraints", () => {
     const m = await insertMessage(db, user.id);
     const [after] = await db.update(messages).set({ attempts: 1 }).where(eq(messages.id, m.id)).returning();
     expect(after!.updatedAt.getTime()).toBeGreaterThanOrEqual(m.updatedAt.getTime());
+  });
+
+  it("keeps one sender per SIM, the device's default SIM (NULL) included, and one shared account per name", async () => {
+    const name = `acct-${randomSuffix()}`;
+    const [account] = await db.insert(gatewayAccounts).values({ name, baseUrl: "http://gw", username: "u" }).returning();
+    expect(await violated(db.insert(gatewayAccounts).values({ name, baseUrl: "http://gw", username: "u" }))).toBe(
+      "gateway_accounts_owner_user_id_name_key",
+    );
+    const user = await insertUser(db);
+    expect(await violated(db.insert(gatewayAccounts).values({ name, ownerUserId: user.id, baseUrl: "http://gw", username: "u" }))).toBe("no violation");
+    const sim = (simNumber: number | null) => db.insert(senders).values({ accountId: account!.id, deviceId: "dev-1", simNumber });
+    await sim(null);
+    expect(await violated(sim(null))).toBe("senders_account_id_device_id_sim_number_key");
+    await sim(1);
+    expect(await violated(sim(1))).toBe("senders_account_id_device_id_sim_number_key");
+    expect(await violated(sim(4))).toBe("senders_sim_number_check");
+  });
+
+  it("allows one live attempt per message and numbers attempts uniquely", async () => {
+    const user = await insertUser(db);
+    const m = await insertMessage(db, user.id);
+    const attempt = (n: number, status: "sending" | "failed" | "sent") => db.insert(messageAttempts).values({ messageId: m.id, n, status });
+    await attempt(1, "sending");
+    expect(await violated(attempt(2, "sending"))).toBe("message_attempts_live_idx");
+    await db.update(messageAttempts).set({ status: "failed" }).where(eq(messageAttempts.messageId, m.id));
+    expect(await violated(attempt(1, "sent"))).toBe("message_attempts_message_id_n_key");
+    expect(await violated(attempt(2, "sent"))).toBe("no violation");
+    expect(await violated(db.update(messages).set({ waitingReason: "tired" as "paused" }).where(eq(messages.id, m.id)))).toBe(
+      "messages_waiting_reason_check",
+    );
   });
 });

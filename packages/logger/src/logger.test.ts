@@ -23,9 +23,10 @@ describe("createLogger", () => {
       body: { password: "p", access_token: "jwt" },
       req: { headers: { authorization: "Bearer abc", "x-api-key": "ibx_secret" } },
       apiKey: "ibx_k",
+      account: { webhookSigningKey: "sign-me", webhook_signing_key: "row-key" },
     }, "hello");
     const line = JSON.stringify(lines[0]);
-    for (const secret of ["hunter2", "jwt", "Bearer abc", "ibx_secret", "ibx_k", '"p"']) {
+    for (const secret of ["hunter2", "jwt", "Bearer abc", "ibx_secret", "ibx_k", '"p"', "sign-me", "row-key"]) {
       expect(line).not.toContain(secret);
     }
     expect(line).toContain("[redacted]");

@@ -20,6 +20,11 @@ const SECRET_PATHS = [
   "*.key",
   "secret",
   "*.secret",
+  // Gateway account secrets (ADR 0017), in request bodies and rows alike.
+  "webhookSigningKey",
+  "*.webhookSigningKey",
+  "webhook_signing_key",
+  "*.webhook_signing_key",
   "authorization",
   "*.authorization",
   'headers["authorization"]',

@@ -1,7 +1,7 @@
 import express, { Router, type Express } from "express";
 import type { Redis } from "ioredis";
 import swaggerUi from "swagger-ui-express";
-import type { DbHandle } from "@inboxerr/db";
+import { parseSecretsKey, type DbHandle } from "@inboxerr/db";
 import { createMetricsRegistry, jsonBody, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createOutboxPublisher } from "@inboxerr/outbox";
@@ -61,6 +61,7 @@ export function createApp(opts: CreateAppOptions): { app: Express; openapi: Open
     logger: opts.logger,
     metrics,
     phones: new PhoneNormalizer(opts.config.DEFAULT_PHONE_REGION),
+    secrets: opts.config.SECRETS_KEY ? parseSecretsKey(opts.config.SECRETS_KEY) : null,
     redisTimeoutMs,
   };
   const limit = { points: 10, durationSeconds: 60, keyPrefix: `${opts.config.QUEUE_PREFIX}:ratelimit`, ...opts.authRateLimit };

@@ -12,6 +12,12 @@ export const API_CONFIG_KEYS = [
   "DEFAULT_PHONE_REGION",
   "API_PORT",
   "TRUST_PROXY",
+  // ADR 0017: stored gateway secrets, and the env account the api records at boot (no secrets).
+  "SECRETS_KEY",
+  "SMSGATE_URL",
+  "SMSGATE_USERNAME",
+  "SMSGATE_DEVICE_ID",
+  "SMSGATE_SIM_NUMBER",
 ] as const;
 
 export type ApiConfig = Config<(typeof API_CONFIG_KEYS)[number]>;

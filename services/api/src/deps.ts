@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { OutboxQueues, SmsSendJob } from "@inboxerr/contracts";
-import type { DbHandle } from "@inboxerr/db";
+import type { DbHandle, SecretsKey } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import type { ApiConfig } from "./config";
@@ -25,6 +25,8 @@ export type ApiDeps = {
   logger: Logger;
   metrics: ApiInstruments;
   phones: PhoneNormalizer;
+  /** SECRETS_KEY, parsed; null when unset (storing gateway secrets then answers 503, ADR 0017). */
+  secrets: SecretsKey | null;
   /** Bound on every post-commit Redis call (enqueue, publish): the answer never waits on Redis. */
   redisTimeoutMs: number;
 };

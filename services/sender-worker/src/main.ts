@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { loadConfig } from "@inboxerr/config";
 import { createRedis } from "@inboxerr/contracts";
-import { createDb } from "@inboxerr/db";
+import { createDb, ensureDefaultAccount } from "@inboxerr/db";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, createMetricsRegistry, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
@@ -37,6 +37,12 @@ const { server, port } = await listenOrExit(sender.app, config.SENDER_PORT, {
 });
 
 sender.start();
+// ADR 0017: the env's SMSGATE_* account as the shared `default` (its secrets stay in the env).
+// Best effort: a Postgres that is down at boot delays it to the next boot, never the sending.
+ensureDefaultAccount(db.db, config).then(
+  (ids) => logger.info(ids, "default gateway account recorded"),
+  (err: unknown) => logger.warn({ err }, "could not record the default gateway account; the next boot will"),
+);
 logger.info(
   { port, concurrency: config.SENDER_CONCURRENCY, rateLimit: config.SENDER_RATE_LIMIT || "none", prefix: config.QUEUE_PREFIX },
   "sender-worker started",

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, jsonb, pgTable, smallint, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, jsonb, pgTable, smallint, text, unique, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { MESSAGE_STATUSES, NON_TERMINAL_STATUSES } from "../status";
+import { ATTEMPT_STATUSES, LIVE_ATTEMPT_STATUSES, senders, WAITING_REASONS } from "./fleet";
 import { users } from "./users";
 import { createdAt, sqlList, timestamps, tstz, uuidPk } from "./util";
 
@@ -44,7 +45,15 @@ export const messages = pgTable(
     // partsCount from sms:sent; delivered once parts_delivered reaches it (else `segments`).
     partsExpected: integer("parts_expected"),
     partsDelivered: integer("parts_delivered").notNull().default(0),
+    // Claims that moved it to `sending` (part 1's counter, a crash retry included); the API's
+    // attemptCount is the number of message_attempts rows instead (ADR 0017).
     attempts: integer("attempts").notNull().default(0),
+    // The sender of the current (last) attempt; NULL before the first, and for part-1 messages.
+    senderId: uuid("sender_id").references(() => senders.id, { onDelete: "set null" }),
+    // `from` on the send request, resolved to a sender: routing uses only that one.
+    pinnedSenderId: uuid("pinned_sender_id").references(() => senders.id, { onDelete: "set null" }),
+    // Why a queued message has no attempt yet; NULL once one starts.
+    waitingReason: text("waiting_reason", { enum: WAITING_REASONS }),
     ...timestamps(),
     queuedAt: tstz("queued_at"),
     sendingAt: tstz("sending_at"),
@@ -60,6 +69,7 @@ export const messages = pgTable(
     check("messages_encoding_check", sql`${t.encoding} in ${sqlList(MESSAGE_ENCODINGS)}`),
     check("messages_priority_check", sql`${t.priority} between -128 and 127`),
     check("messages_segments_check", sql`${t.segments} > 0`),
+    check("messages_waiting_reason_check", sql`${t.waitingReason} in ${sqlList(WAITING_REASONS)}`),
     // customId is optional; uniqueness only binds the messages that carry one.
     uniqueIndex("messages_user_id_custom_id_idx")
       .on(t.userId, t.customId)
@@ -80,6 +90,14 @@ export const messages = pgTable(
     // Inbound attribution: the latest message to a number, whoever sent it.
     index("messages_to_created_at_idx").on(t.to, t.createdAt.desc().nullsFirst()),
     index("messages_user_id_status_idx").on(t.userId, t.status),
+    // Deleting a sender sets these NULL; the partial indexes keep that from scanning every
+    // message, and serve "messages waiting for this pinned sender".
+    index("messages_sender_id_idx")
+      .on(t.senderId)
+      .where(sql`${t.senderId} is not null`),
+    index("messages_pinned_sender_id_status_idx")
+      .on(t.pinnedSenderId, t.status)
+      .where(sql`${t.pinnedSenderId} is not null`),
   ],
 );
 
@@ -119,9 +137,47 @@ export const messageEvents = pgTable(
   ],
 );
 
+export const messageAttempts = pgTable(
+  "message_attempts",
+  {
+    // The id the gateway knows (≤ 36 chars). A part-1 message's one attempt has its message id.
+    ...uuidPk(),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    // NULL for attempts migrated from part 1, made through the env's gateway before senders
+    // existed, and for attempts whose sender was deleted with its account (ADR 0017).
+    senderId: uuid("sender_id").references(() => senders.id, { onDelete: "set null" }),
+    n: smallint("n").notNull(),
+    status: text("status", { enum: ATTEMPT_STATUSES }).notNull(),
+    error: text("error"),
+    // created_at is when the attempt began (the claim that moved it to `sending`).
+    ...timestamps(),
+    acceptedAt: tstz("accepted_at"),
+    sentAt: tstz("sent_at"),
+    deliveredAt: tstz("delivered_at"),
+    failedAt: tstz("failed_at"),
+    cancelledAt: tstz("cancelled_at"),
+  },
+  (t) => [
+    check("message_attempts_status_check", sql`${t.status} in ${sqlList(ATTEMPT_STATUSES)}`),
+    check("message_attempts_n_check", sql`${t.n} >= 1`),
+    // GET /messages/:id lists them in order; n is the attempt count.
+    unique("message_attempts_message_id_n_key").on(t.messageId, t.n),
+    // At most one live attempt per message (DESIGN-2.md): a second claim cannot open another.
+    uniqueIndex("message_attempts_live_idx")
+      .on(t.messageId)
+      .where(sql`${t.status} in ${sqlList(LIVE_ATTEMPT_STATUSES)}`),
+    // A sender's usage today and this month (GET /senders, budgets rebuilt after a Redis flush).
+    index("message_attempts_sender_id_created_at_idx").on(t.senderId, t.createdAt),
+  ],
+);
+
 export type Batch = typeof batches.$inferSelect;
 export type NewBatch = typeof batches.$inferInsert;
 export type Message = typeof messages.$inferSelect;
 export type NewMessage = typeof messages.$inferInsert;
 export type MessageEvent = typeof messageEvents.$inferSelect;
+export type MessageAttempt = typeof messageAttempts.$inferSelect;
+export type NewMessageAttempt = typeof messageAttempts.$inferInsert;
 export type NewMessageEvent = typeof messageEvents.$inferInsert;

@@ -23,7 +23,7 @@ type RouteContext<B, Q, P, H, A extends boolean> = {
 type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
 
 export type RouteSpec<B, F, Q, P, H, A extends boolean> = {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "patch" | "delete";
   /** OpenAPI-style path below API_PREFIX: `/messages/{id}`. */
   path: string;
   operationId: string;

@@ -40,6 +40,14 @@ describe("/openapi.json", () => {
         "GET /api/v1/inbound-messages",
         "GET /api/v1/metrics/summary",
         "GET /api/v1/metrics/timeseries",
+        "POST /api/v1/gateway-accounts",
+        "GET /api/v1/gateway-accounts",
+        "GET /api/v1/gateway-accounts/{id}",
+        "PATCH /api/v1/gateway-accounts/{id}",
+        "DELETE /api/v1/gateway-accounts/{id}",
+        "GET /api/v1/senders",
+        "GET /api/v1/senders/{id}",
+        "PATCH /api/v1/senders/{id}",
       ].sort(),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKeyAuth", "bearerAuth"]);

@@ -9,6 +9,11 @@ import { meRoute } from "./auth/auth.me";
 import { registerRoute } from "./auth/auth.register";
 import { tokenRoute } from "./auth/auth.token";
 import { getBatchRoute } from "./batches/batches.get";
+import { createGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.create";
+import { deleteGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.delete";
+import { getGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.get";
+import { listGatewayAccountsRoute } from "./gateway-accounts/gateway-accounts.list";
+import { updateGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.update";
 import { listInboundMessagesRoute } from "./inbound-messages/inbound-messages.list";
 import { bulkMessagesRoute } from "./messages/messages.bulk";
 import { cancelMessageRoute } from "./messages/messages.cancel";
@@ -17,6 +22,9 @@ import { getMessageRoute } from "./messages/messages.get";
 import { listMessagesRoute } from "./messages/messages.list";
 import { metricsSummaryRoute } from "./metrics/metrics.summary";
 import { metricsTimeseriesRoute } from "./metrics/metrics.timeseries";
+import { getSenderRoute } from "./senders/senders.get";
+import { listSendersRoute } from "./senders/senders.list";
+import { updateSenderRoute } from "./senders/senders.update";
 
 export type RateLimiters = { register: RequestHandler; login: RequestHandler; loginAccount: AccountLoginLimit };
 
@@ -38,5 +46,15 @@ export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
     listInboundMessagesRoute(deps),
     metricsSummaryRoute(deps),
     metricsTimeseriesRoute(deps),
+    createGatewayAccountRoute(deps),
+    listGatewayAccountsRoute(deps),
+    getGatewayAccountRoute(deps),
+    updateGatewayAccountRoute(deps),
+    deleteGatewayAccountRoute(deps),
+    // Next: POST /gateway-accounts/{id}/sync mounts here (discovery through @inboxerr/gateway's
+    // listDevices; accountToManage for access; upsert on senders_account_id_device_id_sim_number_key).
+    listSendersRoute(deps),
+    getSenderRoute(deps),
+    updateSenderRoute(deps),
   ];
 }

@@ -11,6 +11,9 @@ import { openResources } from "../resources";
 
 export const TEST_JWT_SECRET = "test-jwt-secret-0123456789-0123456789-abcdef";
 
+/** 32 bytes, base64: lets tests store gateway account secrets (a test may unset it). */
+export const TEST_SECRETS_KEY = Buffer.from("test-secrets-key-0123456789abcde").toString("base64");
+
 export type TestApi = Awaited<ReturnType<typeof startTestApi>>;
 
 /**
@@ -31,6 +34,11 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     DEFAULT_PHONE_REGION: "US",
     API_PORT: 0,
     TRUST_PROXY: false,
+    SECRETS_KEY: TEST_SECRETS_KEY,
+    SMSGATE_URL: "http://127.0.0.1:3002/3rdparty/v1",
+    SMSGATE_USERNAME: "inboxerr",
+    SMSGATE_DEVICE_ID: undefined,
+    SMSGATE_SIM_NUMBER: undefined,
     ...overrides.config,
   };
   const logger = createLogger({ service: "api-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });
