@@ -107,3 +107,13 @@ export const SenderListQuery = z.object({
 });
 
 export const SenderListResponse = z.object({ data: z.array(SenderSchema) }).meta({ id: "SenderList" });
+
+export const SenderSyncResponse = z
+  .object({
+    data: z.array(SenderSchema).meta({ description: "Every sender of the account after the sync, as GET /senders shows them" }),
+    devices: z.number().int().meta({ description: "Devices the gateway listed (those it marks deleted aside)" }),
+    unreported: z.array(z.uuid()).meta({
+      description: "Senders of the account the gateway did not list this time (device removed, SIM gone); kept unchanged",
+    }),
+  })
+  .meta({ id: "SenderSync" });
