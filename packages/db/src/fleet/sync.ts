@@ -96,7 +96,10 @@ export async function syncGatewayAccount(db: DbOrTx, account: GatewayAccount, se
 
 type SenderRow = { deviceId: string; simNumber: number | null; phoneNumber: string | null; carrier: string | null; lastSeen: Date | null };
 
-/** One row per SIM, each (device, SIM) once: one INSERT … ON CONFLICT may not touch a row twice. */
+/**
+ * One row per SIM, each (device, SIM) once: one INSERT … ON CONFLICT may not touch a row twice.
+ * Sorted, so a sync from the api and the periodic one lock an account's rows in the same order.
+ */
 function sendersOf(devices: GatewayDevice[]): SenderRow[] {
   const rows = new Map<string, SenderRow>();
   for (const d of devices) {
@@ -111,7 +114,7 @@ function sendersOf(devices: GatewayDevice[]): SenderRow[] {
       });
     }
   }
-  return [...rows.values()];
+  return [...rows.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : (a.simNumber ?? 0) - (b.simNumber ?? 0)));
 }
 
 function passwordOf(account: GatewayAccount, settings: AccountSyncSettings): string {
