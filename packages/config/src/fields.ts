@@ -66,6 +66,8 @@ export const fields = {
   SENDER_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
   SWEEPER_STALE_SECONDS: z.coerce.number().int().min(5).default(120),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
+  // Discovery (issue 15): how often the sender-worker re-reads every active account's devices.
+  SENDER_SYNC_SECONDS: z.coerce.number().positive().default(60),
   // ADR 0008: metrics-worker counts, from Postgres, events published this long ago that no
   // queue copy applied (Redis lost them); checked every interval.
   METRICS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),

@@ -23,6 +23,7 @@ export {
 } from "./status";
 export { ensureDefaultAccount, type DefaultAccount, type DefaultAccountSettings } from "./fleet/default-account";
 export { senderUsage, type SenderUsage } from "./fleet/usage";
+export { AccountSyncError, syncGatewayAccount, type AccountSyncResult, type AccountSyncSettings } from "./fleet/sync";
 export { openSecret, parseSecretsKey, sealSecret, SecretError, type SecretsKey } from "./secrets";
 export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
 export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";

@@ -1,4 +1,5 @@
 export {
+  GatewayRequestError,
   type GatewayDriver,
   type OutboundSms,
   type RegisteredWebhook,

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   unprocessable: { status: 422, title: "Unprocessable request" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal: { status: 500, title: "Internal server error" },
+  bad_gateway: { status: 502, title: "Bad gateway" },
   service_unavailable: { status: 503, title: "Service unavailable" },
 } as const;
 

@@ -12,12 +12,15 @@ export const API_CONFIG_KEYS = [
   "DEFAULT_PHONE_REGION",
   "API_PORT",
   "TRUST_PROXY",
-  // ADR 0017: stored gateway secrets, and the env account the api records at boot (no secrets).
+  // ADR 0017: stored gateway secrets, and the env account the api records at boot; its
+  // password and the gateway timeout for POST /gateway-accounts/{id}/sync.
   "SECRETS_KEY",
   "SMSGATE_URL",
   "SMSGATE_USERNAME",
+  "SMSGATE_PASSWORD",
   "SMSGATE_DEVICE_ID",
   "SMSGATE_SIM_NUMBER",
+  "SMSGATE_TIMEOUT_MS",
 ] as const;
 
 export type ApiConfig = Config<(typeof API_CONFIG_KEYS)[number]>;

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { createOutageGuard, createOutboxQueues, createQueue, QUEUE_NAMES, type SmsSendJob } from "@inboxerr/contracts";
-import { isDatabaseUnreachable, type DbHandle } from "@inboxerr/db";
+import { isDatabaseUnreachable, parseSecretsKey, type DbHandle } from "@inboxerr/db";
 import type { GatewayDriver } from "@inboxerr/gateway";
 import type { Logger } from "@inboxerr/logger";
 import { createOutboxPublisher, createOutboxRelay } from "@inboxerr/outbox";
@@ -14,6 +14,7 @@ import { createStatusBatcher } from "./send/batcher";
 import { createSendProcessor } from "./send/processor";
 import { createSendWorker } from "./send/worker";
 import { createSweeper } from "./sweeper/sweeper";
+import { createSenderSync } from "./sync/sender-sync";
 
 /** Knobs that are not operator settings; tests shorten them. */
 export type SenderTuning = {
@@ -55,7 +56,7 @@ export type SenderWorkerDeps = {
 
 /**
  * Builds the sender: the `sms-send` worker, its status batcher and outbox publisher, the
- * sweeper, the outbox relay and the ops app (`app`: health, readiness, /metrics). No side
+ * sweeper, the outbox relay, the sender sync and the ops app (`app`: health, readiness, /metrics). No side
  * effects until start(); the caller listens, and owns (and closes) the database and Redis
  * connections it passed in.
  */
@@ -115,6 +116,17 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   });
   /** How many events the relay republished, or null when another replica holds the relay's lock. */
   const runRelayOnce = () => withAdvisoryLock(db.pool, LOCK_KEYS.outboxRelay, () => relay.runOnce());
+  const senderSync = createSenderSync({
+    db,
+    settings: {
+      secrets: config.SECRETS_KEY ? parseSecretsKey(config.SECRETS_KEY) : null,
+      defaultPassword: config.SMSGATE_PASSWORD,
+      timeoutMs: config.SMSGATE_TIMEOUT_MS,
+    },
+    logger,
+  });
+  /** Accounts synced and failed, or null when another replica holds the sync's lock. */
+  const runSenderSyncOnce = () => withAdvisoryLock(db.pool, LOCK_KEYS.senderSync, () => senderSync.runOnce());
 
   let periodic: ReturnType<typeof startPeriodic>[] = [];
   let closing: Promise<void> | undefined;
@@ -132,7 +144,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     },
     /**
      * Starts draining `sms-send` and, unless `periodic` is false (tests drive them by hand with
-     * runSweeperOnce/runRelayOnce), the sweeper and the outbox relay.
+     * runSweeperOnce/runRelayOnce/runSenderSyncOnce), the sweeper, the outbox relay and the sender sync.
      */
     start(opts: { periodic?: boolean } = {}): void {
       sender.start();
@@ -140,10 +152,12 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
       periodic = [
         startPeriodic("sweeper", config.SWEEPER_INTERVAL_SECONDS * 1_000, () => sweeper.runOnce(), logger),
         startPeriodic("outbox-relay", tuning.outboxIntervalMs, runRelayOnce, logger),
+        startPeriodic("sender-sync", config.SENDER_SYNC_SECONDS * 1_000, runSenderSyncOnce, logger),
       ];
     },
     runSweeperOnce: () => sweeper.runOnce(),
     runRelayOnce,
+    runSenderSyncOnce,
     /**
      * Shutdown order: stop the periodic duties, let in-flight sends finish (bounded by the
      * gateway timeout plus a margin, then forced), write their last statuses, publish their

@@ -12,6 +12,9 @@ export const SENDER_CONFIG_KEYS = [
   "SENDER_RATE_LIMIT",
   "SWEEPER_STALE_SECONDS",
   "SWEEPER_INTERVAL_SECONDS",
+  "SENDER_SYNC_SECONDS",
+  // Opens stored gateway account passwords for the periodic sync (ADR 0017).
+  "SECRETS_KEY",
   "SMSGATE_URL",
   "SMSGATE_USERNAME",
   "SMSGATE_PASSWORD",

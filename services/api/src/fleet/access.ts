@@ -24,8 +24,11 @@ export function isEnvManaged(account: Pick<GatewayAccount, "ownerUserId" | "name
   return account.ownerUserId === null && account.name === DEFAULT_ACCOUNT_NAME;
 }
 
-/** A visible account the caller may change, or the problem that says why not (404, 403, 409). */
-export async function accountToManage(deps: ApiDeps, principal: Principal, rawId: string): Promise<GatewayAccount> {
+/**
+ * A visible account the caller manages, or the problem that says why not (404, 403). Syncing
+ * its senders is managing it, the env's `default` account included.
+ */
+export async function accountToOperate(deps: ApiDeps, principal: Principal, rawId: string): Promise<GatewayAccount> {
   const id = resourceId(rawId, "Gateway account");
   const [account] = await deps.db
     .select()
@@ -33,6 +36,12 @@ export async function accountToManage(deps: ApiDeps, principal: Principal, rawId
     .where(and(eq(gatewayAccounts.id, id), visibleAccounts(principal)));
   if (!account) throw notFound("Gateway account");
   if (!canManage(principal, account)) throw new AppError("forbidden", "Only an admin may change a shared gateway account");
+  return account;
+}
+
+/** accountToOperate, and not the env's `default` account, whose settings only the env changes (409). */
+export async function accountToManage(deps: ApiDeps, principal: Principal, rawId: string): Promise<GatewayAccount> {
+  const account = await accountToOperate(deps, principal, rawId);
   if (isEnvManaged(account)) {
     throw new AppError("conflict", "The default account is built from the SMSGATE_* settings at boot: change it in the environment");
   }

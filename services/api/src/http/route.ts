@@ -20,7 +20,7 @@ type RouteContext<B, Q, P, H, A extends boolean> = {
   principal: A extends true ? Principal : null;
 };
 
-type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
+type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 502;
 
 export type RouteSpec<B, F, Q, P, H, A extends boolean> = {
   method: "get" | "post" | "patch" | "delete";
@@ -67,6 +67,7 @@ const PROBLEM_DESCRIPTIONS: Record<ProblemStatus | 500 | 503, string> = {
   415: "Body is not JSON",
   422: ERROR_CODES.unprocessable.title,
   429: "Too many attempts; see Retry-After",
+  502: "The gateway refused the call or did not answer in time",
   500: ERROR_CODES.internal.title,
   503: "A dependency (Postgres) is unavailable; retry shortly",
 };

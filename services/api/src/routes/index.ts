@@ -13,6 +13,7 @@ import { createGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.c
 import { deleteGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.delete";
 import { getGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.get";
 import { listGatewayAccountsRoute } from "./gateway-accounts/gateway-accounts.list";
+import { syncGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.sync";
 import { updateGatewayAccountRoute } from "./gateway-accounts/gateway-accounts.update";
 import { listInboundMessagesRoute } from "./inbound-messages/inbound-messages.list";
 import { bulkMessagesRoute } from "./messages/messages.bulk";
@@ -51,8 +52,7 @@ export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
     getGatewayAccountRoute(deps),
     updateGatewayAccountRoute(deps),
     deleteGatewayAccountRoute(deps),
-    // Next: POST /gateway-accounts/{id}/sync mounts here (discovery through @inboxerr/gateway's
-    // listDevices; accountToManage for access; upsert on senders_account_id_device_id_sim_number_key).
+    syncGatewayAccountRoute(deps),
     listSendersRoute(deps),
     getSenderRoute(deps),
     updateSenderRoute(deps),

@@ -66,7 +66,7 @@ export const UpdateSenderRequest = z
     ratePerMinute: z.number().int().min(1).max(100_000).nullable().optional().meta({ description: "Sends per minute; null = no limit" }),
     dailyCap: cap("Attempts per UTC day").optional(),
     monthlyUniqueCap: cap("Distinct recipients per UTC month").optional(),
-    status: z.enum(["active", "paused"]).optional().meta({ description: "Pause or resume; `offline`/`retired` are set by sync" }),
+    status: z.enum(["active", "paused"]).optional().meta({ description: "Pause or resume; `offline`/`retired` are not set by hand (nor by sync, which keeps every status)" }),
     pausedReason: safeText().max(500).nullable().optional(),
   })
   .meta({ id: "UpdateSenderRequest" });
@@ -107,3 +107,13 @@ export const SenderListQuery = z.object({
 });
 
 export const SenderListResponse = z.object({ data: z.array(SenderSchema) }).meta({ id: "SenderList" });
+
+export const SenderSyncResponse = z
+  .object({
+    data: z.array(SenderSchema).meta({ description: "Every sender of the account after the sync, as GET /senders shows them" }),
+    devices: z.number().int().meta({ description: "Devices the gateway listed (those it marks deleted aside)" }),
+    unreported: z.array(z.uuid()).meta({
+      description: "Senders of the account the gateway did not list this time (device removed, SIM gone); kept unchanged",
+    }),
+  })
+  .meta({ id: "SenderSync" });

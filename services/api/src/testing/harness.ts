@@ -37,6 +37,8 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     SECRETS_KEY: TEST_SECRETS_KEY,
     SMSGATE_URL: "http://127.0.0.1:3002/3rdparty/v1",
     SMSGATE_USERNAME: "inboxerr",
+    SMSGATE_PASSWORD: "api-test-gateway-password",
+    SMSGATE_TIMEOUT_MS: 10_000,
     SMSGATE_DEVICE_ID: undefined,
     SMSGATE_SIM_NUMBER: undefined,
     ...overrides.config,

@@ -1,8 +1,7 @@
-import { asc, eq } from "drizzle-orm";
-import { gatewayAccounts, senderUsage, senders } from "@inboxerr/db";
+import { eq } from "drizzle-orm";
+import { senders } from "@inboxerr/db";
 import type { ApiDeps } from "../../deps";
-import { visibleSenders } from "../../fleet/access";
-import { toSenderJson } from "../../fleet/serialize";
+import { listSenderJson } from "../../fleet/sender-list";
 import { isUuid } from "../../http/ids";
 import { defineRoute } from "../../http/route";
 import { SenderListQuery, SenderListResponse } from "../../schemas/fleet";
@@ -22,14 +21,13 @@ export function listSendersRoute(deps: ApiDeps) {
     async handler({ query, principal, res }) {
       // A malformed accountId names no account: an empty list, like an unknown one.
       if (query.accountId !== undefined && !isUuid(query.accountId)) return void res.json({ data: [] });
-      const rows = await visibleSenders(
+      const data = await listSenderJson(
         deps,
         principal,
         query.accountId ? eq(senders.accountId, query.accountId) : undefined,
         query.status ? eq(senders.status, query.status) : undefined,
-      ).orderBy(asc(gatewayAccounts.createdAt), asc(senders.accountId), asc(senders.deviceId), asc(senders.simNumber));
-      const usage = await senderUsage(deps.db, rows.map((r) => r.sender.id));
-      res.json({ data: rows.map((r) => toSenderJson(r.sender, r.ownerUserId === null, usage.get(r.sender.id))) });
+      );
+      res.json({ data });
     },
   });
 }

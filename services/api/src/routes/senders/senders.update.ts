@@ -30,7 +30,7 @@ export function updateSenderRoute(deps: ApiDeps) {
       if (!current) throw notFound("Sender");
       if (!canManage(principal, current)) throw new AppError("forbidden", "Only an admin may change a shared sender");
       if (body.status && current.sender.status === "retired") {
-        throw new AppError("conflict", "The sender is retired (its SIM is gone from the gateway); sync brings it back if it returns");
+        throw new AppError("conflict", "The sender is retired (its SIM is gone from the gateway); it cannot be paused or resumed");
       }
       const { pausedReason, ...rest } = body;
       const [row] = await deps.db
