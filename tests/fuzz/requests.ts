@@ -21,7 +21,7 @@ import {
 /** Ids of the fuzz tenant's real rows, so `{id}` paths reach rows as well as misses. */
 export type RealIds = { messageIds: string[]; batchId: string; spareApiKeyId: string };
 
-type BodyShape = "register" | "token" | "apiKey" | "message" | "bulk" | "webhook";
+type BodyShape = "register" | "token" | "apiKey" | "message" | "bulk" | "webhook" | "gatewayAccount" | "sender";
 type Endpoint = { method: string; path: string; body?: BodyShape; query?: Record<string, fc.Arbitrary<unknown>> };
 
 const API_BODY_LIMIT = 5 * 1024 * 1024;
@@ -49,6 +49,15 @@ export const API_ENDPOINTS: Endpoint[] = [
   { method: "GET", path: "/api/v1/inbound-messages", query: { from: phoneish, receivedAfter: dateish, receivedBefore: dateish, limit: bigNumber, cursor: hostileString() } },
   { method: "GET", path: "/api/v1/metrics/summary", query: windowQuery },
   { method: "GET", path: "/api/v1/metrics/timeseries", query: { ...windowQuery, granularity: mostly(fc.constantFrom("minute", "hour", "day", "week")) } },
+  { method: "POST", path: "/api/v1/gateway-accounts", body: "gatewayAccount" },
+  { method: "GET", path: "/api/v1/gateway-accounts" },
+  { method: "GET", path: "/api/v1/gateway-accounts/{id}" },
+  { method: "PATCH", path: "/api/v1/gateway-accounts/{id}", body: "gatewayAccount" },
+  { method: "DELETE", path: "/api/v1/gateway-accounts/{id}" },
+  { method: "POST", path: "/api/v1/gateway-accounts/{id}/sync" },
+  { method: "GET", path: "/api/v1/senders", query: { accountId: junk, status: mostly(fc.constantFrom("active", "paused", "offline", "retired", "bogus")) } },
+  { method: "GET", path: "/api/v1/senders/{id}" },
+  { method: "PATCH", path: "/api/v1/senders/{id}", body: "sender" },
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/docs/" },
@@ -134,6 +143,11 @@ function shapedBody(shape: BodyShape | undefined, limit: number, ids: RealIds): 
       return shaped({ messages: recipients, text, scheduledAt: dateish, validUntil: dateish, priority: bigNumber });
     case "webhook":
       return webhookEnvelope(ids, limit);
+    case "gatewayAccount":
+      // A base URL the api would accept points nowhere: nothing here syncs the accounts it makes.
+      return shaped({ name: mostly(hostileString(80)), baseUrl: mostly(fc.oneof(fc.constant("http://127.0.0.1:1/3rdparty/v1"), hostileString(200))), username: mostly(hostileString(80)), password, webhookSigningKey: password, shared: junk, status: mostly(fc.constantFrom("active", "disabled", "bogus")) });
+    case "sender":
+      return shaped({ label: text, ratePerMinute: bigNumber, dailyCap: bigNumber, monthlyUniqueCap: bigNumber, status: mostly(fc.constantFrom("active", "paused", "retired", "offline", "bogus")), pausedReason: text });
     default:
       return jsonish;
   }
