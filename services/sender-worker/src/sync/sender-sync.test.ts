@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDefaultAccount, gatewayAccounts, parseSecretsKey, sealSecret, senders } from "@inboxerr/db";
 import { createPrivateDatabase, uniqueSuffix, waitFor } from "@inboxerr/testing";
@@ -40,8 +40,14 @@ async function addAccount(opts: { password?: string; status?: "active" | "disabl
   return { account: account!, devices };
 }
 
-const sendersOf = (accountId: string) =>
-  sender.db.select().from(senders).where(eq(senders.accountId, accountId)).orderBy(asc(senders.deviceId), asc(senders.simNumber));
+/**
+ * By device id, then SIM, compared by code point on both sides: Postgres orders text by the
+ * database's collation and localeCompare by ICU's, which disagree on case ("ePF…" vs "Lko…").
+ */
+const bySim = (a: { deviceId: string; simNumber: number | null }, b: { deviceId: string; simNumber: number | null }) =>
+  (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) || (a.simNumber ?? 0) - (b.simNumber ?? 0);
+
+const sendersOf = async (accountId: string) => (await sender.db.select().from(senders).where(eq(senders.accountId, accountId))).sort(bySim);
 
 beforeAll(async () => {
   [database, gateway] = await Promise.all([createPrivateDatabase(), startGateway({ devices: 2, simsPerDevice: 2, clock: () => now })]);
@@ -79,7 +85,7 @@ describe("periodic sender sync", () => {
     });
     const expected = added.devices
       .flatMap((d) => d.simCards.map((c) => ({ deviceId: d.id, simNumber: c.simNumber, phoneNumber: c.phoneNumber, carrier: c.carrierName })))
-      .sort((a, b) => a.deviceId.localeCompare(b.deviceId) || a.simNumber - b.simNumber);
+      .sort(bySim);
     expect(discovered.map(({ deviceId, simNumber, phoneNumber, carrier }) => ({ deviceId, simNumber, phoneNumber, carrier }))).toEqual(expected);
     expect(discovered.every((s) => s.status === "active")).toBe(true);
 
