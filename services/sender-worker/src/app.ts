@@ -10,11 +10,15 @@ import type { SenderConfig } from "./config";
 import { createOpsApp } from "./ops";
 import { createSenderInstruments } from "./prometheus";
 import { startPeriodic } from "./periodic";
+
 import { createStatusBatcher } from "./send/batcher";
 import { createSendProcessor } from "./send/processor";
 import { createSendWorker } from "./send/worker";
 import { createSweeper } from "./sweeper/sweeper";
 import { createSenderSync } from "./sync/sender-sync";
+
+/** The first sender sync runs this soon after boot (at a random point, so replicas spread out). */
+const SENDER_SYNC_FIRST_WITHIN_MS = 5_000;
 
 /** Knobs that are not operator settings; tests shorten them. */
 export type SenderTuning = {
@@ -152,7 +156,8 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
       periodic = [
         startPeriodic("sweeper", config.SWEEPER_INTERVAL_SECONDS * 1_000, () => sweeper.runOnce(), logger),
         startPeriodic("outbox-relay", tuning.outboxIntervalMs, runRelayOnce, logger),
-        startPeriodic("sender-sync", config.SENDER_SYNC_SECONDS * 1_000, runSenderSyncOnce, logger),
+        // Within seconds of boot, not a whole interval: a fresh install lists its phones at once.
+        startPeriodic("sender-sync", config.SENDER_SYNC_SECONDS * 1_000, runSenderSyncOnce, logger, SENDER_SYNC_FIRST_WITHIN_MS),
       ];
     },
     runSweeperOnce: () => sweeper.runOnce(),

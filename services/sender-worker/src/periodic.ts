@@ -3,9 +3,10 @@ import type { Logger } from "@inboxerr/logger";
 /**
  * Runs `task` every `intervalMs`, never overlapping itself (the next run is timed from the end
  * of the previous one). A failed run is logged and the schedule goes on. The first run waits
- * a random part of the interval, so replicas started together do not contend in lockstep.
+ * a random part of the interval (or of `firstWithinMs`, for a task worth running soon after
+ * boot), so replicas started together do not contend in lockstep.
  */
-export function startPeriodic(name: string, intervalMs: number, task: () => Promise<unknown>, logger: Logger) {
+export function startPeriodic(name: string, intervalMs: number, task: () => Promise<unknown>, logger: Logger, firstWithinMs = intervalMs) {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -22,7 +23,7 @@ export function startPeriodic(name: string, intervalMs: number, task: () => Prom
         if (!stopped) timer = setTimeout(tick, intervalMs);
       });
   };
-  timer = setTimeout(tick, Math.random() * intervalMs);
+  timer = setTimeout(tick, Math.random() * Math.min(firstWithinMs, intervalMs));
 
   return {
     /** Cancels the next run and waits for the current one, if any. */
