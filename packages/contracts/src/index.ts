@@ -3,6 +3,7 @@ export {
   OUTBOX_QUEUES,
   MESSAGE_STATUS_VALUES,
   JOB_DEFAULTS,
+  sendJobId,
   smsSendJobSchema,
   messageEventJobSchema,
   toQueuePriority,

@@ -42,9 +42,22 @@ export const MESSAGE_STATUS_VALUES = [
   "expired",
 ] as const;
 
-/** One `sms-send` job = one message; jobId is the message id (invariant 2). */
+/**
+ * One `sms-send` job = one message's next attempt (invariant 2). The first attempt's job has
+ * the message id as its jobId; a new attempt after one that provably never left the phone
+ * (ADR 0019) gets a jobId of its own, see sendJobId.
+ */
 export const smsSendJobSchema = z.object({ messageId: z.uuid() });
 export type SmsSendJob = z.infer<typeof smsSendJobSchema>;
+
+/**
+ * The jobId of the `sms-send` job that makes attempt `n` of a message: the message id for the
+ * first (so the api's add and the sweeper's re-add stay one job), `<id>-r<n>` for a new
+ * attempt, whose predecessor's job may still be kept in Redis as completed under the plain id.
+ */
+export function sendJobId(messageId: string, n = 1): string {
+  return n <= 1 ? messageId : `${messageId}-r${n}`;
+}
 
 /** One job of an outbox queue (OUTBOX_QUEUES) = one `message_events` outbox row; jobId is the event id. */
 export const messageEventJobSchema = z.object({
