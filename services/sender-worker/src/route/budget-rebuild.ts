@@ -16,11 +16,11 @@ export type RebuildTarget = {
 const DAY_TTL_MS = 3 * 86_400_000;
 const MONTH_TTL_MS = 40 * 86_400_000;
 /** The monthly set always holds this non-E.164 member, so an empty month still exists as a key. */
-export const MONTH_PLACEHOLDER = "~";
+const MONTH_PLACEHOLDER = "~";
 const SADD_CHUNK = 10_000;
 
 export const dayKey = (genBase: string, day: string, senderId: string) => `${genBase}:day:${day}:${senderId}`;
-export const monthKey = (genBase: string, month: string, senderId: string) => `${genBase}:month:${month}:${senderId}`;
+const monthKey = (genBase: string, month: string, senderId: string) => `${genBase}:month:${month}:${senderId}`;
 
 /**
  * Sets the missing keys from attempt rows, by senderUsage's definition (packages/db

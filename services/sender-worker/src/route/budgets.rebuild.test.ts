@@ -105,6 +105,19 @@ describe("budgets rebuilt from Postgres", () => {
     ]);
   });
 
+  it("a daily cap removed and set again counts the attempts made while it was off", async () => {
+    const { clock, budgets } = setup();
+    const { userId, sender } = await fleetSender({ dailyCap: 10, monthlyUniqueCap: null });
+    const uncapped = { ...sender, dailyCap: null };
+    let n = 0;
+    for (const s of [sender, sender, uncapped, uncapped, uncapped]) {
+      expect(await budgets.reserve([request([s])])).toEqual([{ kind: "granted", senderId: sender.id }]);
+      await commitAttempts(userId, sender.id, clock.now, [`+155540000${n++}`]);
+    }
+    const recapped = { ...sender, dailyCap: 6 };
+    expect(granted(await budgets.reserve(Array.from({ length: 3 }, () => request([recapped]))))).toBe(1);
+  });
+
   it("after Redis loses everything, waits settleMs, then rebuilds and never overspends the daily cap", async () => {
     const settleMs = 5_000;
     const { clock, prefix, make } = setup({ settleMs });

@@ -124,6 +124,19 @@ describe("budgets: choosing a sender", () => {
     expect(decisions.map((d) => d.kind === "granted" && d.senderId)).toEqual([sticky.id, sticky.id, sticky.id, roomy.id, roomy.id]);
   });
 
+  it("waits for the nearest reason among the candidates: rate_limited, then daily_cap, then monthly_cap", async () => {
+    const { clock, budgets } = setup({ maxBookAheadMs: 0 });
+    const noMonth = budgetSender({ monthlyUniqueCap: 0 });
+    const noDay = budgetSender({ dailyCap: 0 });
+    const slow = budgetSender({ ratePerMinute: 1 });
+    expect((await budgets.reserve([request([slow])]))[0]).toEqual({ kind: "granted", senderId: slow.id });
+    expect(await budgets.reserve([request([noMonth]), request([noMonth, noDay]), request([noMonth, noDay, slow])])).toEqual([
+      { kind: "wait", reason: "monthly_cap", retryAt: Date.UTC(2030, 1, 1) },
+      { kind: "wait", reason: "daily_cap", retryAt: nextUtcMidnight(clock.now) },
+      { kind: "wait", reason: "rate_limited", retryAt: clock.now + 60_000 },
+    ]);
+  });
+
   it("throttleAccount: that account's senders are skipped until it ends; the only candidate waits for it", async () => {
     const { clock, budgets } = setup();
     const throttled = budgetSender();

@@ -11,7 +11,7 @@ export function budgetSender(overrides: Partial<BudgetSender> = {}): BudgetSende
 
 let recipientSeq = 0;
 /** A distinct E.164 recipient per call. */
-export const nextRecipient = () => `+1555${String(++recipientSeq).padStart(7, "0")}`;
+const nextRecipient = () => `+1555${String(++recipientSeq).padStart(7, "0")}`;
 
 export function request(candidates: BudgetSender[], overrides: Partial<BudgetRequest> = {}): BudgetRequest {
   return { messageId: randomUUID(), recipient: nextRecipient(), candidates, preferFirst: false, ...overrides };
