@@ -10,7 +10,7 @@ import type { PhoneNormalizer } from "./phone-cache";
 export type SenderRef = { id: string; phone: string | null } | { id: null; phone: string };
 
 /** Codes in `errors[].code` of the 422 a `from` can earn. */
-export type PinRejectCode = "unknown_sender" | "sender_not_allowed" | "sender_retired" | "ambiguous_sender";
+type PinRejectCode = "unknown_sender" | "sender_not_allowed" | "sender_retired" | "ambiguous_sender";
 
 function refuse(code: PinRejectCode, detail: string): AppError {
   return new AppError("unprocessable", `Cannot send from this sender: ${detail}`, { errors: [{ path: "from", code, detail }] });
@@ -46,6 +46,7 @@ export async function resolvePinnedSender(tx: Tx, principal: Pick<Principal, "us
     .from(senders)
     .innerJoin(gatewayAccounts, eq(gatewayAccounts.id, senders.accountId))
     .where(and(visibleAccounts(principal), match))
+    // One lock order for every locker of several rows (a number two SIMs share): no deadlock.
     .orderBy(senders.id)
     .for("share", { of: senders });
   const what = ref.id ?? ref.phone;
