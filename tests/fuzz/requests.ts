@@ -41,7 +41,7 @@ export const API_ENDPOINTS: Endpoint[] = [
   {
     method: "GET",
     path: "/api/v1/messages",
-    query: { status: mostly(fc.constantFrom("queued", "sent", "delivered", "bogus")), phone: phoneish, batchId: junk, createdAfter: dateish, createdBefore: dateish, limit: bigNumber, cursor: hostileString() },
+    query: { status: mostly(fc.constantFrom("queued", "sent", "delivered", "bogus")), phone: phoneish, batchId: junk, senderId: junk, createdAfter: dateish, createdBefore: dateish, limit: bigNumber, cursor: hostileString() },
   },
   { method: "GET", path: "/api/v1/messages/{id}" },
   { method: "POST", path: "/api/v1/messages/{id}/cancel" },
@@ -111,6 +111,9 @@ function pathArb(ep: Endpoint, ids: RealIds): fc.Arbitrary<string> {
   return fc.tuple(base, mutate, query).map(([p, m, q]) => (q === null ? m(p) : `${m(p)}?${q}`));
 }
 
+/** `from`: a sender id (none of the fuzz tenant's, so a 422), a number, or junk. */
+const senderRef = fc.oneof(fc.uuid(), phoneish, junk);
+
 const recipient = shaped({ to: phoneish, text: textish(2_000), variables: variablesish, customId: mostly(hostileString(60)) });
 
 /** A recipient list: a handful generated, or hundreds to over the cap, printed by count. */
@@ -138,9 +141,9 @@ function shapedBody(shape: BodyShape | undefined, limit: number, ids: RealIds): 
     case "apiKey":
       return shaped({ name: text });
     case "message":
-      return shaped({ to: phoneish, text, scheduledAt: dateish, validUntil: dateish, priority: bigNumber, customId: mostly(hostileString(80)) });
+      return shaped({ to: phoneish, text, scheduledAt: dateish, validUntil: dateish, priority: bigNumber, customId: mostly(hostileString(80)), from: senderRef });
     case "bulk":
-      return shaped({ messages: recipients, text, scheduledAt: dateish, validUntil: dateish, priority: bigNumber });
+      return shaped({ messages: recipients, text, scheduledAt: dateish, validUntil: dateish, priority: bigNumber, from: senderRef });
     case "webhook":
       return webhookEnvelope(ids, limit);
     case "gatewayAccount":

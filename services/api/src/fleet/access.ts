@@ -11,7 +11,7 @@ import { resourceId } from "../http/ids";
  * shared one. Another user's private account does not exist for the caller (404), an admin
  * included: private phones are their owner's business.
  */
-export function visibleAccounts(principal: Principal): SQL {
+export function visibleAccounts(principal: Pick<Principal, "userId">): SQL {
   return or(eq(gatewayAccounts.ownerUserId, principal.userId), isNull(gatewayAccounts.ownerUserId))!;
 }
 

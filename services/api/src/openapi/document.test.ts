@@ -69,6 +69,22 @@ describe("/openapi.json", () => {
     ]);
   });
 
+  it("documents `from` on sends and the fleet fields of a message", async () => {
+    const doc = (await api.call("GET", "/openapi.json")).body;
+    const schemas = doc.components.schemas;
+    expect(schemas.SendMessageRequest.properties.from).toMatchObject({ type: "string", maxLength: 256 });
+    expect(schemas.BulkSendRequest.properties.from).toMatchObject({ type: "string" });
+    expect(Object.keys(schemas.Message.properties)).toEqual(expect.arrayContaining(["senderId", "from", "attemptCount", "waitingReason"]));
+    expect(schemas.Message.required).toEqual(expect.arrayContaining(["senderId", "from", "attemptCount", "waitingReason"]));
+    expect(JSON.stringify(schemas.Message.properties.waitingReason)).toContain("failover_unconfirmed");
+    expect(Object.keys(schemas.Attempt.properties).sort()).toEqual(
+      ["id", "n", "senderId", "status", "error", "createdAt", "acceptedAt", "sentAt", "deliveredAt", "failedAt", "cancelledAt"].sort(),
+    );
+    expect(JSON.stringify(schemas.MessageDetail)).toContain("#/components/schemas/Attempt");
+    const list = doc.paths["/api/v1/messages"].get;
+    expect(list.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: "query", name: "senderId", required: false })]));
+  });
+
   it("serves the interactive docs at /docs", async () => {
     const res = await api.call("GET", "/docs/");
     expect(res.status).toBe(200);

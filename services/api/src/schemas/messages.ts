@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ATTEMPT_STATUSES, WAITING_REASONS } from "@inboxerr/db";
 import { countPlaceholders } from "@inboxerr/sms";
 import {
   MAX_BULK_RECIPIENTS,
@@ -43,6 +44,17 @@ const priority = z
   .default(0)
   .meta({ description: "Higher is sent first; >= 100 skips the phone's send limits (SMS Gate)" });
 
+const from = safeText()
+  .max(256)
+  .meta({
+    description:
+      "Send through this sender only: its id, or its phone number (normalised like `to`). One of the senders you may " +
+      "route through (your own if you have any, else the shared ones); paused or offline, the messages wait for it. " +
+      "422 with `errors[].code` `unknown_sender`, `sender_not_allowed`, `sender_retired` or `ambiguous_sender` (a number " +
+      "several of your senders have: pass the id) stores nothing.",
+    example: "+14155550100",
+  });
+
 /** The send window shared by single and bulk sends. */
 const windowFields = {
   scheduledAt: isoDateTime().nullish().meta({ description: "Send at this time instead of now" }),
@@ -68,6 +80,7 @@ export const SendMessageRequest = z
     to: phone,
     text: messageText().min(1).meta({ description: textDescription, example: "Your code is 123456" }),
     customId: customId.optional(),
+    from: from.optional(),
     ...windowFields,
   })
   .superRefine(checkWindow)
@@ -90,6 +103,7 @@ export const BulkSendRequest = z
     text: messageText()
       .optional()
       .meta({ description: "Shared template with `{{name}}` placeholders", example: "Hi {{name}}, your order shipped" }),
+    from: from.optional().meta({ description: "One sender for every recipient of the request (see SendMessageRequest.from)" }),
     ...windowFields,
   })
   .superRefine(checkWindow)
@@ -101,6 +115,7 @@ const BulkEnvelope = z
   .object({
     messages: z.array(z.unknown()).min(1).max(MAX_BULK_RECIPIENTS),
     text: messageText().optional(),
+    from: from.optional(),
     ...windowFields,
   })
   .superRefine(checkWindow);
@@ -182,8 +197,37 @@ export const MessageSchema = z
     deliveredAt: nullableTimestamp(),
     failedAt: nullableTimestamp(),
     error: z.string().nullable(),
+    senderId: z.uuid().nullable().meta({ description: "The sender of the current (latest) attempt; null before the first" }),
+    from: z.string().nullable().meta({ description: "That sender's phone number (E.164); null when unknown" }),
+    attemptCount: z.number().int().meta({ description: "Hand-overs to the gateway, each under its own id (`attempts` in GET /messages/{id})" }),
+    waitingReason: z
+      .enum(WAITING_REASONS)
+      .nullable()
+      .meta({
+        description:
+          "Why the message has no attempt going; null when it is not waiting. `no_active_sender`, `paused`, " +
+          "`sender_offline`: no sender it may use is active; `rate_limited`, `daily_cap`, `monthly_cap`: their budgets " +
+          "are spent for now; `outside_send_window`; `failover_unconfirmed`: its sender went offline and the gateway has " +
+          "not confirmed the cancel, so it is not resent",
+      }),
   })
   .meta({ id: "Message" });
+
+export const AttemptSchema = z
+  .object({
+    id: z.uuid().meta({ description: "The id the gateway knows; a message from before the fleet has one attempt with its own id" }),
+    n: z.number().int().meta({ description: "1, 2, ... in order" }),
+    senderId: z.uuid().nullable().meta({ description: "null for an attempt from before the fleet, or whose sender was deleted" }),
+    status: z.enum(ATTEMPT_STATUSES),
+    error: z.string().nullable(),
+    createdAt: z.string().meta({ format: "date-time", description: "When the attempt began" }),
+    acceptedAt: nullableTimestamp(),
+    sentAt: nullableTimestamp(),
+    deliveredAt: nullableTimestamp(),
+    failedAt: nullableTimestamp(),
+    cancelledAt: nullableTimestamp(),
+  })
+  .meta({ id: "Attempt" });
 
 export const MessageEventSchema = z
   .object({
@@ -200,6 +244,7 @@ export const MessageEventSchema = z
   .meta({ id: "MessageEvent" });
 
 export const MessageDetailSchema = MessageSchema.extend({
+  attempts: z.array(AttemptSchema).meta({ description: "Every attempt, by `n`" }),
   events: z.array(MessageEventSchema).meta({
     description:
       "The timeline, oldest first: the creation (`queued`, or `scheduled` for a later send, at `createdAt`; " +
@@ -211,6 +256,7 @@ export const ListMessagesQuery = z.object({
   status: MessageStatusSchema.optional(),
   phone: safeText().max(256).optional().meta({ description: "Recipient; normalised like `to`" }),
   batchId: z.uuid().optional(),
+  senderId: z.uuid().optional().meta({ description: "Only messages whose current attempt is (or was last) through this sender" }),
   createdAfter: isoDateTime().optional().meta({ description: "Created at or after (inclusive)" }),
   createdBefore: isoDateTime().optional().meta({ description: "Created before (exclusive)" }),
   limit: z.coerce.number().int().min(1).max(100).default(50),

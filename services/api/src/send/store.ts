@@ -13,6 +13,8 @@ type SendWindow = {
 export type StoreInput = SendWindow & {
   userId: string;
   batchId: string | null;
+  /** `from`, resolved (sender-pin.ts): routing sends these messages through that sender only. */
+  pinnedSenderId: string | null;
   candidates: readonly Candidate[];
   now: Date;
 };
@@ -75,10 +77,10 @@ export async function insertMessages(tx: Tx, input: StoreInput): Promise<{ ids: 
     }
     const result = await tx.execute<{ id: string }>(sql`
       insert into messages (id, user_id, batch_id, "to", text, encoding, segments, status, priority,
-                            scheduled_at, valid_until, custom_id, queued_at)
+                            scheduled_at, valid_until, custom_id, queued_at, pinned_sender_id)
       select v.id, ${input.userId}::uuid, ${input.batchId}::uuid, v.to, v.text, v.encoding, v.segments, ${status}::text,
              ${input.priority}::smallint, ${iso(input.scheduledAt)}::timestamptz, ${iso(input.validUntil)}::timestamptz,
-             v.custom_id, ${status === "queued" ? sql`now()` : sql`null`}
+             v.custom_id, ${status === "queued" ? sql`now()` : sql`null`}, ${input.pinnedSenderId}::uuid
       from ${rows} as v(id, "to", text, encoding, segments, custom_id)
       ${hasCustomIds ? onConflictReturning : sql``}`);
     // Without customIds nothing can conflict, so the ids need no round trip back.

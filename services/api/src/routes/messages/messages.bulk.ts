@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import type { z } from "zod";
 import { batches } from "@inboxerr/db";
 import { AppError, type FieldError } from "@inboxerr/http";
+import type { Principal } from "../../auth/principal";
 import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
 import { IdempotencyHeaders } from "../../schemas/common";
@@ -13,6 +14,7 @@ import { requestHash, runIdempotent, type StoredResponse } from "../../send/idem
 import { BULK_CONCURRENCY, MAX_BULK_RECIPIENTS } from "../../send/limits";
 import { Semaphore } from "../../send/semaphore";
 import { prepareRecipients, type Rejection } from "../../send/prepare";
+import { parseFrom, resolvePinnedSender } from "../../send/sender-pin";
 import { initialStatus, insertMessages } from "../../send/store";
 import { sendIdempotently } from "./send-response";
 
@@ -26,7 +28,8 @@ export function bulkMessagesRoute(deps: ApiDeps) {
     description:
       "Each recipient's own `text` wins over the shared `text` template; `{{name}}` placeholders are filled from its " +
       "`variables`. Bad recipients are rejected one by one (index, code, detail) and the rest are sent as one batch; " +
-      "if none is valid the answer is 422 with the rejections in `errors`.",
+      "if none is valid the answer is 422 with the rejections in `errors`. `from` pins every message of the request to " +
+      "one of your senders; one you may not use answers 422 and stores nothing.",
     tags: ["messages"],
     auth: true,
     headers: IdempotencyHeaders,
@@ -36,7 +39,7 @@ export function bulkMessagesRoute(deps: ApiDeps) {
     problems: [400, 401, 409, 422],
     async handler({ req, res, body, headers, principal }) {
       // Excess bulks wait here rather than all holding their recipients in memory together.
-      const result = await bulks.run(() => sendBulk(deps, req.body, body, headers["idempotency-key"], principal.userId));
+      const result = await bulks.run(() => sendBulk(deps, req.body, body, headers["idempotency-key"], principal));
       sendIdempotently(res, result);
     },
   });
@@ -47,9 +50,12 @@ async function sendBulk(
   rawBody: unknown,
   body: z.output<typeof BulkSendRequest>,
   idempotencyKey: string | undefined,
-  userId: string,
+  principal: Principal,
 ): Promise<StoredResponse & { replayed: boolean }> {
+  const { userId } = principal;
   const started = performance.now();
+  // Before the recipients' work: a bad `from` fails the whole request at once.
+  const from = body.from === undefined ? null : parseFrom(body.from, deps.phones);
   const prepared = await prepareRecipients(body.messages, body.text, deps.phones);
   const { rejections } = prepared;
   const preparedAt = performance.now();
@@ -71,9 +77,10 @@ async function sendBulk(
     { userId, key: idempotencyKey, requestHash: idempotencyKey === undefined ? "" : requestHash("POST", "/messages/bulk", rawBody) },
     async (tx) => {
       const { candidates } = prepared;
+      const pinnedSenderId = from && (await resolvePinnedSender(tx, principal, from));
       const batchId = randomUUID();
       await tx.insert(batches).values({ id: batchId, userId, total: candidates.length });
-      const { ids, duplicates } = await insertMessages(tx, { ...window, userId, batchId, candidates, now });
+      const { ids, duplicates } = await insertMessages(tx, { ...window, userId, batchId, pinnedSenderId, candidates, now });
       for (const index of duplicates) {
         const to = body.messages[index]!.to;
         rejections.push({ index, to, code: "duplicate_custom_id", detail: "customId already used by another of your messages" });

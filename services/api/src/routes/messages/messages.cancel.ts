@@ -5,6 +5,7 @@ import { AppError, notFound } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { resourceId } from "../../http/ids";
 import { defineRoute } from "../../http/route";
+import { loadMessageRow } from "../../messages/query";
 import { toMessageJson } from "../../messages/serialize";
 import { IdParams } from "../../schemas/common";
 import { MessageSchema } from "../../schemas/messages";
@@ -27,8 +28,9 @@ export function cancelMessageRoute(deps: ApiDeps) {
       // The conditional UPDATE and its outbox row are one statement: a racing worker that
       // claims the message first makes this a no-op, never a cancelled-but-sent message.
       const event = await transition(deps.db, { messageId: id, to: "cancelled", userId: principal.userId });
-      const [message] = await deps.db.select().from(messages).where(owned);
-      if (!message) throw notFound("Message");
+      const row = await loadMessageRow(deps.db, owned);
+      if (!row) throw notFound("Message");
+      const { message } = row;
       if (!event) {
         throw new AppError("conflict", `The message is ${message.status}; only scheduled or queued messages can be cancelled`, {
           currentStatus: message.status,
@@ -37,7 +39,7 @@ export function cancelMessageRoute(deps: ApiDeps) {
       // After commit, in the background; on failure published_at stays null for the outbox relay.
       deps.outbox.publish([event]);
       await dropSendJob(deps, id);
-      res.json(toMessageJson(message));
+      res.json(toMessageJson(row));
     },
   });
 }

@@ -35,6 +35,10 @@ describe("POST /api/v1/messages", () => {
       deliveredAt: null,
       failedAt: null,
       error: null,
+      senderId: null,
+      from: null,
+      attemptCount: 0,
+      waitingReason: null,
     });
     expect(res.headers.get("location")).toBe(`/api/v1/messages/${res.body.id}`);
     const job = await api.queues.smsSend.getJob(res.body.id);

@@ -3,12 +3,14 @@ import { messages } from "@inboxerr/db";
 import { AppError } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { API_PREFIX, defineRoute } from "../../http/route";
+import { loadMessageRow } from "../../messages/query";
 import { toMessageJson } from "../../messages/serialize";
 import { IdempotencyHeaders } from "../../schemas/common";
 import { MessageSchema, SendMessageRequest } from "../../schemas/messages";
 import { enqueueCommitted } from "../../send/enqueue";
 import { requestHash, runIdempotent } from "../../send/idempotency";
 import { prepareRecipients } from "../../send/prepare";
+import { parseFrom, resolvePinnedSender } from "../../send/sender-pin";
 import { initialStatus, insertMessages } from "../../send/store";
 import { sendIdempotently } from "./send-response";
 
@@ -21,7 +23,8 @@ export function createMessageRoute(deps: ApiDeps) {
     description:
       "Stores the message and queues it for sending; 202 means stored, not sent. Follow it with GET /messages/{id}. " +
       "An unusable number or text answers 422 with `errors[].code` (`invalid_phone`, `text_too_long`); " +
-      "a customId you already used answers 409 (`duplicate_custom_id`).",
+      "a customId you already used answers 409 (`duplicate_custom_id`). " +
+      "`from` pins the message to one of your senders; one you may not use answers 422 and stores nothing.",
     tags: ["messages"],
     auth: true,
     headers: IdempotencyHeaders,
@@ -38,6 +41,7 @@ export function createMessageRoute(deps: ApiDeps) {
           errors: [{ path, code: rejection.code, detail: rejection.detail }],
         });
       }
+      const from = body.from === undefined ? null : parseFrom(body.from, deps.phones);
       const now = new Date();
       const window = {
         scheduledAt: body.scheduledAt ? new Date(body.scheduledAt) : null,
@@ -48,14 +52,15 @@ export function createMessageRoute(deps: ApiDeps) {
         deps.db,
         { userId: principal.userId, key: headers["idempotency-key"], requestHash: requestHash("POST", "/messages", req.body) },
         async (tx) => {
-          const { ids } = await insertMessages(tx, { ...window, userId: principal.userId, batchId: null, candidates, now });
+          const pinnedSenderId = from && (await resolvePinnedSender(tx, principal, from));
+          const { ids } = await insertMessages(tx, { ...window, userId: principal.userId, batchId: null, pinnedSenderId, candidates, now });
           const id = ids.get(0);
           if (!id) {
             throw new AppError("conflict", "You already have a message with this customId", {
               errors: [{ path: "customId", code: "duplicate_custom_id", detail: "customId already used" }],
             });
           }
-          const [row] = await tx.select().from(messages).where(eq(messages.id, id));
+          const row = await loadMessageRow(tx, eq(messages.id, id));
           return { status: 202, body: toMessageJson(row!) };
         },
       );

@@ -20,6 +20,7 @@ describe("GET /api/v1/messages/:id", () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       ...sent.body,
+      attempts: [],
       events: [{ id: null, status: "queued", occurredAt: sent.body.createdAt, payload: null, implied: false }],
     });
   });

@@ -1,9 +1,10 @@
 import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
-import { messages } from "@inboxerr/db";
+import { messages, senders } from "@inboxerr/db";
 import { AppError } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
 import { decodeCursor, encodeCursor } from "../../messages/cursor";
+import { messageRowFields, senderOfMessage } from "../../messages/query";
 import { toMessageJson } from "../../messages/serialize";
 import { ListMessagesQuery, MessageListResponse } from "../../schemas/messages";
 
@@ -26,6 +27,7 @@ export function listMessagesRoute(deps: ApiDeps) {
       const where: SQL[] = [eq(messages.userId, principal.userId)];
       if (query.status) where.push(eq(messages.status, query.status));
       if (query.batchId) where.push(eq(messages.batchId, query.batchId));
+      if (query.senderId) where.push(eq(messages.senderId, query.senderId));
       if (query.createdAfter) where.push(gte(messages.createdAt, new Date(query.createdAfter)));
       if (query.createdBefore) where.push(lt(messages.createdAt, new Date(query.createdBefore)));
       if (query.phone !== undefined) {
@@ -43,15 +45,16 @@ export function listMessagesRoute(deps: ApiDeps) {
         where.push(sql`(${messages.createdAt}, ${messages.id}) < (${c.at}::timestamptz, ${c.id}::uuid)`);
       }
       const rows = await deps.db
-        .select({ message: messages, createdAtText })
+        .select({ ...messageRowFields, createdAtText })
         .from(messages)
+        .leftJoin(senders, senderOfMessage)
         .where(and(...where))
         .orderBy(desc(messages.createdAt), desc(messages.id))
         .limit(query.limit + 1);
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       const nextCursor = rows.length > query.limit && last ? encodeCursor({ at: last.createdAtText, id: last.message.id }) : null;
-      res.json({ data: page.map((r) => toMessageJson(r.message)), nextCursor });
+      res.json({ data: page.map(toMessageJson), nextCursor });
     },
   });
 }
