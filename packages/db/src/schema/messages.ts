@@ -123,9 +123,9 @@ export const messageEvents = pgTable(
     // outbox is history, and deleting a sender must neither touch its events (a SET NULL would
     // rewrite millions of rows, and need an index to find them) nor lose their counts.
     senderId: uuid("sender_id"),
-    // A `failed` event's reason: the message's error as it failed (first 200 characters, see
-    // EVENT_ERROR_MAX_CHARS), so failure reasons are counted without reading the message. NULL
-    // for every other status.
+    // A `failed` event's reason: the message's error as it failed (its first 200 characters,
+    // eventErrorSql), so failure reasons are counted without reading the message. NULL for
+    // every other status.
     error: text("error"),
     // Set by the outbox relay once the event is on the queue.
     publishedAt: tstz("published_at"),

@@ -69,7 +69,7 @@ export function latencyMsSql(dueAt: string): string {
 export const EVENT_INSERT = "insert into message_events (message_id, user_id, status, latency_ms, payload, sender_id, error)";
 
 /** How much of a message's error a `failed` event keeps (message_events.error). */
-export const EVENT_ERROR_MAX_CHARS = 200;
+const EVENT_ERROR_MAX_CHARS = 200;
 
 /** An event's error column: the message's error for a `failed` event, cut short; NULL otherwise. */
 export function eventErrorSql(status: string, error: string): string {
