@@ -47,7 +47,7 @@ export const API_ENDPOINTS: Endpoint[] = [
   { method: "POST", path: "/api/v1/messages/{id}/cancel" },
   { method: "GET", path: "/api/v1/batches/{id}" },
   { method: "GET", path: "/api/v1/inbound-messages", query: { from: phoneish, receivedAfter: dateish, receivedBefore: dateish, limit: bigNumber, cursor: hostileString() } },
-  { method: "GET", path: "/api/v1/metrics/summary", query: windowQuery },
+  { method: "GET", path: "/api/v1/metrics/summary", query: { ...windowQuery, senderId: junk } },
   { method: "GET", path: "/api/v1/metrics/timeseries", query: { ...windowQuery, granularity: mostly(fc.constantFrom("minute", "hour", "day", "week")) } },
   { method: "POST", path: "/api/v1/gateway-accounts", body: "gatewayAccount" },
   { method: "GET", path: "/api/v1/gateway-accounts" },

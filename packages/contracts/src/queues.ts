@@ -68,6 +68,10 @@ export const messageEventJobSchema = z.object({
   occurredAt: z.iso.datetime({ offset: true }),
   /** Milliseconds from the message's creation to this transition. */
   latencyMs: z.number().int().nullable(),
+  /** The message's sender when it moved (ADR 0021); absent from jobs of publishers before it. */
+  senderId: z.uuid().nullable().optional(),
+  /** A `failed` event's reason, at most EVENT_JOB_ERROR_MAX_CHARS; null for other statuses. */
+  error: z.string().nullable().optional(),
 });
 export type MessageEventJob = z.infer<typeof messageEventJobSchema>;
 
@@ -79,7 +83,14 @@ export type OutboxEvent = {
   status: MessageEventJob["status"];
   occurredAt: Date;
   latencyMs: number | null;
+  /** message_events.sender_id; undefined from writers that do not read it. */
+  senderId?: string | null;
+  /** message_events.error (set on `failed` events only). */
+  error?: string | null;
 };
+
+/** A failure reason in a job is cut to this many characters: metrics keep 100 of them. */
+export const EVENT_JOB_ERROR_MAX_CHARS = 200;
 
 /** The outbox-queue job of an outbox row: jobId is its id, so a republish is a no-op. */
 export function toEventJob(e: OutboxEvent): MessageEventJob {
@@ -90,6 +101,9 @@ export function toEventJob(e: OutboxEvent): MessageEventJob {
     status: e.status,
     occurredAt: e.occurredAt.toISOString(),
     latencyMs: e.latencyMs === null ? null : Math.round(e.latencyMs),
+    senderId: e.senderId ?? null,
+    // Code points, not UTF-16 units: a cut must not split a surrogate pair.
+    error: e.status === "failed" && e.error != null ? [...e.error].slice(0, EVENT_JOB_ERROR_MAX_CHARS).join("") : null,
   };
 }
 

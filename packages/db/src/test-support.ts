@@ -2,6 +2,7 @@
 // it here would make a dependency cycle; these few helpers are duplicated instead.
 import { randomBytes } from "node:crypto";
 import { createDb, type DbHandle, type DbOrTx } from "./client";
+import { gatewayAccounts, senders, type Sender } from "./schema/fleet";
 import { messages, type Message, type NewMessage } from "./schema/messages";
 import { users, type User } from "./schema/users";
 
@@ -22,6 +23,16 @@ export async function insertUser(db: DbOrTx): Promise<User> {
     .values({ email: `db-test-${randomSuffix()}@test.inboxerr.dev`, passwordHash: "x" })
     .returning();
   return user!;
+}
+
+/** A sender on an account of its own (owned by `userId`). */
+export async function insertSender(db: DbOrTx, userId: string): Promise<Sender> {
+  const [account] = await db
+    .insert(gatewayAccounts)
+    .values({ ownerUserId: userId, name: `db-test-${randomSuffix()}`, baseUrl: "https://gw.test.inboxerr.dev", username: "u" })
+    .returning();
+  const [sender] = await db.insert(senders).values({ accountId: account!.id, deviceId: `d-${randomSuffix()}` }).returning();
+  return sender!;
 }
 
 export async function insertMessage(db: DbOrTx, userId: string, overrides: Partial<NewMessage> = {}): Promise<Message> {

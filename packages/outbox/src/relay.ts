@@ -27,7 +27,7 @@ const UNPUBLISHED = {
   name: "inboxerr_outbox_unpublished",
   text: `
     select id, message_id as "messageId", user_id as "userId", status, occurred_at as "occurredAt",
-           latency_ms::float8 as "latencyMs"
+           latency_ms::float8 as "latencyMs", sender_id as "senderId", error
     from message_events
     where published_at is null and created_at < now() - make_interval(secs => $1::double precision)
     order by created_at

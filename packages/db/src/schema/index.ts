@@ -28,10 +28,15 @@ export {
 export {
   metricsAppliedEvents,
   metricsBuckets,
+  metricsFailureReasons,
   metricsReconcileState,
+  metricsSenderBuckets,
+  NO_SENDER_ID,
   type MetricsAppliedEvent,
   type MetricsBucket,
+  type MetricsFailureReason,
   type MetricsReconcileState,
+  type MetricsSenderBucket,
   type NewMetricsBucket,
 } from "./metrics";
 export {

@@ -118,6 +118,15 @@ export const messageEvents = pgTable(
     // bigint: a message stuck for weeks would overflow an int4 and fail its transition.
     latencyMs: bigint("latency_ms", { mode: "number" }),
     payload: jsonb("payload"),
+    // The message's sender when the event was written (its current attempt's; NULL before any
+    // attempt, and for part-1 messages), so metrics count per sender without a join. No FK: the
+    // outbox is history, and deleting a sender must neither touch its events (a SET NULL would
+    // rewrite millions of rows, and need an index to find them) nor lose their counts.
+    senderId: uuid("sender_id"),
+    // A `failed` event's reason: the message's error as it failed (its first 200 characters,
+    // eventErrorSql), so failure reasons are counted without reading the message. NULL for
+    // every other status.
+    error: text("error"),
     // Set by the outbox relay once the event is on the queue.
     publishedAt: tstz("published_at"),
     ...createdAt(),

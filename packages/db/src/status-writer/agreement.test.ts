@@ -3,7 +3,7 @@ import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageEvents, messages, type Message } from "../schema/messages";
 import { canTransition, MESSAGE_STATUSES, STAMPED_STATUSES, type MessageStatus } from "../status";
-import { connectTestDb, insertMessageRows, insertUser } from "../test-support";
+import { connectTestDb, insertMessageRows, insertSender, insertUser } from "../test-support";
 import { applyReportBatch, type GatewayEnvelope, type GatewayReport } from "./report-batch";
 import { REPORT_TARGETS } from "./report-batch.sql";
 import { transition, transitionMany } from "./transition";
@@ -27,15 +27,16 @@ type Outcome = {
   error: string | null;
   attempts: number;
   touched: boolean;
-  events: { messageId: string; userId: string; status: MessageStatus; latencyKnown: boolean }[];
+  events: { messageId: string; userId: string; status: MessageStatus; latencyKnown: boolean; senderId: string | null; error: string | null }[];
 };
 
 let userId: string;
+let senderId: string;
 /** A fresh message in `from` per pair and writer, older than the test, so a touch shows. */
 async function messagesIn(): Promise<Map<string, Message>> {
   const out = new Map<string, Message>();
   for (const from of MESSAGE_STATUSES) {
-    const rows = await insertMessageRows(db, userId, MESSAGE_STATUSES.length, { status: from, createdAt: LONG_AGO, updatedAt: LONG_AGO });
+    const rows = await insertMessageRows(db, userId, MESSAGE_STATUSES.length, { status: from, senderId, createdAt: LONG_AGO, updatedAt: LONG_AGO });
     MESSAGE_STATUSES.forEach((to, i) => out.set(key(from, to), rows[i]!));
   }
   return out;
@@ -55,7 +56,14 @@ async function outcomes(ids: readonly string[]): Promise<Map<string, Outcome>> {
         touched: m.updatedAt.getTime() > LONG_AGO.getTime(),
         events: events
           .filter((e) => e.messageId === m.id)
-          .map((e) => ({ messageId: e.messageId, userId: e.userId, status: e.status, latencyKnown: e.latencyMs !== null && e.latencyMs >= 3_600_000 })),
+          .map((e) => ({
+            messageId: e.messageId,
+            userId: e.userId,
+            status: e.status,
+            latencyKnown: e.latencyMs !== null && e.latencyMs >= 3_600_000,
+            senderId: e.senderId,
+            error: e.error,
+          })),
       },
     ]),
   );
@@ -71,7 +79,8 @@ function expected(from: MessageStatus, to: MessageStatus, m: Message): Outcome {
     error: ok && to === "failed" ? REASON : null,
     attempts: ok && to === "sending" ? 1 : 0,
     touched: ok,
-    events: ok ? [{ messageId: m.id, userId: m.userId, status: to, latencyKnown: true }] : [],
+    // Every event names the message's sender; a `failed` one carries its reason (ADR 0021).
+    events: ok ? [{ messageId: m.id, userId: m.userId, status: to, latencyKnown: true, senderId: m.senderId, error: to === "failed" ? REASON : null }] : [],
   };
 }
 
@@ -85,6 +94,7 @@ let reportedOutcomes: Map<string, Outcome>;
 
 beforeAll(async () => {
   userId = (await insertUser(db)).id;
+  senderId = (await insertSender(db, userId)).id;
   [single, batched, reported] = [await messagesIn(), await messagesIn(), await messagesIn()];
 
   // All 81 pairs in one transitionMany: every target and source mixed in one statement.

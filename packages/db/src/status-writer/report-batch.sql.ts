@@ -1,5 +1,5 @@
 import { allowedFrom, TERMINAL_STATUSES } from "../status";
-import { DUE_AT, EVENT_INSERT, latencyMsSql, moveAssignments, statusList } from "./state-machine.sql";
+import { DUE_AT, EVENT_INSERT, eventErrorSql, latencyMsSql, moveAssignments, statusList } from "./state-machine.sql";
 
 /** The statuses a gateway report can move a message to. */
 export const REPORT_TARGETS = ["sent", "delivered", "failed"] as const;
@@ -115,15 +115,16 @@ export const REPORT_BATCH_SQL = `
       -- locked, skipping the row silently. Without one, Postgres updates the latest version.
       where m.id = f.id
         and (f.status is not null or f.pd <> f.pd0 or f.pe is distinct from f.pe0)
-      returning m.id, m.user_id, ${DUE_AT} as due_at
+      returning m.id, m.user_id, ${DUE_AT} as due_at, m.sender_id, m.error
     ),
     ev as (
       ${EVENT_INSERT}
       select s.id, u.user_id, s.status, ${latencyMsSql("u.due_at")},
-        jsonb_strip_nulls(jsonb_build_object('source', 'sms-gate', 'event', s.event, 'envelopeId', s.envelope_id, 'reason', s.error))
+        jsonb_strip_nulls(jsonb_build_object('source', 'sms-gate', 'event', s.event, 'envelopeId', s.envelope_id, 'reason', s.error)),
+        u.sender_id, ${eventErrorSql("s.status", "u.error")}
       from steps s join upd u on u.id = s.id
       order by s.id, s.step
-      returning id, message_id, user_id, status, occurred_at, latency_ms
+      returning id, message_id, user_id, status, occurred_at, latency_ms, sender_id, error
     ),
     inbound as (
       insert into inbound_messages (user_id, from_number, text, device_id, envelope_id, received_at)
@@ -138,8 +139,9 @@ export const REPORT_BATCH_SQL = `
       where f.kind = 'received'
       on conflict (envelope_id) do nothing
     )
-    select 'e' as kind, envelope_id as id, null as message_id, null as user_id, null as status, null::timestamptz as occurred_at, null::bigint as latency_ms from env
+    select 'e' as kind, envelope_id as id, null as message_id, null as user_id, null as status, null::timestamptz as occurred_at, null::bigint as latency_ms,
+      null::uuid as sender_id, null as error from env
     union all
-    select 'a', r.envelope_id, null, null, null, null, null from reports r join upd u on u.id = r.id
+    select 'a', r.envelope_id, null, null, null, null, null, null, null from reports r join upd u on u.id = r.id
     union all
-    select 'v', id::text, message_id::text, user_id::text, status, occurred_at, latency_ms from ev`;
+    select 'v', id::text, message_id::text, user_id::text, status, occurred_at, latency_ms, sender_id, error from ev`;

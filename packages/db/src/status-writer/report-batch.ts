@@ -33,6 +33,9 @@ export type ReportBatchEvent = {
   status: MessageStatus;
   occurredAt: Date;
   latencyMs: number | null;
+  /** The message's sender, and a `failed` event's reason (message_events' columns). */
+  senderId: string | null;
+  error: string | null;
 };
 
 export type ReportBatchResult = {
@@ -43,7 +46,17 @@ export type ReportBatchResult = {
   events: ReportBatchEvent[];
 };
 
-type Row = { kind: "e" | "a" | "v"; id: string; message_id: string | null; user_id: string | null; status: MessageStatus | null; occurred_at: Date | string | null; latency_ms: string | number | null };
+type Row = {
+  kind: "e" | "a" | "v";
+  id: string;
+  message_id: string | null;
+  user_id: string | null;
+  status: MessageStatus | null;
+  occurred_at: Date | string | null;
+  latency_ms: string | number | null;
+  sender_id: string | null;
+  error: string | null;
+};
 
 const REPORT_BATCH = namedStatement<Row>("inboxerr_report_batch", REPORT_BATCH_SQL);
 
@@ -76,6 +89,8 @@ export async function applyReportBatch(db: Executor, envelopes: readonly Gateway
         status: row.status!,
         occurredAt: new Date(row.occurred_at!),
         latencyMs: row.latency_ms === null ? null : Number(row.latency_ms),
+        senderId: row.sender_id,
+        error: row.error,
       });
     }
   }

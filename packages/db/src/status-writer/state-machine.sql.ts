@@ -61,5 +61,17 @@ export function latencyMsSql(dueAt: string): string {
   return `greatest(0, round(extract(epoch from (now() - ${dueAt})) * 1000))::bigint`;
 }
 
-/** The outbox columns every status writer fills; occurred_at and id come from their defaults. */
-export const EVENT_INSERT = "insert into message_events (message_id, user_id, status, latency_ms, payload)";
+/**
+ * The outbox columns every status writer fills; occurred_at and id come from their defaults.
+ * sender_id and error are the moved message's (its RETURNING m.sender_id, m.error), the error
+ * through eventErrorSql: consumers count per sender and failure reason without a join.
+ */
+export const EVENT_INSERT = "insert into message_events (message_id, user_id, status, latency_ms, payload, sender_id, error)";
+
+/** How much of a message's error a `failed` event keeps (message_events.error). */
+const EVENT_ERROR_MAX_CHARS = 200;
+
+/** An event's error column: the message's error for a `failed` event, cut short; NULL otherwise. */
+export function eventErrorSql(status: string, error: string): string {
+  return `case when ${status} = 'failed' then left(${error}, ${EVENT_ERROR_MAX_CHARS}) end`;
+}

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { withTransaction } from "../named";
 import { messageEvents, messages, type Message } from "../schema/messages";
 import { canTransition, MESSAGE_STATUSES, type MessageStatus } from "../status";
-import { connectTestDb, insertMessage, insertUser } from "../test-support";
+import { connectTestDb, insertMessage, insertSender, insertUser } from "../test-support";
 import { allowedTransitionSql } from "./state-machine.sql";
 import { transition, transitionMany } from "./transition";
 
@@ -92,6 +92,19 @@ describe("transition options", () => {
     const message = await insertMessage(db, user.id, { status: "sending" });
     await transition(db, { messageId: message.id, to: "failed", error: "invalid number" });
     expect((await load(message.id)).error).toBe("invalid number");
+  });
+
+  it("copies the message's sender into every event, and the error into a failed one, cut to 200 characters", async () => {
+    const sender = await insertSender(db, user.id);
+    const message = await insertMessage(db, user.id, { status: "sending", senderId: sender.id, error: "an old error" });
+    const accepted = await transition(db, { messageId: message.id, to: "accepted" });
+    expect(accepted).toMatchObject({ senderId: sender.id, error: null });
+    const long = `${"é".repeat(150)}${"x".repeat(150)}`;
+    const failed = await transition(db, { messageId: message.id, to: "failed", error: long });
+    expect(failed).toMatchObject({ senderId: sender.id, error: long.slice(0, 200) });
+    expect((await load(message.id)).error).toBe(long);
+    const unrouted = await insertMessage(db, user.id, { status: "queued" });
+    expect(await transition(db, { messageId: unrouted.id, to: "cancelled" })).toMatchObject({ senderId: null, error: null });
   });
 
   it("treats another user's message as unknown when userId is given", async () => {

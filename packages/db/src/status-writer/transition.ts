@@ -2,7 +2,7 @@ import { getTableColumns } from "drizzle-orm";
 import { namedStatement, type Executor } from "../named";
 import { messageEvents, type MessageEvent } from "../schema/messages";
 import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from "../status";
-import { allowedTransitionSql, DUE_AT, EVENT_INSERT, latencyMsSql, moveAssignments } from "./state-machine.sql";
+import { allowedTransitionSql, DUE_AT, EVENT_INSERT, eventErrorSql, latencyMsSql, moveAssignments } from "./state-machine.sql";
 
 export interface TransitionInput {
   messageId: string;
@@ -48,10 +48,10 @@ const TRANSITION_MANY = namedStatement<Record<string, unknown>>(
         -- unnest cannot yield an array per row: each item's allowed sources travel comma-joined.
         and (v.from_list is null or m.status = any(string_to_array(v.from_list, ',')))
         and ${allowedTransitionSql("m.status", "v.status")}
-      returning m.id, m.user_id, m.status, ${DUE_AT} as due_at, v.payload
+      returning m.id, m.user_id, m.status, ${DUE_AT} as due_at, v.payload, m.sender_id, m.error
     )
     ${EVENT_INSERT}
-    select id, user_id, status, ${latencyMsSql("due_at")}, payload::jsonb
+    select id, user_id, status, ${latencyMsSql("due_at")}, payload::jsonb, sender_id, ${eventErrorSql("status", "error")}
     from u
     returning ${EVENT_RETURNING}`,
 );

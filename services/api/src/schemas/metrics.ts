@@ -16,7 +16,12 @@ const windowQuery = {
   }),
 };
 
-export const MetricsSummaryQuery = z.object(windowQuery);
+export const MetricsSummaryQuery = z.object({
+  ...windowQuery,
+  senderId: z.uuid().optional().meta({
+    description: "Only messages routed through this sender (one you see: your own accounts' or a shared one; another → 404). Default: every sender",
+  }),
+});
 
 export const MetricsTimeseriesQuery = z.object({
   granularity: z.enum(GRANULARITIES).default("hour").meta({
@@ -36,9 +41,20 @@ const windowFields = {
   userId: z.uuid().nullable().meta({ description: "The tenant counted; null = every tenant (admins only)" }),
 };
 
+const FailureReasonSchema = z
+  .object({
+    reason: z.string().meta({
+      description: "The reason, normalised: whitespace folded, ids as `<id>`, at most 100 characters; `unknown` when none was recorded",
+      example: "RESULT_ERROR_LIMIT_EXCEEDED",
+    }),
+    count: z.number().int().meta({ description: "Messages that failed with it in the window" }),
+  })
+  .meta({ id: "FailureReason" });
+
 export const MetricsSummarySchema = z
   .object({
     ...windowFields,
+    senderId: z.uuid().nullable().meta({ description: "The sender counted; null = every sender" }),
     counts: z
       .record(MessageStatusSchema, z.number().int())
       .meta({ description: "Messages that entered each status in the window (every status, zeros included)" }),
@@ -48,6 +64,9 @@ export const MetricsSummarySchema = z
       .int()
       .nullable()
       .meta({ description: "Mean time from creation to delivery of the messages delivered in the window, in ms; null when none" }),
+    failureReasons: z.array(FailureReasonSchema).meta({
+      description: "The most frequent reasons of the `failed` count in the window, most frequent first (at most 20; ties by reason)",
+    }),
   })
   .meta({ id: "MetricsSummary" });
 

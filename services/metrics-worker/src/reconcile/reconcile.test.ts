@@ -8,7 +8,7 @@ import { createDb, metricsReconcileState, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker, type MetricsWorker } from "../app";
-import { countsOf, markPublished, reachedOf, runChains } from "../testing/chains";
+import { countsOf, createSender, markPublished, reachedOf, reasonsOf, runChains, senderCountsOf } from "../testing/chains";
 import { RECONCILE_LOCK_KEY } from "./reconcile";
 
 // The reconcile pass reads every user's events by design: its own database keeps other test
@@ -127,6 +127,23 @@ describe("reconcile", () => {
     expect(expected).toEqual({ sending: 1_000, accepted: 1_000, sent: 750, delivered: 750, failed: 250 });
     expect(await countsOf(database.db, user.id)).toEqual(expected);
     expect(await appliedOf(user.id)).toBe(events.length);
+  });
+
+  it("counts lost events per sender and failure reason too, as the queue path would", async () => {
+    const user = await createTestUser(database.db);
+    const sender = await createSender(database.db, user.id);
+    const events = await runChains(database.db, user.id, paths(8), { senderId: sender, error: (i) => `RESULT_ERROR_${i % 3}` });
+    // Published after every event above (the watermark only moves forward), never queued.
+    await markPublished(database.db, events, 1);
+    const mw = worker({ intervalMs: 60_000, afterMs: 500 });
+    expect(await mw.reconciler!.runOnce()).toBe(events.length);
+    const expected = await reachedOf(database.db, user.id, sender);
+    expect(expected).toEqual({ sending: 8, accepted: 8, sent: 6, delivered: 6, failed: 2 });
+    expect(await senderCountsOf(database.db, user.id, sender)).toEqual(expected);
+    // paths(8) fails messages 3 and 7.
+    expect(await reasonsOf(database.db, user.id, sender)).toEqual({ RESULT_ERROR_0: 1, RESULT_ERROR_1: 1 });
+    expect(await mw.reconciler!.runOnce()).toBe(0);
+    expect(await senderCountsOf(database.db, user.id, sender)).toEqual(expected);
   });
 
   it("runs one pass at a time across replicas (advisory lock)", async () => {

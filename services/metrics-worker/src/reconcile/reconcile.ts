@@ -31,6 +31,8 @@ type Row = {
   status: MessageStatus;
   occurred_ms: number;
   latency_ms: string | number | null;
+  sender_id: string | null;
+  error: string | null;
   published_at: string;
   applied: boolean;
 };
@@ -63,7 +65,7 @@ export function createReconciler(opts: ReconcileOptions) {
     const { rows } = await tx.query<Row>(
       `
       select e.id, e.message_id, e.user_id, e.status, (extract(epoch from e.occurred_at) * 1000)::float8 as occurred_ms,
-        e.latency_ms, e.published_at::text as published_at, a.event_id is not null as applied
+        e.latency_ms, e.sender_id, e.error, e.published_at::text as published_at, a.event_id is not null as applied
       from message_events e
       left join metrics_applied_events a on a.event_id = e.id
       where e.published_at is not null
@@ -123,5 +125,7 @@ function toJob(r: Row): MessageEventJob {
     status: r.status,
     occurredAt: new Date(r.occurred_ms).toISOString(),
     latencyMs: r.latency_ms === null ? null : Number(r.latency_ms),
+    senderId: r.sender_id,
+    error: r.error,
   };
 }

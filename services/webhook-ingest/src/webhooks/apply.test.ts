@@ -63,7 +63,8 @@ describe("applyWebhooks", () => {
   it("records the failure reason on the message and in the outbox payload, with the latency since creation", async () => {
     const m = await message({ createdAt: new Date(Date.now() - 5_000) });
     const { events: written } = await applyWebhooks(database.pool, [failed(m.id, "RESULT_ERROR_NO_SERVICE")]);
-    expect(written).toEqual([expect.objectContaining({ messageId: m.id, userId, status: "failed" })]);
+    // The event carries the reason (and the sender: none here) for the outbox job (ADR 0021).
+    expect(written).toEqual([expect.objectContaining({ messageId: m.id, userId, status: "failed", senderId: null, error: "RESULT_ERROR_NO_SERVICE" })]);
     expect(written[0]!.latencyMs).toBeGreaterThanOrEqual(5_000);
     const [event] = await events(m.id);
     expect(event?.payload).toMatchObject({ source: "sms-gate", event: "sms:failed", reason: "RESULT_ERROR_NO_SERVICE" });

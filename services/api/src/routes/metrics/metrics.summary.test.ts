@@ -37,6 +37,8 @@ describe("GET /api/v1/metrics/summary", () => {
       counts: { ...zeros, accepted: 2, sent: 15, delivered: 9, failed: 3 },
       deliveryRate: 0.75,
       avgDeliveryLatencyMs: Math.round(24_000 / 9),
+      senderId: null,
+      failureReasons: [],
     });
   });
 

@@ -1,15 +1,10 @@
-import { sql } from "drizzle-orm";
-import { MESSAGE_STATUSES, metricsBuckets, type MessageStatus } from "@inboxerr/db";
+import { MESSAGE_STATUSES, type MessageStatus } from "@inboxerr/db";
 import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
-import { bucketsIn } from "../../reporting/buckets";
 import { metricsScope } from "../../reporting/scope";
+import { metricsSender, statusTotals, TOP_FAILURE_REASONS, topFailureReasons } from "../../reporting/summary-reads";
 import { resolveWindow } from "../../reporting/window";
 import { MetricsSummaryQuery, MetricsSummarySchema } from "../../schemas/metrics";
-
-// sum() of bigint is numeric, which node-postgres returns as a string.
-const total = (column: typeof metricsBuckets.count | typeof metricsBuckets.latencyMsSum) =>
-  sql<number>`coalesce(sum(${column}), 0)`.mapWith(Number);
 
 export function metricsSummaryRoute(deps: ApiDeps) {
   return defineRoute({
@@ -25,7 +20,11 @@ export function metricsSummaryRoute(deps: ApiDeps) {
       "`failed` implies nothing (a message may fail before the gateway had it). " +
       "Creating a message is not a transition (ADR 0002): `scheduled` and `queued` count only later moves into them, which no path makes today, " +
       "so they read 0; `sending` counts the messages picked up for sending, and a bulk's size is `total` in GET /batches/{id}. " +
-      "Users read their own metrics; admins read every tenant summed, or one with `userId`.",
+      "Users read their own metrics; admins read every tenant summed, or one with `userId`. " +
+      "`senderId` restricts the counts to the transitions of messages routed through that sender (one the caller sees: " +
+      "their own accounts' or a shared one; another user's private sender is 404); a user's counts of a shared sender are their own messages only. " +
+      `\`failureReasons\` lists the ${TOP_FAILURE_REASONS} most frequent reasons of the \`failed\` count, normalised (whitespace folded, ids as \`<id>\`, ` +
+      "at most 100 characters; none recorded: `unknown`).",
     tags: ["metrics"],
     auth: true,
     query: MetricsSummaryQuery,
@@ -34,11 +33,11 @@ export function metricsSummaryRoute(deps: ApiDeps) {
     async handler({ query, principal, res }) {
       const window = resolveWindow(query);
       const userId = await metricsScope(deps, principal, query.userId);
-      const rows = await deps.db
-        .select({ status: metricsBuckets.status, n: total(metricsBuckets.count), latencyMs: total(metricsBuckets.latencyMsSum) })
-        .from(metricsBuckets)
-        .where(bucketsIn(userId, window))
-        .groupBy(metricsBuckets.status);
+      const senderId = await metricsSender(deps, principal, query.senderId);
+      const [rows, failureReasons] = await Promise.all([
+        statusTotals(deps, userId, senderId, window),
+        topFailureReasons(deps, userId, senderId, window),
+      ]);
 
       const counts = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0])) as Record<MessageStatus, number>;
       for (const r of rows) counts[r.status] = r.n;
@@ -48,9 +47,11 @@ export function metricsSummaryRoute(deps: ApiDeps) {
         from: window.from.toISOString(),
         to: window.to.toISOString(),
         userId,
+        senderId,
         counts,
         deliveryRate: delivered + failed === 0 ? null : delivered / (delivered + failed),
         avgDeliveryLatencyMs: delivered === 0 ? null : Math.round(deliveredLatencyMs / delivered),
+        failureReasons,
       });
     },
   });
