@@ -1,12 +1,14 @@
 import express, { type Express } from "express";
 import type { Registry } from "prom-client";
-import type { OutboxQueues } from "@inboxerr/contracts";
+import type { Queue } from "bullmq";
+import type { OutboxQueues, SmsSendJob } from "@inboxerr/contracts";
 import type { DbHandle } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createOutboxPublisher } from "@inboxerr/outbox";
 import { createIngestInstruments } from "./prometheus";
 import { createWebhookProcessor, type BatchOptions } from "./webhooks/processor";
+import { createReattemptEnqueuer } from "./webhooks/reattempts";
 import { smsGateWebhookRouter } from "./webhooks/route";
 
 export type WebhookIngestOptions = {
@@ -14,7 +16,12 @@ export type WebhookIngestOptions = {
   database: DbHandle;
   /** The outbox queues, on a producer connection (fail-fast: see createRedis "producer"). */
   events: OutboxQueues;
+  /** The `sms-send` queue, on the same producer connection: new attempts' jobs (ADR 0019). */
+  sends: Queue<SmsSendJob>;
+  /** SMSGATE_WEBHOOK_SIGNING_KEY: the `default` account's, at POST /webhooks/sms-gate. */
   signingKey: string;
+  /** SEND_MAX_ATTEMPTS (default 3). */
+  maxAttempts?: number;
   /** Reads national-format senders of received SMS. */
   defaultRegion: string;
   logger: Logger;
@@ -48,7 +55,9 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
   const processor = createWebhookProcessor({
     pool: opts.database.pool,
     publisher,
+    reattempts: createReattemptEnqueuer({ queue: opts.sends, logger: opts.logger, metrics }),
     metrics,
+    ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.batch ? { batch: opts.batch } : {}),
   });
 

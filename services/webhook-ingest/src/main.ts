@@ -1,5 +1,5 @@
 import { loadConfig } from "@inboxerr/config";
-import { createOutboxQueues, createRedis } from "@inboxerr/contracts";
+import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, type SmsSendJob } from "@inboxerr/contracts";
 import { createDb } from "@inboxerr/db";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
@@ -26,11 +26,15 @@ const redis = createRedis(config.REDIS_URL, "producer");
 redis.on("error", (err) => logger.warn({ err }, "redis connection error"));
 const events = createOutboxQueues({ connection: redis, prefix: config.QUEUE_PREFIX });
 for (const q of events) q.on("error", (err) => logger.warn({ err, queue: q.name }, "outbox queue error"));
+const sends = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, { connection: redis, prefix: config.QUEUE_PREFIX });
+sends.on("error", (err) => logger.warn({ err, queue: sends.name }, "sms-send queue error"));
 
 const ingest = createWebhookIngest({
   database,
   events,
+  sends,
   signingKey: config.SMSGATE_WEBHOOK_SIGNING_KEY,
+  maxAttempts: config.SEND_MAX_ATTEMPTS,
   defaultRegion: config.DEFAULT_PHONE_REGION,
   logger,
 });
@@ -54,7 +58,7 @@ onShutdownSignal(async (signal) => {
   registration.stop();
   await closeServer(server);
   await ingest.close();
-  await Promise.all(events.map((q) => q.close().catch(() => undefined)));
+  await Promise.all([...events, sends].map((q) => q.close().catch(() => undefined)));
   await redis.quit().catch(() => undefined);
   await database.close();
 });

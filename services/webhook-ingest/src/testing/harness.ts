@@ -3,7 +3,8 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { eq, inArray } from "drizzle-orm";
 import type { Redis } from "ioredis";
-import { createOutboxQueues, createRedis, type OutboxQueues } from "@inboxerr/contracts";
+import type { Queue } from "bullmq";
+import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, type OutboxQueues, type SmsSendJob } from "@inboxerr/contracts";
 import { createDb, gatewayWebhookEvents, messageEvents, messages, type DbHandle } from "@inboxerr/db";
 import { signWebhook } from "@inboxerr/gateway";
 import { closeServer, listen } from "@inboxerr/http";
@@ -20,6 +21,8 @@ export type Harness = {
   database: DbHandle;
   /** One per outbox consumer (OUTBOX_QUEUES). */
   queues: OutboxQueues;
+  /** The `sms-send` queue new attempts' jobs go to. */
+  sends: Queue<SmsSendJob>;
   ingest: WebhookIngest;
   close: () => Promise<void>;
 };
@@ -31,13 +34,15 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
   const redis: Redis = createRedis(opts.redisUrl ?? env.redisUrl, "producer");
   const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
   const queues = createOutboxQueues({ connection: redis, prefix });
-  for (const q of queues) q.on("error", () => undefined);
+  const sends = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, { connection: redis, prefix });
+  for (const q of [...queues, sends]) q.on("error", () => undefined);
   // A fail-fast producer rejects commands issued before it connects; a test that closes early
   // would leave BullMQ's own start-up commands rejecting unhandled. Start from ready queues.
-  if (!opts.redisUrl) await Promise.all(queues.map((q) => q.waitUntilReady()));
+  if (!opts.redisUrl) await Promise.all([...queues, sends].map((q) => q.waitUntilReady()));
   const ingest = createWebhookIngest({
     database,
     events: queues,
+    sends,
     signingKey: SIGNING_KEY,
     defaultRegion: "GB",
     logger: createLogger({ service: "webhook-ingest-test", level: "silent" }),
@@ -48,11 +53,12 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
     prefix,
     database,
     queues,
+    sends,
     ingest,
     async close() {
       await closeServer(server);
       await ingest.close();
-      await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
+      await Promise.all([...queues, sends].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
       if (!opts.redisUrl) await deleteKeysByPrefix(env.redisUrl, prefix).catch(() => undefined);
       await database.close();
