@@ -2,12 +2,13 @@ import express, { type Express } from "express";
 import type { Registry } from "prom-client";
 import type { Queue } from "bullmq";
 import type { OutboxQueues, SmsSendJob } from "@inboxerr/contracts";
-import type { DbHandle } from "@inboxerr/db";
+import type { DbHandle, SecretsKey } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createOutboxPublisher } from "@inboxerr/outbox";
 import { createIngestInstruments } from "./prometheus";
 import { createWebhookProcessor, type BatchOptions } from "./webhooks/processor";
+import { createAccountKeys } from "./webhooks/account-keys";
 import { createReattemptEnqueuer } from "./webhooks/reattempts";
 import { smsGateWebhookRouter } from "./webhooks/route";
 
@@ -22,6 +23,10 @@ export type WebhookIngestOptions = {
   signingKey: string;
   /** SEND_MAX_ATTEMPTS (default 3). */
   maxAttempts?: number;
+  /** SECRETS_KEY, parsed: opens gateway accounts' signing keys (null: only `default` verifies). */
+  secrets?: SecretsKey | null;
+  /** How long account keys are cached, and how often a mismatch may re-read one (tests shorten these). */
+  accountKeyCache?: { ttlMs?: number; recheckMs?: number };
   /** Reads national-format senders of received SMS. */
   defaultRegion: string;
   logger: Logger;
@@ -77,6 +82,12 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
     smsGateWebhookRouter({
       processor,
       signingKey: opts.signingKey,
+      accountKeys: createAccountKeys({
+        pool: opts.database.pool,
+        secrets: opts.secrets ?? null,
+        defaultKey: opts.signingKey,
+        ...opts.accountKeyCache,
+      }),
       defaultRegion: opts.defaultRegion,
       toleranceSeconds: opts.signatureToleranceSeconds ?? 300,
       metrics,

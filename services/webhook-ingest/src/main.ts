@@ -1,6 +1,6 @@
 import { loadConfig } from "@inboxerr/config";
 import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, type SmsSendJob } from "@inboxerr/contracts";
-import { createDb } from "@inboxerr/db";
+import { createDb, parseSecretsKey } from "@inboxerr/db";
 import { smsGateDriverFromSettings } from "@inboxerr/gateway";
 import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
@@ -29,12 +29,14 @@ for (const q of events) q.on("error", (err) => logger.warn({ err, queue: q.name 
 const sends = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, { connection: redis, prefix: config.QUEUE_PREFIX });
 sends.on("error", (err) => logger.warn({ err, queue: sends.name }, "sms-send queue error"));
 
+const secrets = config.SECRETS_KEY ? parseSecretsKey(config.SECRETS_KEY) : null;
 const ingest = createWebhookIngest({
   database,
   events,
   sends,
   signingKey: config.SMSGATE_WEBHOOK_SIGNING_KEY,
   maxAttempts: config.SEND_MAX_ATTEMPTS,
+  secrets,
   defaultRegion: config.DEFAULT_PHONE_REGION,
   logger,
 });

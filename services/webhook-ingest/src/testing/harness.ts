@@ -5,7 +5,7 @@ import { eq, inArray } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import type { Queue } from "bullmq";
 import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, type OutboxQueues, type SmsSendJob } from "@inboxerr/contracts";
-import { createDb, gatewayWebhookEvents, messageEvents, messages, type DbHandle } from "@inboxerr/db";
+import { createDb, gatewayWebhookEvents, messageEvents, messages, parseSecretsKey, type DbHandle } from "@inboxerr/db";
 import { signWebhook } from "@inboxerr/gateway";
 import { closeServer, listen } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
@@ -13,6 +13,8 @@ import { deleteKeysByPrefix, testEnv, uniqueSuffix } from "@inboxerr/testing";
 import { createWebhookIngest, type WebhookIngest } from "../app";
 
 export const SIGNING_KEY = "test-signing-key-0123456789";
+/** The harness's SECRETS_KEY: seal accounts' secrets with it (sealSecret). */
+export const SECRETS = parseSecretsKey(Buffer.alloc(32, 7).toString("base64"));
 
 export type Harness = {
   url: string;
@@ -28,7 +30,9 @@ export type Harness = {
 };
 
 /** Starts an ingest app; the URLs let a test point it at a Postgres or Redis that is down. */
-export async function startIngest(opts: { redisUrl?: string; databaseUrl?: string } = {}): Promise<Harness> {
+export async function startIngest(
+  opts: { redisUrl?: string; databaseUrl?: string; accountKeyCache?: { ttlMs?: number; recheckMs?: number } } = {},
+): Promise<Harness> {
   const env = testEnv();
   const database = createDb(opts.databaseUrl ?? env.databaseUrl, { max: 10, connectionTimeoutMillis: 1_000 });
   const redis: Redis = createRedis(opts.redisUrl ?? env.redisUrl, "producer");
@@ -44,6 +48,8 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
     events: queues,
     sends,
     signingKey: SIGNING_KEY,
+    secrets: SECRETS,
+    ...(opts.accountKeyCache ? { accountKeyCache: opts.accountKeyCache } : {}),
     defaultRegion: "GB",
     logger: createLogger({ service: "webhook-ingest-test", level: "silent" }),
   });
