@@ -16,6 +16,7 @@ export const WEBHOOK_INGEST_CONFIG_KEYS = [
   "PUBLIC_WEBHOOK_URL",
   "SECRETS_KEY",
   "SEND_MAX_ATTEMPTS",
+  "SENDER_SYNC_SECONDS",
 ] as const;
 
 /** What `register-webhooks` (src/cli/register.ts) reads: the gateway and the URL to register. */

@@ -7,7 +7,8 @@ import { createLogger } from "@inboxerr/logger";
 import { createWebhookIngest } from "./app";
 import { WEBHOOK_INGEST_CONFIG_KEYS } from "./config";
 import { createRegistrationGauge } from "./prometheus";
-import { startWebhookRegistration } from "./registration/background";
+import { createAccountRegistration } from "./registration/accounts";
+import { startPeriodicRegistration, startWebhookRegistration } from "./registration/background";
 import { registerWebhooks } from "./registration/register";
 
 const config = loadConfig(WEBHOOK_INGEST_CONFIG_KEYS);
@@ -52,12 +53,28 @@ const registration = startWebhookRegistration({
   logger,
   onState: createRegistrationGauge(ingest.registry),
 });
+// Every other active account with a signing key, at PUBLIC_WEBHOOK_URL/<account id>: on the
+// discovery cadence, so an account added later has its phones and its webhooks within one period.
+const accounts = createAccountRegistration({
+  db: database,
+  secrets,
+  publicUrl: config.PUBLIC_WEBHOOK_URL,
+  timeoutMs: config.SMSGATE_TIMEOUT_MS,
+  logger,
+});
+const accountRegistration = startPeriodicRegistration({
+  pass: () => accounts.runOnce(),
+  intervalMs: config.SENDER_SYNC_SECONDS * 1_000,
+  logger,
+});
 
 // Stop taking webhooks first (the phone retries elsewhere or later), then finish the ones in
 // hand and their outbox publishes, then close the connections they used.
 onShutdownSignal(async (signal) => {
   logger.info({ signal }, "shutting down");
   registration.stop();
+  // Not awaited: a pass in flight ends on its own (its gateway calls are bounded).
+  void accountRegistration.stop();
   await closeServer(server);
   await ingest.close();
   await Promise.all([...events, sends].map((q) => q.close().catch(() => undefined)));
