@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gatewayAccounts, senders } from "../schema/fleet";
 import { messageAttempts, messageEvents, messages, type Message, type NewMessageAttempt } from "../schema/messages";
 import { connectTestDb, insertMessage, insertUser } from "../test-support";
 import { applyReportBatch, type GatewayEnvelope, type GatewayReport } from "./report-batch";
@@ -145,5 +146,28 @@ describe("report batch: attempts", () => {
     await applyReportBatch(db, [envelope({ kind: "delivered", messageId: id, at: PHONE_TIME })]);
     expect(await messageOf(message.id)).toMatchObject({ status: "delivered", partsDelivered: 2 });
     expect((await attemptsOf(message.id))[0]).toMatchObject({ status: "delivered", deliveredAt: PHONE_TIME });
+  });
+
+  it("a report through an account's own URL acts only on that account's attempts", async () => {
+    const [mine, theirs] = await db
+      .insert(gatewayAccounts)
+      .values([1, 2].map((i) => ({ name: `scope-${i}-${randomUUID()}`, baseUrl: "http://x", username: "u" })))
+      .returning();
+    const [sender] = await db.insert(senders).values({ accountId: mine!.id, deviceId: `d-${randomUUID()}` }).returning();
+    const { message, attempts } = await withAttempts(["accepted"]);
+    await db.update(messageAttempts).set({ senderId: sender!.id }).where(eq(messageAttempts.id, attempts[0]!.id));
+
+    const wrong = { ...envelope({ kind: "sent", messageId: attempts[0]!.id }), accountId: theirs!.id };
+    expect((await applyReportBatch(db, [wrong])).applied).toEqual(new Set());
+    expect((await messageOf(message.id)).status).toBe("accepted");
+
+    const right = { ...envelope({ kind: "sent", messageId: attempts[0]!.id }), accountId: mine!.id };
+    expect((await applyReportBatch(db, [right])).applied).toEqual(new Set([right.envelopeId]));
+    expect((await messageOf(message.id)).status).toBe("sent");
+
+    // A part-1 message (no attempt rows) is the default account's alone.
+    const old = await insertMessage(db, userId, { status: "accepted" });
+    await applyReportBatch(db, [{ ...envelope({ kind: "sent", messageId: old.id }), accountId: mine!.id }]);
+    expect((await messageOf(old.id)).status).toBe("accepted");
   });
 });

@@ -19,6 +19,8 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
  * 2. resolves each report's id: a gateway id is an attempt id (ADR 0019), so it names that
  *    attempt's message; an id no attempt has names the message of that id when the message has
  *    no attempts at all (part-1 rows written before attempts existed, tests' direct inserts);
+ *    A report that came through an account's own URL (`account`) names only attempts made
+ *    through that account's senders; anything else it names is stored, never applied;
  * 3. locks the messages named, in id order (one MATERIALIZED pass), then their attempts named,
  *    in id order (the claim's order too: message, then attempt), so concurrent batches and
  *    replicas queue on them instead of deadlocking. The attempt rows read are the locked, i.e.
@@ -61,7 +63,7 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
 export const REPORT_BATCH_SQL = `
     with v as (
       select * from jsonb_to_recordset($1::jsonb) as v(
-        seq int, envelope_id text, event text, device_id text, message_id text, payload jsonb, msg uuid, kind text,
+        seq int, envelope_id text, event text, device_id text, message_id text, payload jsonb, msg uuid, kind text, account uuid,
         ts timestamptz, parts_count int, reason text, pre_tx boolean, from_number text, body text, received_at timestamptz)
     ),
     env as (
@@ -91,6 +93,7 @@ export const REPORT_BATCH_SQL = `
     -- After the messages (the join reads all of locked first): the current version of each.
     att as materialized (
       select a.id, a.message_id, a.status, a.sent_at, a.delivered_at,
+        (select s.account_id from senders s where s.id = a.sender_id) as account_id,
         (select count(*) from message_attempts c where c.message_id = a.message_id) as rows_n
       from message_attempts a
       where a.id in (select aid from named where aid is not null)
@@ -108,7 +111,9 @@ export const REPORT_BATCH_SQL = `
       join named n on n.msg = f.msg
       join locked l on l.id = n.mid
       left join att a on a.id = n.aid
-      where n.aid is null or a.id is not null
+      where (n.aid is null or a.id is not null)
+        -- Through an account's own URL: only attempts made through that account's senders.
+        and (f.account is null or a.account_id = f.account)
     ),
     rr as (select r0.*, min(seq) filter (where may_retry) over (partition by aid) as retry_seq from r0),
     -- The reports that speak for their message: tracking, and not at or after a re-attempt.

@@ -28,6 +28,12 @@ export type GatewayEnvelope = {
   json: string;
   /** What it does; null: stored only. */
   act: GatewayReport | ReceivedSms | null;
+  /**
+   * The gateway account it came through, when verified with that account's own key: its
+   * reports then act only on attempts made through that account's senders. Undefined or null:
+   * the env's `default` account (any attempt, and part-1 messages).
+   */
+  accountId?: string | null;
 };
 
 /** A committed outbox row, as a publisher needs it. */
@@ -135,6 +141,7 @@ function batchJson(rows: readonly { e: GatewayEnvelope; seq: number }[]): string
       // Not a UUID: cannot name a message (as in transitionMany), and would fail the ::uuid cast.
       msg: r && UUID.test(r.messageId) ? r.messageId : null,
       kind: e.act?.kind ?? "none",
+      account: e.accountId ?? null,
       ts: r?.at?.toISOString() ?? null,
       parts_count: r?.kind === "sent" ? (r.partsCount ?? null) : null,
       reason: r?.kind === "failed" ? r.reason : null,

@@ -9,7 +9,8 @@ export function accountWebhookUrl(publicUrl: string, accountId: string): string 
   return `${publicUrl.replace(/\/+$/, "")}/${accountId}`;
 }
 
-export type AccountPass = { accounts: number; registered: number; failed: number };
+/** One pass: how many accounts it looked at, and the ids it registered and failed to. */
+export type AccountPass = { accounts: number; registered: string[]; failed: string[] };
 
 /**
  * Registers, on each active gateway account other than `default` that has a webhook signing
@@ -76,12 +77,12 @@ export function createAccountRegistration(opts: {
           ),
         )
         .orderBy(asc(gatewayAccounts.createdAt));
-      const pass: AccountPass = { accounts: accounts.length, registered: 0, failed: 0 };
+      const pass: AccountPass = { accounts: accounts.length, registered: [], failed: [] };
       // One at a time: a handful of accounts, each a few quick calls, and a hung gateway is bounded by timeoutMs.
       for (const account of accounts) {
         const outcome = await registerOne(account);
-        if (outcome === "registered") pass.registered += 1;
-        if (outcome === "failed") pass.failed += 1;
+        if (outcome === "registered") pass.registered.push(account.id);
+        if (outcome === "failed") pass.failed.push(account.id);
       }
       return pass;
     },

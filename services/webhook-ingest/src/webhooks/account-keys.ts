@@ -2,7 +2,8 @@ import { DEFAULT_ACCOUNT_NAME, openSecret, type DbHandle, type SecretsKey } from
 
 /** What an account's webhooks are verified with, or why they cannot be. */
 export type AccountKey =
-  | { kind: "key"; key: string }
+  /** `scope`: the account its reports are confined to; null for `default` (ADR 0020). */
+  | { kind: "key"; key: string; scope: string | null }
   | { kind: "unknown" }
   | { kind: "disabled" }
   | { kind: "no_key" }
@@ -52,11 +53,12 @@ export function createAccountKeys(opts: {
     const row = rows[0];
     if (!row) return { kind: "unknown" };
     if (row.status !== "active") return { kind: "disabled" };
-    if (row.owner_user_id === null && row.name === DEFAULT_ACCOUNT_NAME) return { kind: "key", key: opts.defaultKey };
+    if (row.owner_user_id === null && row.name === DEFAULT_ACCOUNT_NAME) return { kind: "key", key: opts.defaultKey, scope: null };
     if (row.webhook_signing_key === null) return { kind: "no_key" };
     if (!opts.secrets) return { kind: "unreadable" };
     try {
-      return { kind: "key", key: openSecret(opts.secrets, "gateway_accounts.webhook_signing_key", row.webhook_signing_key) };
+      const key = openSecret(opts.secrets, "gateway_accounts.webhook_signing_key", row.webhook_signing_key);
+      return { kind: "key", key, scope: accountId };
     } catch {
       return { kind: "unreadable" };
     }

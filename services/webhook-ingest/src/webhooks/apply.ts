@@ -41,8 +41,8 @@ export async function applyWebhooks(pool: Executor, items: readonly IncomingWebh
  * status writer's report batch (@inboxerr/db, ADR 0004), which takes this gateway-neutral form.
  */
 function toEnvelope(w: IncomingWebhook): GatewayEnvelope {
-  const { envelopeId, event, deviceId, messageId, json, action } = w;
+  const { envelopeId, event, deviceId, messageId, json, action, accountId } = w;
   const act: GatewayEnvelope["act"] =
     action.kind === "report" ? { ...action.report, messageId: action.messageId } : action.kind === "received" ? action : null;
-  return { envelopeId, event, deviceId, messageId, json, act };
+  return { envelopeId, event, deviceId, messageId, json, act, accountId: accountId ?? null };
 }

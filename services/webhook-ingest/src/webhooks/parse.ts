@@ -31,6 +31,8 @@ export type IncomingWebhook = {
   /** The envelope as JSON text, stored raw in gateway_webhook_events. */
   json: string;
   action: WebhookAction;
+  /** Set by the route for /webhooks/sms-gate/:accountId: its reports act on that account's attempts only. */
+  accountId?: string | null;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

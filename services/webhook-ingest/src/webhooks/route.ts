@@ -54,17 +54,36 @@ export function smsGateWebhookRouter(opts: {
     throw new AppError("invalid_signature", REASONS[reason]);
   };
 
-  /** Parses a verified body and applies it. */
-  const apply = async (raw: Buffer, res: Response) => {
+  /** Parses a verified body and applies it; `accountId` confines its reports to that account's attempts. */
+  const apply = async (raw: Buffer, res: Response, accountId: string | null = null) => {
     let hook;
     try {
-      hook = parseWebhook(raw, opts.defaultRegion);
+      hook = { ...parseWebhook(raw, opts.defaultRegion), accountId };
     } catch (err) {
       opts.metrics.received("unparsed", "malformed");
       throw err;
     }
     const status = await opts.processor.submit(hook);
     res.json({ status });
+  };
+
+  /** An account whose webhooks we cannot verify: nothing is written, and the phone is told why as far as is safe. */
+  const refuseAccount = (res: Response, kind: Exclude<AccountKey["kind"], "key">, accountId: string): never => {
+    opts.metrics.received("unverified", "invalid_signature");
+    const requestId = requestIdOf(res);
+    switch (kind) {
+      case "unknown":
+        opts.logger.warn({ accountId, requestId }, "webhook refused: no such gateway account");
+        throw new AppError("not_found", "Gateway account not found");
+      case "unreadable":
+        // Our configuration, not the phone's fault: 503, so the gateway retries once it is fixed.
+        opts.logger.error({ accountId, requestId }, "webhook refused: the account's signing key does not open with SECRETS_KEY");
+        throw new AppError("service_unavailable", "The gateway account's signing key cannot be read here");
+      case "disabled":
+      case "no_key":
+        opts.logger.warn({ accountId, requestId, reason: kind }, "webhook refused: the account takes no webhooks");
+        throw new AppError("invalid_signature", "This gateway account has no webhook signing key in use");
+    }
   };
 
   router.post("/webhooks/sms-gate", rawBody, async (req, res) => {
@@ -87,29 +106,10 @@ export function smsGateWebhookRouter(opts: {
         verdict = fresh.kind === "key" ? verify(fresh.key, req, raw) : null;
       }
     }
-    if (account.kind !== "key") refuseAccount(res, account.kind, accountId);
+    if (account.kind !== "key") return refuseAccount(res, account.kind, accountId);
     if (verdict && !verdict.ok) refuse(res, verdict.reason, accountId);
-    await apply(raw, res);
+    await apply(raw, res, account.scope);
   });
-
-  /** An account whose webhooks we cannot verify: nothing is written, and the phone is told why as far as is safe. */
-  const refuseAccount = (res: Response, kind: Exclude<AccountKey["kind"], "key">, accountId: string): never => {
-    opts.metrics.received("unverified", "invalid_signature");
-    const requestId = requestIdOf(res);
-    switch (kind) {
-      case "unknown":
-        opts.logger.warn({ accountId, requestId }, "webhook refused: no such gateway account");
-        throw new AppError("not_found", "Gateway account not found");
-      case "unreadable":
-        // Our configuration, not the phone's fault: 503, so the gateway retries once it is fixed.
-        opts.logger.error({ accountId, requestId }, "webhook refused: the account's signing key does not open with SECRETS_KEY");
-        throw new AppError("service_unavailable", "The gateway account's signing key cannot be read here");
-      case "disabled":
-      case "no_key":
-        opts.logger.warn({ accountId, requestId, reason: kind }, "webhook refused: the account takes no webhooks");
-        throw new AppError("invalid_signature", "This gateway account has no webhook signing key in use");
-    }
-  };
 
   return router;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_ACCOUNT_NAME, ensureDefaultAccount, gatewayAccounts, messageAttempts, sealSecret } from "@inboxerr/db";
+import { DEFAULT_ACCOUNT_NAME, ensureDefaultAccount, gatewayAccounts, messageAttempts, sealSecret, senders } from "@inboxerr/db";
 import { createTestUser, insertMessages } from "@inboxerr/testing";
 import { envelope, messageRow, postSigned, SECRETS, SIGNING_KEY, startIngest, storedEnvelopes, type Harness } from "../testing/harness";
 
@@ -36,10 +36,14 @@ async function account(over: { key?: string | null; status?: "active" | "disable
   return { id: row!.id, key: key ?? "" };
 }
 
-/** An accepted message with one attempt; returns the attempt id the gateway knows. */
-async function attempt() {
+/** An accepted message with one attempt through a sender of `accountId` (none: no sender); returns the attempt id the gateway knows. */
+async function attempt(accountId?: string) {
   const [message] = await insertMessages(h.database.db, userId, 1, { status: "accepted", acceptedAt: new Date() });
-  const [row] = await h.database.db.insert(messageAttempts).values({ messageId: message!.id, n: 1, status: "accepted" }).returning();
+  const [sender] = accountId ? await h.database.db.insert(senders).values({ accountId, deviceId: `dev-${randomUUID()}` }).returning() : [];
+  const [row] = await h.database.db
+    .insert(messageAttempts)
+    .values({ messageId: message!.id, n: 1, status: "accepted", senderId: sender?.id ?? null })
+    .returning();
   return { messageId: message!.id, attemptId: row!.id };
 }
 
@@ -48,11 +52,25 @@ const sentHook = (attemptId: string) => envelope("sms:sent", { messageId: attemp
 describe("POST /webhooks/sms-gate/:accountId", () => {
   it("applies a webhook signed with that account's key", async () => {
     const acct = await account();
-    const { messageId, attemptId } = await attempt();
+    const { messageId, attemptId } = await attempt(acct.id);
     const res = await postSigned(`${h.url}/${acct.id}`, sentHook(attemptId), { key: acct.key });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "applied" });
     expect((await messageRow(h, messageId)).status).toBe("sent");
+  });
+
+  it("acts only on attempts made through that account's senders", async () => {
+    const acct = await account();
+    const other = await account();
+    const elsewhere = await attempt(other.id);
+    const unrouted = await attempt();
+    for (const { messageId, attemptId } of [elsewhere, unrouted]) {
+      const hook = sentHook(attemptId);
+      const res = await postSigned(`${h.url}/${acct.id}`, hook, { key: acct.key });
+      expect(await res.json()).toEqual({ status: "ignored" });
+      expect(await storedEnvelopes(h, [hook.id])).toHaveLength(1);
+      expect((await messageRow(h, messageId)).status).toBe("accepted");
+    }
   });
 
   it("refuses the default account's key, and another account's, writing nothing", async () => {
@@ -91,17 +109,21 @@ describe("POST /webhooks/sms-gate/:accountId", () => {
 
   it("takes a rotated key without a restart", async () => {
     const acct = await account();
-    expect((await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt()).attemptId), { key: acct.key })).status).toBe(200);
+    expect((await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt(acct.id)).attemptId), { key: acct.key })).status).toBe(200);
     const rotated = `rotated-${randomUUID()}`;
     await h.database.db.update(gatewayAccounts).set({ webhookSigningKey: seal(rotated) }).where(eq(gatewayAccounts.id, acct.id));
-    expect((await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt()).attemptId), { key: rotated })).status).toBe(200);
-    expect((await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt()).attemptId), { key: acct.key })).status).toBe(401);
+    const res = await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt(acct.id)).attemptId), { key: rotated });
+    expect(await res.json()).toEqual({ status: "applied" });
+    expect((await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt(acct.id)).attemptId), { key: acct.key })).status).toBe(401);
   });
 
-  it("verifies the default account's own id with the env's key", async () => {
+  it("verifies the default account's own id with the env's key, as /webhooks/sms-gate (any attempt)", async () => {
     await ensureDefaultAccount(h.database.db, { SMSGATE_URL: "http://127.0.0.1:1/3rdparty/v1", SMSGATE_USERNAME: "inboxerr" });
-    const [row] = await h.database.db.select().from(gatewayAccounts).where(and(eq(gatewayAccounts.name, DEFAULT_ACCOUNT_NAME), isNull(gatewayAccounts.ownerUserId)));
+    const [row] = await h.database.db
+      .select()
+      .from(gatewayAccounts)
+      .where(and(eq(gatewayAccounts.name, DEFAULT_ACCOUNT_NAME), isNull(gatewayAccounts.ownerUserId)));
     const res = await postSigned(`${h.url}/${row!.id}`, sentHook((await attempt()).attemptId));
-    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "applied" });
   });
 });
