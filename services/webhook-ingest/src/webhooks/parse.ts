@@ -79,6 +79,7 @@ export function parseWebhook(raw: Buffer, defaultRegion: string): IncomingWebhoo
     // re-serialised only when a string had to be cleaned for Postgres.
     json: unstorable ? JSON.stringify(body) : text,
     action: hook ? actionOf(hook, defaultRegion) : { kind: "none" },
+    accountId: null,
   };
 }
 

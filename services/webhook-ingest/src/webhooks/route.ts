@@ -58,7 +58,8 @@ export function smsGateWebhookRouter(opts: {
   const apply = async (raw: Buffer, res: Response, accountId: string | null = null) => {
     let hook;
     try {
-      hook = { ...parseWebhook(raw, opts.defaultRegion), accountId };
+      hook = parseWebhook(raw, opts.defaultRegion);
+      hook.accountId = accountId;
     } catch (err) {
       opts.metrics.received("unparsed", "malformed");
       throw err;
