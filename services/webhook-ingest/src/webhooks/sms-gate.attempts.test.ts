@@ -90,6 +90,29 @@ describe("POST /webhooks/sms-gate: reports on attempts", () => {
   });
 });
 
+describe("concurrent reports on attempts", () => {
+  it("applies reports on the latest and earlier attempts of the same messages at once, without deadlocks or lost updates", async () => {
+    const all = await Promise.all(Array.from({ length: 40 }, () => withAttempts(["cancelled", "accepted"])));
+    const at = new Date().toISOString();
+    const hooks = all.flatMap(({ attempts }) => [
+      envelope("sms:sent", { messageId: attempts[1]!.id, sentAt: at }),
+      envelope("sms:delivered", { messageId: attempts[1]!.id, deliveredAt: at }),
+      envelope("sms:sent", { messageId: attempts[0]!.id, sentAt: at }),
+    ]);
+    // Shuffled, so batches mix messages and attempts in every order.
+    hooks.sort(() => Math.random() - 0.5);
+    const answers = await Promise.all(hooks.map((hook) => postSigned(h.url, hook)));
+    expect(answers.map((a) => a.status)).toEqual(hooks.map(() => 200));
+    for (const { message } of all) {
+      expect((await messageRow(h, message.id)).status).toBe("delivered");
+      const [one, two] = await attemptsOf(message.id);
+      expect(one).toMatchObject({ status: "cancelled", sentAt: expect.any(Date) });
+      expect(two).toMatchObject({ status: "delivered" });
+      expect((await eventsOf(h, message.id)).map((e) => e.status).sort()).toEqual(expect.arrayContaining(["delivered"]));
+    }
+  });
+});
+
 describe("a new attempt's job when Redis is down", () => {
   it("still fails the attempt and answers the phone; the lost add is counted for the sweeper to redo", async () => {
     const down = await startIngest({ redisUrl: "redis://127.0.0.1:1" });
