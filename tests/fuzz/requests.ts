@@ -68,6 +68,8 @@ export const API_ENDPOINTS: Endpoint[] = [
 
 const INGEST_ENDPOINTS: Endpoint[] = [
   { method: "POST", path: "/webhooks/sms-gate", body: "webhook" },
+  // Per-account (ADR 0020): the ids are mostly no account at all, signed with the default key.
+  { method: "POST", path: "/webhooks/sms-gate/{id}", body: "webhook" },
   { method: "GET", path: "/healthz" },
   { method: "GET", path: "/readyz" },
   { method: "GET", path: "/metrics" },

@@ -68,6 +68,9 @@ export const fields = {
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
   // Discovery (issue 15): how often the sender-worker re-reads every active account's devices.
   SENDER_SYNC_SECONDS: z.coerce.number().positive().default(60),
+  // ADR 0019: attempts (gateway ids) per message, the first included; a new attempt follows
+  // only one that provably never left the phone. Keep it equal in every service.
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   // ADR 0008: metrics-worker counts, from Postgres, events published this long ago that no
   // queue copy applied (Redis lost them); checked every interval.
   METRICS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),

@@ -1,6 +1,6 @@
 import { Queue, Worker, type Processor, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { JOB_DEFAULTS, OUTBOX_QUEUES, toQueuePriority, type QueueName } from "./queues";
+import { JOB_DEFAULTS, OUTBOX_QUEUES, sendJobId, toQueuePriority, type QueueName } from "./queues";
 import type { MessageEventJob, SmsSendJob } from "./queues";
 
 export type QueueContext = { connection: Redis; prefix: string };
@@ -50,10 +50,16 @@ class ObservedQueue<T> extends Queue<T> {
   }
 }
 
-export type SendToEnqueue = { id: string; priority: number; sendAt?: Date | null };
+export type SendToEnqueue = {
+  id: string;
+  priority: number;
+  sendAt?: Date | null;
+  /** The attempt this job makes (default 1); a later one gets its own jobId (sendJobId). */
+  attempt?: number;
+};
 
 /**
- * Adds one `sms-send` job per message in one round trip; jobId = message id. Only the per-job
+ * Adds one `sms-send` job per message in one round trip; jobId = sendJobId(id, attempt). Only the per-job
  * options are set here: attempts, backoff and retention come from the queue's
  * defaultJobOptions (JOB_DEFAULTS, see createQueue), which BullMQ's addBulk merges into every
  * job, so they are not copied into each job's opts (that copy was ~1 KB of garbage per job).
@@ -66,7 +72,7 @@ export async function enqueueSends(queue: Queue<SmsSendJob>, sends: readonly Sen
     jobs[i] = {
       name: "send",
       data: { messageId: s.id },
-      opts: { jobId: s.id, priority: toQueuePriority(s.priority), delay: s.sendAt ? Math.max(0, s.sendAt.getTime() - now) : 0 },
+      opts: { jobId: sendJobId(s.id, s.attempt), priority: toQueuePriority(s.priority), delay: s.sendAt ? Math.max(0, s.sendAt.getTime() - now) : 0 },
     };
   }
   await queue.addBulk(jobs);

@@ -31,7 +31,9 @@ export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/
 export {
   applyReportBatch,
   type GatewayEnvelope,
+  type Reattempt,
   type ReportBatchEvent,
+  type ReportBatchOptions,
   type ReportBatchResult,
 } from "./status-writer/report-batch";
 export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";

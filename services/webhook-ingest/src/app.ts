@@ -1,12 +1,15 @@
 import express, { type Express } from "express";
 import type { Registry } from "prom-client";
-import type { OutboxQueues } from "@inboxerr/contracts";
-import type { DbHandle } from "@inboxerr/db";
+import type { Queue } from "bullmq";
+import type { OutboxQueues, SmsSendJob } from "@inboxerr/contracts";
+import type { DbHandle, SecretsKey } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
 import { createOutboxPublisher } from "@inboxerr/outbox";
 import { createIngestInstruments } from "./prometheus";
 import { createWebhookProcessor, type BatchOptions } from "./webhooks/processor";
+import { createAccountKeys } from "./webhooks/account-keys";
+import { createReattemptEnqueuer } from "./webhooks/reattempts";
 import { smsGateWebhookRouter } from "./webhooks/route";
 
 export type WebhookIngestOptions = {
@@ -14,7 +17,16 @@ export type WebhookIngestOptions = {
   database: DbHandle;
   /** The outbox queues, on a producer connection (fail-fast: see createRedis "producer"). */
   events: OutboxQueues;
+  /** The `sms-send` queue, on the same producer connection: new attempts' jobs (ADR 0019). */
+  sends: Queue<SmsSendJob>;
+  /** SMSGATE_WEBHOOK_SIGNING_KEY: the `default` account's, at POST /webhooks/sms-gate. */
   signingKey: string;
+  /** SEND_MAX_ATTEMPTS (default 3). */
+  maxAttempts?: number;
+  /** SECRETS_KEY, parsed: opens gateway accounts' signing keys (null: only `default` verifies). */
+  secrets?: SecretsKey | null;
+  /** How long account keys are cached, and how often a mismatch may re-read one (tests shorten these). */
+  accountKeyCache?: { ttlMs?: number; recheckMs?: number };
   /** Reads national-format senders of received SMS. */
   defaultRegion: string;
   logger: Logger;
@@ -48,7 +60,9 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
   const processor = createWebhookProcessor({
     pool: opts.database.pool,
     publisher,
+    reattempts: createReattemptEnqueuer({ queue: opts.sends, logger: opts.logger, metrics }),
     metrics,
+    ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.batch ? { batch: opts.batch } : {}),
   });
 
@@ -68,6 +82,12 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
     smsGateWebhookRouter({
       processor,
       signingKey: opts.signingKey,
+      accountKeys: createAccountKeys({
+        pool: opts.database.pool,
+        secrets: opts.secrets ?? null,
+        defaultKey: opts.signingKey,
+        ...opts.accountKeyCache,
+      }),
       defaultRegion: opts.defaultRegion,
       toleranceSeconds: opts.signatureToleranceSeconds ?? 300,
       metrics,

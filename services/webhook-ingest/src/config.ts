@@ -14,6 +14,9 @@ export const WEBHOOK_INGEST_CONFIG_KEYS = [
   "SMSGATE_WEBHOOK_SIGNING_KEY",
   "SMSGATE_TIMEOUT_MS",
   "PUBLIC_WEBHOOK_URL",
+  "SECRETS_KEY",
+  "SEND_MAX_ATTEMPTS",
+  "SENDER_SYNC_SECONDS",
 ] as const;
 
 /** What `register-webhooks` (src/cli/register.ts) reads: the gateway and the URL to register. */

@@ -8,6 +8,10 @@ export type IngestInstruments = {
   /** Starts timing one batch's statement; call the result when it has committed (or failed). */
   batchTimer: () => () => void;
   publishFailed: (n: number) => void;
+  /** New attempts' sms-send jobs added after a pre-transmission failure (ADR 0019). */
+  reattempts: (n: number) => void;
+  /** ...and those whose add failed (the sweeper adds them again). */
+  reattemptEnqueueFailed: (n: number) => void;
 };
 
 /**
@@ -39,12 +43,24 @@ export function createIngestInstruments(registry: Registry): IngestInstruments {
     help: "Outbox events not published after commit (the rows stay unpublished for the relay)",
     registers: [registry],
   });
+  const reattempts = new Counter({
+    name: "inboxerr_webhook_reattempts_enqueued_total",
+    help: "sms-send jobs added for a new attempt after a phone reported a failure before transmission",
+    registers: [registry],
+  });
+  const reattemptFailures = new Counter({
+    name: "inboxerr_webhook_reattempt_enqueue_failures_total",
+    help: "New attempts' sms-send jobs not added after commit (the sender-worker's sweeper adds them from Postgres)",
+    registers: [registry],
+  });
   return {
     // Event names come from the sender: anything unexpected is one label, not a new series.
     received: (event, outcome) => received.inc({ event: isKnownWebhookEvent(event) ? event : "other", outcome }),
     batchSize: (n) => batch.observe(n),
     batchTimer: () => batchDuration.startTimer(),
     publishFailed: (n) => publishFailures.inc(n),
+    reattempts: (n) => reattempts.inc(n),
+    reattemptEnqueueFailed: (n) => reattemptFailures.inc(n),
   };
 }
 

@@ -1,8 +1,13 @@
+import { DEFAULT_SEND_MAX_ATTEMPTS, isPreTransmissionFailure } from "../fleet/attempt-outcome";
 import { namedStatement, type Executor } from "../named";
 import type { MessageStatus } from "../status";
 import { REPORT_BATCH_SQL } from "./report-batch.sql";
 
-/** A gateway's status report on one of our messages; `at` is the phone's time, as an instant. */
+/**
+ * A gateway's status report on one of our messages; `at` is the phone's time, as an instant.
+ * `messageId` is the id the gateway knows: an attempt id (ADR 0019), which for a part-1
+ * message is the message id.
+ */
 export type GatewayReport =
   | { kind: "sent"; messageId: string; at?: Date | null; partsCount?: number | null }
   | { kind: "delivered"; messageId: string; at?: Date | null }
@@ -23,6 +28,12 @@ export type GatewayEnvelope = {
   json: string;
   /** What it does; null: stored only. */
   act: GatewayReport | ReceivedSms | null;
+  /**
+   * The gateway account it came through, when verified with that account's own key: its
+   * reports then act only on attempts made through that account's senders. Undefined or null:
+   * the env's `default` account (any attempt, and part-1 messages).
+   */
+  accountId?: string | null;
 };
 
 /** A committed outbox row, as a publisher needs it. */
@@ -38,16 +49,28 @@ export type ReportBatchEvent = {
   error: string | null;
 };
 
+/**
+ * A message whose attempt ended before transmission with attempts left (ADR 0019): after
+ * commit, add its `sms-send` job `sendJobId(messageId, attempt)`, priority as the api does.
+ */
+export type Reattempt = { messageId: string; attempt: number; priority: number };
+
 export type ReportBatchResult = {
   /** Envelope ids that were new; the rest had been recorded before (redeliveries). */
   inserted: Set<string>;
-  /** Envelope ids whose report changed their message (a part counter or its status). */
+  /** Envelope ids whose report changed their message (a part counter or its status) or attempt. */
   applied: Set<string>;
   events: ReportBatchEvent[];
+  reattempts: Reattempt[];
+};
+
+export type ReportBatchOptions = {
+  /** SEND_MAX_ATTEMPTS: attempt rows per message, the first included (default 3). */
+  maxAttempts?: number;
 };
 
 type Row = {
-  kind: "e" | "a" | "v";
+  kind: "e" | "a" | "v" | "r";
   id: string;
   message_id: string | null;
   user_id: string | null;
@@ -56,6 +79,8 @@ type Row = {
   latency_ms: string | number | null;
   sender_id: string | null;
   error: string | null;
+  n: number | null;
+  priority: number | null;
 };
 
 const REPORT_BATCH = namedStatement<Row>("inboxerr_report_batch", REPORT_BATCH_SQL);
@@ -66,21 +91,29 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Applies a batch of gateway envelopes in one statement, one round trip (ADR 0004): records
  * each envelope, plays the new reports on their messages through the state machine (the same
  * generated moves as transitionMany, plus part counting), writes one outbox row per status
- * entered and stores received SMS. Envelope ids must be unique within the batch. Run it on the
- * pool (its own transaction); retry it with withConflictRetry.
+ * entered, updates the attempts named (ADR 0019) and stores received SMS. A report on an
+ * attempt that is not live (not the latest) updates that attempt only. A pre-transmission
+ * failure with attempts left fails the attempt, not the message, and comes back in
+ * `reattempts` for the caller to enqueue. Envelope ids must be unique within the batch. Run it
+ * on the pool (its own transaction); retry it with withConflictRetry.
  */
-export async function applyReportBatch(db: Executor, envelopes: readonly GatewayEnvelope[]): Promise<ReportBatchResult> {
+export async function applyReportBatch(
+  db: Executor,
+  envelopes: readonly GatewayEnvelope[],
+  opts: ReportBatchOptions = {},
+): Promise<ReportBatchResult> {
   // Envelopes go in in id order, so two batches carrying the same redelivered envelopes wait on
   // each other's unique-index entries in one order; seq keeps the order they arrived in.
   const rows = envelopes
     .map((e, seq) => ({ e, seq }))
     .sort((a, b) => (a.e.envelopeId < b.e.envelopeId ? -1 : a.e.envelopeId > b.e.envelopeId ? 1 : 0));
-  const result = await REPORT_BATCH.run(db, [batchJson(rows)]);
+  const result = await REPORT_BATCH.run(db, [batchJson(rows), opts.maxAttempts ?? DEFAULT_SEND_MAX_ATTEMPTS]);
 
-  const out: ReportBatchResult = { inserted: new Set(), applied: new Set(), events: [] };
+  const out: ReportBatchResult = { inserted: new Set(), applied: new Set(), events: [], reattempts: [] };
   for (const row of result.rows) {
     if (row.kind === "e") out.inserted.add(row.id);
     else if (row.kind === "a") out.applied.add(row.id);
+    else if (row.kind === "r") out.reattempts.push({ messageId: row.message_id!, attempt: row.n!, priority: row.priority! });
     else {
       out.events.push({
         id: row.id,
@@ -115,9 +148,12 @@ function batchJson(rows: readonly { e: GatewayEnvelope; seq: number }[]): string
       // Not a UUID: cannot name a message (as in transitionMany), and would fail the ::uuid cast.
       msg: r && UUID.test(r.messageId) ? r.messageId : null,
       kind: e.act?.kind ?? "none",
+      account: e.accountId ?? null,
       ts: r?.at?.toISOString() ?? null,
       parts_count: r?.kind === "sent" ? (r.partsCount ?? null) : null,
       reason: r?.kind === "failed" ? r.reason : null,
+      // The one table of reasons that never left the phone (fleet/attempt-outcome.ts).
+      pre_tx: r?.kind === "failed" && isPreTransmissionFailure(r.reason),
       from_number: rec?.fromNumber ?? null,
       body: rec?.text ?? null,
       received_at: rec?.receivedAt.toISOString() ?? null,

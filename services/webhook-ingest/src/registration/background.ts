@@ -48,3 +48,40 @@ export function startWebhookRegistration(opts: {
   })();
   return { done, stop: () => controller.abort() };
 }
+
+/**
+ * Runs `pass` soon after boot (within `firstWithinMs`), then every `intervalMs` from the end of
+ * the previous one: gateway accounts added later get their webhooks registered by the next
+ * pass. A failed pass is logged and the schedule goes on.
+ */
+export function startPeriodicRegistration(opts: {
+  pass: () => Promise<unknown>;
+  intervalMs: number;
+  logger: Logger;
+  firstWithinMs?: number;
+}): { stop: () => Promise<void> } {
+  const controller = new AbortController();
+  const done = (async () => {
+    let delayMs = Math.random() * Math.min(opts.firstWithinMs ?? 5_000, opts.intervalMs);
+    for (;;) {
+      try {
+        await sleep(delayMs, undefined, { signal: controller.signal });
+      } catch {
+        return;
+      }
+      try {
+        const result = await opts.pass();
+        opts.logger.debug({ result }, "gateway account webhook registration pass");
+      } catch (err) {
+        opts.logger.warn({ err }, "gateway account webhook registration pass failed");
+      }
+      delayMs = opts.intervalMs;
+    }
+  })();
+  return {
+    async stop() {
+      controller.abort();
+      await done;
+    },
+  };
+}

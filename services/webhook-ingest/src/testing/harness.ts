@@ -3,8 +3,9 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { eq, inArray } from "drizzle-orm";
 import type { Redis } from "ioredis";
-import { createOutboxQueues, createRedis, type OutboxQueues } from "@inboxerr/contracts";
-import { createDb, gatewayWebhookEvents, messageEvents, messages, type DbHandle } from "@inboxerr/db";
+import type { Queue } from "bullmq";
+import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, type OutboxQueues, type SmsSendJob } from "@inboxerr/contracts";
+import { createDb, gatewayWebhookEvents, messageEvents, messages, parseSecretsKey, type DbHandle } from "@inboxerr/db";
 import { signWebhook } from "@inboxerr/gateway";
 import { closeServer, listen } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
@@ -12,6 +13,8 @@ import { deleteKeysByPrefix, testEnv, uniqueSuffix } from "@inboxerr/testing";
 import { createWebhookIngest, type WebhookIngest } from "../app";
 
 export const SIGNING_KEY = "test-signing-key-0123456789";
+/** The harness's SECRETS_KEY: seal accounts' secrets with it (sealSecret). */
+export const SECRETS = parseSecretsKey(Buffer.alloc(32, 7).toString("base64"));
 
 export type Harness = {
   url: string;
@@ -20,25 +23,33 @@ export type Harness = {
   database: DbHandle;
   /** One per outbox consumer (OUTBOX_QUEUES). */
   queues: OutboxQueues;
+  /** The `sms-send` queue new attempts' jobs go to. */
+  sends: Queue<SmsSendJob>;
   ingest: WebhookIngest;
   close: () => Promise<void>;
 };
 
 /** Starts an ingest app; the URLs let a test point it at a Postgres or Redis that is down. */
-export async function startIngest(opts: { redisUrl?: string; databaseUrl?: string } = {}): Promise<Harness> {
+export async function startIngest(
+  opts: { redisUrl?: string; databaseUrl?: string; accountKeyCache?: { ttlMs?: number; recheckMs?: number } } = {},
+): Promise<Harness> {
   const env = testEnv();
   const database = createDb(opts.databaseUrl ?? env.databaseUrl, { max: 10, connectionTimeoutMillis: 1_000 });
   const redis: Redis = createRedis(opts.redisUrl ?? env.redisUrl, "producer");
   const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
   const queues = createOutboxQueues({ connection: redis, prefix });
-  for (const q of queues) q.on("error", () => undefined);
+  const sends = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, { connection: redis, prefix });
+  for (const q of [...queues, sends]) q.on("error", () => undefined);
   // A fail-fast producer rejects commands issued before it connects; a test that closes early
   // would leave BullMQ's own start-up commands rejecting unhandled. Start from ready queues.
-  if (!opts.redisUrl) await Promise.all(queues.map((q) => q.waitUntilReady()));
+  if (!opts.redisUrl) await Promise.all([...queues, sends].map((q) => q.waitUntilReady()));
   const ingest = createWebhookIngest({
     database,
     events: queues,
+    sends,
     signingKey: SIGNING_KEY,
+    secrets: SECRETS,
+    ...(opts.accountKeyCache ? { accountKeyCache: opts.accountKeyCache } : {}),
     defaultRegion: "GB",
     logger: createLogger({ service: "webhook-ingest-test", level: "silent" }),
   });
@@ -48,11 +59,12 @@ export async function startIngest(opts: { redisUrl?: string; databaseUrl?: strin
     prefix,
     database,
     queues,
+    sends,
     ingest,
     async close() {
       await closeServer(server);
       await ingest.close();
-      await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
+      await Promise.all([...queues, sends].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
       if (!opts.redisUrl) await deleteKeysByPrefix(env.redisUrl, prefix).catch(() => undefined);
       await database.close();

@@ -31,6 +31,8 @@ export type IncomingWebhook = {
   /** The envelope as JSON text, stored raw in gateway_webhook_events. */
   json: string;
   action: WebhookAction;
+  /** Set by the route for /webhooks/sms-gate/:accountId: its reports act on that account's attempts only. */
+  accountId?: string | null;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -77,6 +79,7 @@ export function parseWebhook(raw: Buffer, defaultRegion: string): IncomingWebhoo
     // re-serialised only when a string had to be cleaned for Postgres.
     json: unstorable ? JSON.stringify(body) : text,
     action: hook ? actionOf(hook, defaultRegion) : { kind: "none" },
+    accountId: null,
   };
 }
 

@@ -28,6 +28,7 @@ describe("createWebhookProcessor", () => {
     const processor = createWebhookProcessor({
       pool: database.pool,
       publisher: { publish: () => undefined, close: async () => undefined },
+      reattempts: { enqueue: () => undefined, close: async () => undefined },
       metrics: createIngestInstruments(new Registry()),
     });
     try {

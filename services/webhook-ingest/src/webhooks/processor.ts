@@ -4,6 +4,7 @@ import type { OutboxPublisher } from "@inboxerr/outbox";
 import { applyWebhooks, type Outcome } from "./apply";
 import type { IngestInstruments } from "../prometheus";
 import type { IncomingWebhook } from "./parse";
+import type { ReattemptEnqueuer } from "./reattempts";
 
 export type WebhookProcessor = {
   /** Resolves once the webhook's batch has committed. */
@@ -30,7 +31,10 @@ export type BatchOptions = {
 export function createWebhookProcessor(opts: {
   pool: Executor;
   publisher: OutboxPublisher;
+  reattempts: ReattemptEnqueuer;
   metrics: IngestInstruments;
+  /** SEND_MAX_ATTEMPTS (default 3). */
+  maxAttempts?: number;
   batch?: BatchOptions;
 }): WebhookProcessor {
   const batcher = new MicroBatcher<IncomingWebhook, Outcome>({
@@ -66,8 +70,9 @@ export function createWebhookProcessor(opts: {
   async function apply(hooks: IncomingWebhook[]): Promise<Outcome[]> {
     opts.metrics.batchSize(hooks.length);
     const done = opts.metrics.batchTimer();
-    const { outcomes, events } = await applyWebhooks(opts.pool, hooks).finally(done);
+    const { outcomes, events, reattempts } = await applyWebhooks(opts.pool, hooks, opts.maxAttempts).finally(done);
     opts.publisher.publish(events);
+    opts.reattempts.enqueue(reattempts);
     hooks.forEach((h, i) => opts.metrics.received(h.event, outcomes[i]!));
     return outcomes;
   }
@@ -76,7 +81,7 @@ export function createWebhookProcessor(opts: {
     submit: (hook) => batcher.add(hook),
     async close() {
       await batcher.close();
-      await opts.publisher.close();
+      await Promise.all([opts.publisher.close(), opts.reattempts.close()]);
     },
   };
 }
