@@ -77,8 +77,9 @@ describe("sender worker", () => {
     }
   });
 
-  it("fails a message the gateway refuses for good, with the gateway's reason, without retrying", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+  it("fails a message the gateway refuses for good, with the gateway's reason, once it has no attempts left", async () => {
+    // One attempt per message: the refusal is final (a new attempt after one: routing.test.ts).
+    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), env: { SEND_MAX_ATTEMPTS: "1" } });
     const user = await createTestUser(db);
     const [bad] = await insertMessages(db, user.id, 1, { to: "+1" });
 
