@@ -5,7 +5,7 @@ import express from "express";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { asc, eq } from "drizzle-orm";
 import { enqueueSends, sendJobId } from "@inboxerr/contracts";
-import { createDb, messageAttempts, senders, type DbHandle } from "@inboxerr/db";
+import { createDb, ensureDefaultAccount, messageAttempts, senders, type DbHandle } from "@inboxerr/db";
 import { createSmsGateDriver } from "@inboxerr/gateway";
 import { createPrivateDatabase, createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
 import { addAccount, addSenders, TEST_SECRETS_KEY } from "../testing/fleet";
@@ -230,5 +230,26 @@ describe("routing (ADR 0019)", () => {
     await waitFor(async () => (await messageRow(db(), pinned!.id)).waitingReason === "rate_limited", { message: "pinned waits: rate_limited" });
     expect(await messageRow(db(), pinned!.id)).toMatchObject({ status: "sending", attempts: 0 });
     expect(await attemptsOf(pinned!.id)).toHaveLength(0);
+  });
+
+  it("sends through the env's default account: implicitly before it has senders, through its sender after", async () => {
+    // Runs last in this file: the shared sender it makes routes every user without senders.
+    sender = await start();
+    const user = await createTestUser(db());
+    const [before] = await insertMessages(db(), user.id, 1);
+    await enqueueSends(sender.sender.sendQueue, [before!]);
+    await waitFor(async () => (await messageRow(db(), before!.id)).status === "accepted");
+    // No default sender row yet (part 1, a fresh install): the env's gateway under the message id.
+    expect(await attemptsOf(before!.id)).toMatchObject([{ id: before!.id, senderId: null, n: 1, status: "accepted" }]);
+
+    const device = gateway.deviceIds()[1]!;
+    const { senderId } = await ensureDefaultAccount(db(), { ...sender.config, SMSGATE_DEVICE_ID: device });
+    const [after] = await insertMessages(db(), user.id, 1, { to: "+15550001234" });
+    await enqueueSends(sender.sender.sendQueue, [after!]);
+    await waitFor(async () => (await messageRow(db(), after!.id)).status === "accepted");
+    const [attempt] = await attemptsOf(after!.id);
+    expect(attempt).toMatchObject({ senderId, n: 1, status: "accepted" });
+    expect(gateway.statsOf().sendsById[attempt!.id]).toBe(1);
+    expect((await messageRow(db(), after!.id)).senderId).toBe(senderId);
   });
 });
