@@ -16,6 +16,8 @@ import type { Budgets } from "../route/budget-types";
 import { SENDER_CONFIG_KEYS, type SenderConfig } from "../config";
 import { SENDER_DB_OPTIONS } from "../db";
 
+export { addAccount, addSenders, TEST_SECRETS_KEY } from "./fleet";
+
 export const GATEWAY_CREDENTIALS = { username: "inboxerr", password: "sender-test-password" };
 
 export const logger = createLogger({ service: "sender-worker-test", level: process.env.LOG_LEVEL ?? "silent" });
