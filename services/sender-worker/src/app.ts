@@ -109,7 +109,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     db: db.db,
     publisher,
     metrics,
-    routing: { fleet, budgets, maxWaitMs: tuning.maxWaitMs },
+    routing: { fleet, budgets, maxWaitMs: tuning.maxWaitMs, budgetClock: tuning.budgetClock },
     maxAttempts: config.SEND_MAX_ATTEMPTS,
   });
   // A Postgres outage pauses sending as a whole instead of failing (and logging) every job.

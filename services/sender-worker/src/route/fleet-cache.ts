@@ -115,6 +115,7 @@ export function createFleetCache(opts: { db: Db; refreshMs: number; logger: Logg
   }
 
   return {
+    refreshMs: opts.refreshMs,
     /** The snapshot, refreshed first when it is older than refreshMs. */
     async get(): Promise<FleetSnapshot> {
       if (performance.now() - loadedAt < opts.refreshMs) return snapshot;

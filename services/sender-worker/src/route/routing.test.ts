@@ -108,6 +108,25 @@ describe("routing (ADR 0019)", () => {
     for (const s of fleet.senders) expect(stats.devices[s.deviceId]!.sends).toBeGreaterThanOrEqual(bySender.get(s.id)!);
   });
 
+  it("keeps a number on the sender its last message went through (sticky)", async () => {
+    sender = await start();
+    const user = await createTestUser(db());
+    await ownFleet(user.id);
+    const firsts = await insertMessages(db(), user.id, 6); // six numbers, spread over the senders
+    await enqueueSends(sender.sender.sendQueue, firsts);
+    await waitFor(async () => (await Promise.all(firsts.map((r) => messageRow(db(), r.id)))).every((m) => m.status === "accepted"));
+    // Again to the same six numbers, in a later batch.
+    const seconds = await insertMessages(db(), user.id, 6);
+    await enqueueSends(sender.sender.sendQueue, seconds);
+    await waitFor(async () => (await Promise.all(seconds.map((r) => messageRow(db(), r.id)))).every((m) => m.status === "accepted"));
+
+    for (const [i, m] of seconds.entries()) {
+      expect(m.to).toBe(firsts[i]!.to);
+      expect((await messageRow(db(), m.id)).senderId).toBe((await messageRow(db(), firsts[i]!.id)).senderId);
+    }
+    expect(new Set(await Promise.all(firsts.map(async (r) => (await messageRow(db(), r.id)).senderId))).size).toBeGreaterThan(1);
+  });
+
   it("holds a message pinned to a paused sender (waiting, no attempt) and sends it once the sender is resumed", async () => {
     sender = await start();
     const user = await createTestUser(db());
@@ -132,6 +151,33 @@ describe("routing (ADR 0019)", () => {
     expect(attempt).toMatchObject({ senderId: pinned.id, n: 1, status: "accepted" });
     expect(gateway.statsOf().devices[pinned.deviceId]!.sends).toBeGreaterThanOrEqual(1);
     expect(gateway.statsOf().sendsById[attempt!.id]).toBe(1);
+  });
+
+  it("holds a message over its sender's daily cap (waiting, nothing spent) until the next UTC day", async () => {
+    let offset = 0;
+    sender = await startSender({
+      gatewayUrl: gateway.url,
+      prefix: testPrefix(),
+      databaseUrl: database.url,
+      env: { SECRETS_KEY: TEST_SECRETS_KEY },
+      tuning: { senderCacheMs: 50, maxWaitMs: 300, budgetSettleMs: 50, budgetClock: () => Date.now() + offset },
+    });
+    const user = await createTestUser(db());
+    const account = await addAccount(db(), { ownerUserId: user.id, name: "capped", baseUrl: gateway.url, ...GATEWAY_CREDENTIALS });
+    const [s] = await addSenders(db(), account.id, [gateway.deviceIds()[0]!], { dailyCap: 1 });
+    const [first, second] = await insertMessages(db(), user.id, 2);
+
+    await enqueueSends(sender.sender.sendQueue, [first!]);
+    await waitFor(async () => (await messageRow(db(), first!.id)).status === "accepted");
+    await enqueueSends(sender.sender.sendQueue, [second!]);
+    await waitFor(async () => (await messageRow(db(), second!.id)).waitingReason === "daily_cap", { message: "waiting: daily_cap" });
+    expect(await messageRow(db(), second!.id)).toMatchObject({ status: "queued", attempts: 0 });
+    expect(await attemptsOf(second!.id)).toHaveLength(0);
+
+    const now = new Date();
+    offset = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 0, 1) - Date.now();
+    await waitFor(async () => (await messageRow(db(), second!.id)).status === "accepted", { message: "accepted the next day" });
+    expect(await attemptsOf(second!.id)).toMatchObject([{ senderId: s!.id, n: 1, status: "accepted" }]);
   });
 
   it("retries a crashed send with the same attempt id, through the same sender: the gateway answers 409 and sends once", async () => {

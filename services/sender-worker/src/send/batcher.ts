@@ -89,6 +89,8 @@ export type StatusBatcherOptions = {
     budgets: Budgets;
     /** Longest a waiting message's job sleeps before routing again (a raised cap, a new sender). */
     maxWaitMs: number;
+    /** The budgets' clock: their retryAt is on it (tests move it away from the wall clock). */
+    budgetClock: () => number;
   };
   /** SEND_MAX_ATTEMPTS: attempt rows per message, the first included. */
   maxAttempts?: number;
@@ -297,8 +299,12 @@ async function route(
     }
     const r = routeMessage(fleet, { messageId: row!.id, userId: row!.userId, to: row!.to, pinnedSenderId: row!.pinnedSenderId, stickySenderId: row!.stickySenderId }, turn++);
     if (r.kind === "implicit") routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID()));
-    else if (r.kind === "wait") routed.set(row!.id, { kind: "wait", reason: r.reason, until: new Date(now + opts.routing!.maxWaitMs) });
-    else requests.push(r.request);
+    else if (r.kind === "wait") {
+      // A pin this snapshot does not know yet is a sender made a moment ago: look again soon.
+      const unknownPin = row!.pinnedSenderId !== null && !fleet.senders.has(row!.pinnedSenderId);
+      const waitMs = unknownPin ? Math.min(opts.routing!.maxWaitMs, 2 * opts.routing!.fleet.refreshMs) : opts.routing!.maxWaitMs;
+      routed.set(row!.id, { kind: "wait", reason: r.reason, until: new Date(now + waitMs) });
+    } else requests.push(r.request);
   }
   if (requests.length === 0) return routed;
   const decisions = await opts.routing!.budgets.reserve(requests);
@@ -306,11 +312,8 @@ async function route(
     const decision = decisions[i]!;
     const row = rows.get(request.messageId)!;
     if (decision.kind === "wait") {
-      routed.set(request.messageId, {
-        kind: "wait",
-        reason: decision.reason,
-        until: new Date(Math.min(decision.retryAt, now + opts.routing!.maxWaitMs)),
-      });
+      const waitMs = Math.max(0, Math.min(decision.retryAt - opts.routing!.budgetClock(), opts.routing!.maxWaitMs));
+      routed.set(request.messageId, { kind: "wait", reason: decision.reason, until: new Date(now + waitMs) });
       return;
     }
     const sender = fleet!.senders.get(decision.senderId)!;
