@@ -53,7 +53,7 @@ type ClaimOutcome =
   | { kind: "send"; message: ClaimRow; attempt: number; target: AttemptTarget }
   /** No sender may take it now (ADR 0019): run the job again at `until`; nothing was spent. */
   | { kind: "wait"; reason: WaitingReason; until: Date }
-  /** validUntil had passed and the gateway never saw it: it is `expired` now. */
+  /** validUntil had passed before (a new attempt) reached the gateway: it is `expired` (or `failed`, if `accepted`) now. */
   | { kind: "expired" }
   /** A scheduled message whose time has not come (the job ran early): run the job again then. */
   | { kind: "early"; until: Date }
@@ -78,6 +78,11 @@ type Item =
 type Result = ClaimOutcome | boolean;
 
 export const EXPIRED_UNSENT = "validUntil passed before the message reached the gateway";
+/**
+ * An `accepted` message (its attempt reached a phone, which then reported a failure before
+ * transmission) cannot move to `expired`, which means "the gateway never had it": it fails.
+ */
+export const LAPSED_BEFORE_NEW_ATTEMPT = "validUntil passed before a new attempt could be made";
 
 export type StatusBatcherOptions = {
   db: Db;
@@ -134,7 +139,7 @@ export function createStatusBatcher(opts: StatusBatcherOptions) {
 
 export type StatusBatcher = ReturnType<typeof createStatusBatcher>;
 
-type Decision = "claim" | "reclaim" | "route" | "retry" | "legacy" | "expire" | "early" | "skip";
+type Decision = "claim" | "reclaim" | "route" | "retry" | "legacy" | "expire" | "lapse" | "early" | "skip";
 type Plan =
   | { op: "finish"; messageId: string; to: Finish["to"]; input: TransitionInput | undefined }
   | { op: "refused" }
@@ -173,7 +178,11 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
     const decision = decide(row, maxAttempts);
     // Pinned to the status just read: a claim by another writer in between must not be expired.
     const input: TransitionInput | undefined =
-      decision === "expire" && row ? { messageId: item.messageId, to: "expired", error: EXPIRED_UNSENT, from: [row.status] } : undefined;
+      decision === "expire" && row
+        ? { messageId: item.messageId, to: "expired", error: EXPIRED_UNSENT, from: [row.status] }
+        : decision === "lapse" && row
+          ? { messageId: item.messageId, to: "failed", error: LAPSED_BEFORE_NEW_ATTEMPT, from: [row.status] }
+          : undefined;
     if (input) claimInputs.push(input);
     return { op: "claim", messageId: item.messageId, row, decision, input };
   });
@@ -258,6 +267,8 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
       }
       case "expire":
         return happened(messageId, "expired") ? { kind: "expired" } : skip(row);
+      case "lapse":
+        return happened(messageId, "failed") ? { kind: "expired" } : skip(row);
       case "early":
         return row.earlyUntil ? { kind: "early", until: row.earlyUntil } : skip(row);
       case "skip":
@@ -421,6 +432,6 @@ function decide(row: ClaimRow | undefined, maxAttempts: number): Decision {
   if (claimable) return row.earlyUntil ? "early" : "skip";
   // After an attempt ended (a part-1 `accepted` message has no attempt row: nothing to retry),
   // or a `sending` one whose first attempt the gateway throttled away.
-  if (row.status === "accepted") return row.attemptRows > 0 ? "route" : "skip";
+  if (row.status === "accepted") return row.attemptRows === 0 ? "skip" : row.lapsed ? "lapse" : "route";
   return row.status === "sending" ? "route" : "skip";
 }
