@@ -27,7 +27,15 @@ export { DEFAULT_SEND_MAX_ATTEMPTS, isPreTransmissionFailure, PRE_TRANSMISSION_F
 export { AccountSyncError, syncGatewayAccount, type AccountSyncResult, type AccountSyncSettings } from "./fleet/sync";
 export { openSecret, parseSecretsKey, sealSecret, SecretError, type SecretsKey } from "./secrets";
 export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";
-export { fetchClaimRows, uncountAttempts, type ClaimRow } from "./status-writer/claim-rows";
+export { fetchClaimRows, uncountAttempts, type ClaimRow, type LiveAttempt } from "./status-writer/claim-rows";
+export {
+  beginAttempts,
+  dropAttempts,
+  finishAttempts,
+  setWaitingReasons,
+  type AttemptAnswer,
+  type NewAttempt,
+} from "./status-writer/attempts";
 export {
   applyReportBatch,
   type GatewayEnvelope,

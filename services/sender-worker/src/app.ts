@@ -10,6 +10,10 @@ import type { SenderConfig } from "./config";
 import { createOpsApp } from "./ops";
 import { createSenderInstruments } from "./prometheus";
 import { startPeriodic } from "./periodic";
+import type { Budgets } from "./route/budget-types";
+import { createBudgets } from "./route/budgets";
+import { createAccountDrivers } from "./route/drivers";
+import { createFleetCache } from "./route/fleet-cache";
 
 import { createStatusBatcher } from "./send/batcher";
 import { createSendProcessor } from "./send/processor";
@@ -32,6 +36,14 @@ export type SenderTuning = {
   shutdownMarginMs: number;
   /** While Postgres is unreachable the worker is paused and probes it this often. */
   dbProbeIntervalMs: number;
+  /** How old the cached senders and accounts may be: a pause takes effect within this (ADR 0019). */
+  senderCacheMs: number;
+  /** Longest a waiting message's job sleeps before routing again (a raised cap, a new sender). */
+  maxWaitMs: number;
+  /** The budgets' wait after Redis lost everything, before rebuilding from Postgres (ADR 0019). */
+  budgetSettleMs: number;
+  /** The budgets' clock (epoch ms): UTC days and months; tests move it. */
+  budgetClock: () => number;
 };
 
 export const DEFAULT_TUNING: SenderTuning = {
@@ -41,6 +53,10 @@ export const DEFAULT_TUNING: SenderTuning = {
   pageSize: 1_000,
   shutdownMarginMs: 5_000,
   dbProbeIntervalMs: 1_000,
+  senderCacheMs: 1_000,
+  maxWaitMs: 60_000,
+  budgetSettleMs: 5_000,
+  budgetClock: () => Date.now(),
 };
 
 export type SenderWorkerDeps = {
@@ -56,6 +72,8 @@ export type SenderWorkerDeps = {
   logger: Logger;
   registry: Registry;
   tuning?: Partial<SenderTuning>;
+  /** The carrier budgets; default: the Redis ones on the producer connection (route/budgets.ts). */
+  budgets?: Budgets;
 };
 
 /**
@@ -75,7 +93,25 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
 
   const outbox = { pool: db.pool, queues: eventQueues, logger };
   const publisher = createOutboxPublisher({ ...outbox, onFailure: (n) => metrics.outboxPublishFailures.inc(n) });
-  const batcher = createStatusBatcher({ db: db.db, publisher, metrics });
+  const fleet = createFleetCache({ db: db.db, refreshMs: tuning.senderCacheMs, logger });
+  const budgets =
+    deps.budgets ??
+    createBudgets({
+      redis: deps.redis.producer,
+      pool: db.pool,
+      prefix: config.QUEUE_PREFIX,
+      clock: tuning.budgetClock,
+      settleMs: tuning.budgetSettleMs,
+    });
+  const secrets = config.SECRETS_KEY ? parseSecretsKey(config.SECRETS_KEY) : null;
+  const drivers = createAccountDrivers({ envDriver: deps.driver, secrets, timeoutMs: config.SMSGATE_TIMEOUT_MS });
+  const batcher = createStatusBatcher({
+    db: db.db,
+    publisher,
+    metrics,
+    routing: { fleet, budgets, maxWaitMs: tuning.maxWaitMs, budgetClock: tuning.budgetClock },
+    maxAttempts: config.SEND_MAX_ATTEMPTS,
+  });
   // A Postgres outage pauses sending as a whole instead of failing (and logging) every job.
   const outage = createOutageGuard({
     isOutage: isDatabaseUnreachable,
@@ -94,6 +130,8 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
       logger,
       deviceId: config.SMSGATE_DEVICE_ID,
       simNumber: config.SMSGATE_SIM_NUMBER,
+      maxAttempts: config.SEND_MAX_ATTEMPTS,
+      routing: { fleet, drivers, budgets },
     }),
     concurrency: config.SENDER_CONCURRENCY,
     rateLimit: config.SENDER_RATE_LIMIT,
@@ -110,6 +148,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     staleMs: config.SWEEPER_STALE_SECONDS * 1_000,
     graceMs: tuning.sweeperGraceMs,
     pageSize: tuning.pageSize,
+    maxAttempts: config.SEND_MAX_ATTEMPTS,
   });
   const relay = createOutboxRelay({
     ...outbox,
@@ -123,7 +162,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   const senderSync = createSenderSync({
     db,
     settings: {
-      secrets: config.SECRETS_KEY ? parseSecretsKey(config.SECRETS_KEY) : null,
+      secrets,
       defaultPassword: config.SMSGATE_PASSWORD,
       timeoutMs: config.SMSGATE_TIMEOUT_MS,
     },

@@ -10,6 +10,8 @@ export const SENDER_CONFIG_KEYS = [
   "SENDER_PORT",
   "SENDER_CONCURRENCY",
   "SENDER_RATE_LIMIT",
+  // ADR 0019: a refused attempt is followed by a new one up to this many attempts per message.
+  "SEND_MAX_ATTEMPTS",
   "SWEEPER_STALE_SECONDS",
   "SWEEPER_INTERVAL_SECONDS",
   "SENDER_SYNC_SECONDS",

@@ -1,5 +1,20 @@
 import { namedStatement, type Executor } from "../named";
+import type { AttemptStatus, WaitingReason } from "../schema/fleet";
 import { ATTEMPT_STATUS, isMessageStatus, type MessageStatus } from "../status";
+
+/** A message's live attempt (ADR 0019: at most one), with where it was sent from. */
+export type LiveAttempt = {
+  /** The id the gateway knows. */
+  id: string;
+  /** NULL: made through the env's `default` gateway and device (part 1, or the implicit sender). */
+  senderId: string | null;
+  n: number;
+  status: AttemptStatus;
+  /** The sender's device, SIM and account when it has a sender (read with the attempt, so a crash retry needs no cache). */
+  deviceId: string | null;
+  simNumber: number | null;
+  accountId: string | null;
+};
 
 export type ClaimRow = {
   id: string;
@@ -18,6 +33,15 @@ export type ClaimRow = {
    * For a claimable row it is counted by the claim's transition; for a `sending` row, already.
    */
   attempt: number | null;
+  /** messages.attempts as stored: calls that may have reached the gateway (part-1 meaning). */
+  attemptsCounted: number;
+  pinnedSenderId: string | null;
+  waitingReason: WaitingReason | null;
+  /** How many message_attempts rows it has; the next attempt is number attemptRows + 1. */
+  attemptRows: number;
+  live: LiveAttempt | null;
+  /** The sender of this user's latest other message to the same number (sticky routing), if any. */
+  stickySenderId: string | null;
 };
 
 // A job may run a little before scheduled_at (clocks, rounding of the delay); that is on time.
@@ -34,6 +58,18 @@ const CLAIM_ROWS = namedStatement<{
   lapsed: boolean;
   early_until: Date | null;
   attempt: number | null;
+  attempts: number;
+  pinned_sender_id: string | null;
+  waiting_reason: string | null;
+  attempt_rows: number;
+  live_id: string | null;
+  live_sender_id: string | null;
+  live_n: number | null;
+  live_status: string | null;
+  live_device_id: string | null;
+  live_sim_number: number | null;
+  live_account_id: string | null;
+  sticky_sender_id: string | null;
 }>(
   "inboxerr_sender_claim_rows",
   `
@@ -42,6 +78,10 @@ const CLAIM_ROWS = namedStatement<{
       where id = any($1::uuid[])
         and status = '${ATTEMPT_STATUS}'
         and (valid_until is null or valid_until > now() or attempts > 0)
+        -- Only a call that goes out again: a live attempt still sending (crash retry), or a
+        -- part-1 claim that has no attempt row. A message waiting for a new attempt is not counted.
+        and (exists (select 1 from message_attempts a where a.message_id = messages.id and a.status = 'sending')
+          or (attempts > 0 and not exists (select 1 from message_attempts a where a.message_id = messages.id)))
       returning id, attempts
     )
     select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
@@ -53,8 +93,19 @@ const CLAIM_ROWS = namedStatement<{
           and (m.valid_until is null or m.valid_until > now())
           and not (m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK})
           then m.attempts + 1
-      end as attempt
-    from messages m left join retried r on r.id = m.id
+      end as attempt,
+      m.attempts, m.pinned_sender_id, m.waiting_reason,
+      (select count(*)::int from message_attempts a where a.message_id = m.id) as attempt_rows,
+      l.id as live_id, l.sender_id as live_sender_id, l.n as live_n, l.status as live_status,
+      s.device_id as live_device_id, s.sim_number as live_sim_number, s.account_id as live_account_id,
+      -- Rides messages_to_created_at_idx: the newest routed message of this user to this number.
+      (select p.sender_id from messages p
+        where p."to" = m."to" and p.user_id = m.user_id and p.id <> m.id and p.sender_id is not null
+        order by p.created_at desc limit 1) as sticky_sender_id
+    from messages m
+    left join retried r on r.id = m.id
+    left join message_attempts l on l.message_id = m.id and l.status in ('sending', 'accepted', 'sent')
+    left join senders s on s.id = l.sender_id
     where m.id = any($1::uuid[])`,
 );
 
@@ -97,6 +148,23 @@ export async function fetchClaimRows(db: Executor, ids: readonly string[]): Prom
       lapsed: r.lapsed,
       earlyUntil: r.early_until,
       attempt: r.attempt === null ? null : Number(r.attempt),
+      attemptsCounted: Number(r.attempts),
+      pinnedSenderId: r.pinned_sender_id,
+      waitingReason: r.waiting_reason as WaitingReason | null,
+      attemptRows: Number(r.attempt_rows),
+      live:
+        r.live_id === null
+          ? null
+          : {
+              id: r.live_id,
+              senderId: r.live_sender_id,
+              n: Number(r.live_n),
+              status: r.live_status as AttemptStatus,
+              deviceId: r.live_device_id,
+              simNumber: r.live_sim_number === null ? null : Number(r.live_sim_number),
+              accountId: r.live_account_id,
+            },
+      stickySenderId: r.sticky_sender_id,
     });
   }
   return rows;

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { createOutboxQueues, createRedis } from "@inboxerr/contracts";
-import { createDb, messageEvents, messages } from "@inboxerr/db";
+import { createDb, messageAttempts, messageEvents, messages } from "@inboxerr/db";
 import { createOutboxPublisher } from "@inboxerr/outbox";
 import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
 import { createSenderInstruments } from "../prometheus";
 import { logger, testPrefix } from "../testing/harness";
 import { lockRow } from "../testing/messages";
-import { createStatusBatcher, EXPIRED_UNSENT } from "./batcher";
+import { createStatusBatcher, EXPIRED_UNSENT, LAPSED_BEFORE_NEW_ATTEMPT } from "./batcher";
 
 const { db, pool, close } = createDb(testEnv().databaseUrl, { max: 8 });
 const redis = createRedis(testEnv().redisUrl, "producer");
@@ -96,6 +96,32 @@ describe("status batcher", () => {
     expect(a).toEqual({ kind: "expired" });
     // An earlier call may have arrived: the gateway's answer (409 or not) decides, not a guess.
     expect(b).toMatchObject({ kind: "send", attempt: 2 });
+  });
+
+  it("opens a new attempt for a message whose last attempt failed before transmission, or fails it once validUntil passed", async () => {
+    const user = await createTestUser(db);
+    const [again, late] = await insertMessages(db, user.id, 2, { status: "accepted", attempts: 1 });
+    await db.update(messages).set({ validUntil: past }).where(eq(messages.id, late!.id));
+    for (const m of [again!, late!]) {
+      await db.insert(messageAttempts).values({ id: m.id, messageId: m.id, n: 1, status: "failed", error: "RESULT_ERROR_NO_SERVICE" });
+    }
+
+    const [a, b] = await Promise.all([batcher.claim(again!.id), batcher.claim(late!.id)]);
+
+    expect(a).toMatchObject({ kind: "send", target: { n: 2, fresh: true, senderId: null } });
+    expect(a.kind === "send" && a.target.id).not.toBe(again!.id);
+    const rows = await db.select().from(messageAttempts).where(eq(messageAttempts.messageId, again!.id));
+    expect(rows.map((r) => [r.n, r.status]).sort()).toEqual([
+      [1, "failed"],
+      [2, "sending"],
+    ]);
+    // The message stays accepted (forward only); its new attempt counts one more call.
+    expect((await db.select().from(messages).where(eq(messages.id, again!.id)))[0]).toMatchObject({ status: "accepted", attempts: 2 });
+    expect(b).toEqual({ kind: "expired" });
+    expect((await db.select().from(messages).where(eq(messages.id, late!.id)))[0]).toMatchObject({
+      status: "failed",
+      error: LAPSED_BEFORE_NEW_ATTEMPT,
+    });
   });
 
   it("records a result once: a repeat or a backward move is refused", async () => {

@@ -1,12 +1,23 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueueSends } from "@inboxerr/contracts";
-import { createDb } from "@inboxerr/db";
-import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
+import { createDb, type Db } from "@inboxerr/db";
+import { createTestUser, insertMessages, createPrivateDatabase, waitFor } from "@inboxerr/testing";
 import { startGateway, startSender, testPrefix } from "../testing/harness";
 import { allIn } from "../testing/messages";
 
-const { db, close } = createDb(testEnv().databaseUrl, { max: 4 });
-afterAll(close);
+// A database of its own: routing reads every shared sender in its database (ADR 0019), and
+// other files' shared test senders must not carry this file's sends.
+let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
+let db: Db;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  database = await createPrivateDatabase();
+  ({ db, close } = createDb(database.url, { max: 4 }));
+});
+afterAll(async () => {
+  await close();
+  await database.drop();
+});
 
 /** The most timestamps that fall in any window [t, t + widthMs). */
 function busiestWindow(stamps: number[], widthMs: number): number {
@@ -25,7 +36,7 @@ describe("SENDER_RATE_LIMIT", () => {
     const prefix = testPrefix();
     // Two replicas of one deployment: same queue, each with room for far more than 50 at once.
     const env = { SENDER_RATE_LIMIT: "50", SENDER_CONCURRENCY: "50" };
-    const replicas = [await startSender({ gatewayUrl: gateway.url, prefix, env }), await startSender({ gatewayUrl: gateway.url, prefix, env })];
+    const replicas = [await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix, env }), await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix, env })];
     try {
       const user = await createTestUser(db);
       const rows = await insertMessages(db, user.id, 200);

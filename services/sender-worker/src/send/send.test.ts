@@ -1,17 +1,23 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { enqueueSends } from "@inboxerr/contracts";
-import { createDb, messages } from "@inboxerr/db";
+import { createDb, messages, type Db } from "@inboxerr/db";
 import { createSmsGateDriver, type GatewayDriver, type SendResult } from "@inboxerr/gateway";
-import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
+import { createTestUser, insertMessages, createPrivateDatabase, waitFor } from "@inboxerr/testing";
 import { GATEWAY_CREDENTIALS, startGateway, startSender, startStubGateway, testPrefix, type TestSender } from "../testing/harness";
 import { allIn, eventsOf, messageRow, statusCounts } from "../testing/messages";
 
-const { db, close } = createDb(testEnv().databaseUrl, { max: 4 });
+// A database of its own: routing reads every shared sender in its database (ADR 0019), and
+// other files' shared test senders must not carry this file's sends.
+let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
+let db: Db;
+let close: () => Promise<void>;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let sender: TestSender | undefined;
 
 beforeAll(async () => {
+  database = await createPrivateDatabase();
+  ({ db, close } = createDb(database.url, { max: 4 }));
   gateway = await startGateway();
 });
 afterEach(async () => {
@@ -21,13 +27,14 @@ afterEach(async () => {
 afterAll(async () => {
   await gateway.close();
   await close();
+  await database.drop();
 });
 
 const enqueue = (s: TestSender, rows: { id: string; priority: number }[]) => enqueueSends(s.sender.sendQueue, rows);
 
 describe("sender worker", () => {
   it("sends 1,000 queued messages to the gateway exactly once each and records them accepted", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix() });
     const user = await createTestUser(db);
     const rows = await insertMessages(db, user.id, 1_000);
     const before = await gateway.stats();
@@ -49,7 +56,7 @@ describe("sender worker", () => {
   it("still sends every message exactly once when the gateway answers 429 and 503 part of the time", async () => {
     const throttling = await startGateway({ rateLimit: 30 });
     try {
-      sender = await startSender({ gatewayUrl: throttling.url, prefix: testPrefix() });
+      sender = await startSender({ databaseUrl: database.url, gatewayUrl: throttling.url, prefix: testPrefix() });
       const user = await createTestUser(db);
       // 50 jobs at once against 30 tokens: the first wave alone is bound to be throttled.
       const rows = await insertMessages(db, user.id, 150);
@@ -77,8 +84,9 @@ describe("sender worker", () => {
     }
   });
 
-  it("fails a message the gateway refuses for good, with the gateway's reason, without retrying", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+  it("fails a message the gateway refuses for good, with the gateway's reason, once it has no attempts left", async () => {
+    // One attempt per message: the refusal is final (a new attempt after one: routing.test.ts).
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix(), env: { SEND_MAX_ATTEMPTS: "1" } });
     const user = await createTestUser(db);
     const [bad] = await insertMessages(db, user.id, 1, { to: "+1" });
 
@@ -98,7 +106,7 @@ describe("sender worker", () => {
   });
 
   it("does not send twice when a job killed mid-send runs again: the gateway's 409 counts as accepted", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix() });
     const user = await createTestUser(db);
     // The earlier worker claimed it, POSTed it, and died before recording the answer.
     const [m] = await insertMessages(db, user.id, 1, { status: "sending", sendingAt: new Date(), attempts: 1 });
@@ -125,7 +133,7 @@ describe("sender worker", () => {
         return ++calls === 1 ? { kind: "transient", reason: "timeout after 5000 ms", status: null } : result;
       },
     };
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), driver: lossy });
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix(), driver: lossy });
     const user = await createTestUser(db);
     const [m] = await insertMessages(db, user.id, 1);
 
@@ -138,7 +146,7 @@ describe("sender worker", () => {
   });
 
   it("expires a message whose validUntil has passed without sending it", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix() });
     const user = await createTestUser(db);
     const [late, fine] = await insertMessages(db, user.id, 2);
     await db.update(messages).set({ validUntil: new Date(Date.now() - 1_000) }).where(eq(messages.id, late!.id));
@@ -156,7 +164,7 @@ describe("sender worker", () => {
   it("expires a message whose validUntil passes while the gateway keeps throttling", async () => {
     const busy = await startStubGateway(503, { message: "queue limits exceeded", error: "QueueLimitExceeded" });
     try {
-      sender = await startSender({ gatewayUrl: busy.url, prefix: testPrefix() });
+      sender = await startSender({ databaseUrl: database.url, gatewayUrl: busy.url, prefix: testPrefix() });
       const user = await createTestUser(db);
       // Throttling without Retry-After waits a second: longer than this message may wait.
       const [m] = await insertMessages(db, user.id, 1, { validUntil: new Date(Date.now() + 500) });
@@ -178,7 +186,7 @@ describe("sender worker", () => {
   });
 
   it("sends a due scheduled message (the api enqueued it as a delayed job)", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix() });
     const user = await createTestUser(db);
     const [m] = await insertMessages(db, user.id, 1, { status: "scheduled", queuedAt: null, scheduledAt: new Date(Date.now() + 1_500) });
 
@@ -190,7 +198,7 @@ describe("sender worker", () => {
   });
 
   it("never sends a scheduled message before its time, even when its job runs early", async () => {
-    sender = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix() });
+    sender = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix() });
     const user = await createTestUser(db);
     const at = new Date(Date.now() + 2_000);
     const [m] = await insertMessages(db, user.id, 1, { status: "scheduled", queuedAt: null, scheduledAt: at });

@@ -1,19 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createQueue, createRedis, enqueueSends, QUEUE_NAMES, type SmsSendJob } from "@inboxerr/contracts";
-import { createDb } from "@inboxerr/db";
+import { createDb, type Db } from "@inboxerr/db";
 import { createSmsGateDriver, type GatewayDriver, type SendResult } from "@inboxerr/gateway";
-import { createTestUser, insertMessages, testEnv, waitFor } from "@inboxerr/testing";
+import { createTestUser, insertMessages, createPrivateDatabase, testEnv, waitFor } from "@inboxerr/testing";
 import { GATEWAY_CREDENTIALS, startGateway, startSender, testPrefix } from "../testing/harness";
 import { messageRow } from "../testing/messages";
 
-const { db, close } = createDb(testEnv().databaseUrl, { max: 4 });
+// A database of its own: routing reads every shared sender in its database (ADR 0019), and
+// other files' shared test senders must not carry this file's sends.
+let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
+let db: Db;
+let close: () => Promise<void>;
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 beforeAll(async () => {
+  database = await createPrivateDatabase();
+  ({ db, close } = createDb(database.url, { max: 4 }));
   gateway = await startGateway();
 });
 afterAll(async () => {
   await gateway.close();
   await close();
+  await database.drop();
 });
 
 /** The real driver, but each answer is held until `release()` (or for `holdMs`). */
@@ -39,7 +46,7 @@ function heldDriver(holdMs: number) {
 describe("graceful shutdown", () => {
   it("lets an in-flight send finish and records its answer before closing", async () => {
     const held = heldDriver(400);
-    const s = await startSender({ gatewayUrl: gateway.url, prefix: testPrefix(), driver: held.driver });
+    const s = await startSender({ databaseUrl: database.url, gatewayUrl: gateway.url, prefix: testPrefix(), driver: held.driver });
     const user = await createTestUser(db);
     const [m] = await insertMessages(db, user.id, 1);
     await enqueueSends(s.sender.sendQueue, [m!]);
@@ -54,6 +61,7 @@ describe("graceful shutdown", () => {
     const held = heldDriver(60_000);
     const prefix = testPrefix();
     const s = await startSender({
+      databaseUrl: database.url,
       gatewayUrl: gateway.url,
       prefix,
       driver: held.driver,

@@ -15,14 +15,15 @@ export type SendWorkerOptions = {
 };
 
 /**
- * BullMQ honours a manual rate limit (queue.rateLimit, our answer to a 429/503) only when the
- * worker has a limiter `max` (moveToActive compares it with the limiter key). So "no cap" still
- * installs a limiter, one that never binds on its own.
+ * "No cap" still installs a limiter, one that never binds on its own. It used to matter: BullMQ
+ * honours a manual queue.rateLimit only with a limiter `max`, and a 429/503 paused the whole
+ * queue that way. Since ADR 0019 a throttle is per account (the budgets), not queue-wide.
  */
 const UNCAPPED_MAX = 1_000_000_000;
 
 /**
- * SENDER_RATE_LIMIT as a BullMQ limiter. BullMQ counts jobs per fixed window; with one-second
+ * SENDER_RATE_LIMIT as a BullMQ limiter: an overall cap over every sender's own limits.
+ * BullMQ counts jobs per fixed window; with one-second
  * windows a whole second's allowance starts at once, and since a burst's requests reach the
  * gateway spread over a few hundred ms, a sliding second could see nearly twice the limit.
  * Tenth-of-a-second windows (limit/10 each, rounded so the rate never exceeds the limit) keep

@@ -1,10 +1,15 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "@inboxerr/db";
 
-/** The three kinds of rows that should have a live `sms-send` job but may have lost it. */
-export type SweepKind = "queued" | "scheduled" | "sending";
+/**
+ * The kinds of rows that should have a live `sms-send` job but may have lost it. `reattempt`:
+ * sending or accepted, its last attempt ended without leaving the phone and attempts are left
+ * (ADR 0019), so the job of its next attempt should exist.
+ */
+export type SweepKind = "queued" | "scheduled" | "sending" | "reattempt";
 
-export type SweepRow = { id: string; priority: number };
+/** `n`: the attempt its job makes, so the job id to look for is sendJobId(id, n). */
+export type SweepRow = { id: string; priority: number; n: number };
 export type Cursor = { updatedAt: string; id: string } | null;
 
 /**
@@ -18,23 +23,37 @@ export type Cursor = { updatedAt: string; id: string } | null;
 export async function scanPage(
   db: Db,
   kind: SweepKind,
-  opts: { graceMs: number; staleMs: number; limit: number; after: Cursor },
+  opts: { graceMs: number; staleMs: number; maxAttempts: number; limit: number; after: Cursor },
 ): Promise<{ rows: SweepRow[]; next: Cursor }> {
   const cutoff = (ms: number) => sql`now() - make_interval(secs => ${ms / 1000}::double precision)`;
+  const live = sql`a.status in ('sending', 'accepted', 'sent')`;
   const due: Record<SweepKind, SQL> = {
-    queued: sql`updated_at < ${cutoff(opts.graceMs)}`,
-    scheduled: sql`scheduled_at < ${cutoff(opts.graceMs)}`,
-    sending: sql`updated_at < ${cutoff(opts.staleMs)}`,
+    queued: sql`status = 'queued' and updated_at < ${cutoff(opts.graceMs)}`,
+    scheduled: sql`status = 'scheduled' and scheduled_at < ${cutoff(opts.graceMs)}`,
+    // A message whose every attempt failed has no next job to give (its last writer failed it).
+    sending: sql`status = 'sending' and updated_at < ${cutoff(opts.staleMs)}
+      and (exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
+        or (select count(*) from message_attempts a where a.message_id = m.id) < ${opts.maxAttempts})`,
+    reattempt: sql`status in ('sending', 'accepted')
+      and not exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
+      and (select count(*) from message_attempts a where a.message_id = m.id) between 1 and ${opts.maxAttempts - 1}
+      and (select max(a.updated_at) from message_attempts a where a.message_id = m.id) < ${cutoff(opts.graceMs)}`,
   };
   const after = opts.after ? sql`and (updated_at, id) > (${opts.after.updatedAt}::timestamptz, ${opts.after.id}::uuid)` : sql``;
-  const { rows } = await db.execute<{ id: string; priority: number; updated_at: string }>(sql`
-    select id, priority, updated_at::text as updated_at from messages
-    where status = ${kind} and ${due[kind]} ${after}
+  const { rows } = await db.execute<{ id: string; priority: number; updated_at: string; n: number }>(sql`
+    select id, priority, updated_at::text as updated_at,
+      -- The live attempt's job, else the next attempt's.
+      coalesce(
+        (select a.n from message_attempts a where a.message_id = m.id and ${live}),
+        (select count(*) from message_attempts a where a.message_id = m.id) + 1
+      )::int as n
+    from messages m
+    where ${due[kind]} ${after}
     order by updated_at, id
     limit ${opts.limit}`);
   const last = rows.at(-1);
   return {
-    rows: rows.map((r) => ({ id: r.id, priority: Number(r.priority) })),
+    rows: rows.map((r) => ({ id: r.id, priority: Number(r.priority), n: Number(r.n) })),
     next: last ? { updatedAt: last.updated_at, id: last.id } : null,
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
-import { enqueueSends } from "@inboxerr/contracts";
-import { createDb, idempotencyKeys, messages, type DbHandle } from "@inboxerr/db";
+import { enqueueSends, sendJobId } from "@inboxerr/contracts";
+import { createDb, idempotencyKeys, messageAttempts, messages, type DbHandle } from "@inboxerr/db";
 import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
 import { LOCK_KEYS } from "../advisory-lock";
 import { EXPIRED_UNSENT } from "../send/batcher";
@@ -93,6 +93,31 @@ describe("sweeper", () => {
       return j?.finishedOn && j;
     });
     expect(job.returnvalue).toBe("accepted:duplicate");
+  });
+
+  it("gives a message whose refused attempt's follow-up job was lost its next attempt's job (ADR 0019)", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    // Attempt 1 was refused (4xx) a minute ago; the worker died before adding attempt 2's job.
+    const [m] = await insertMessages(handle.db, user.id, 1, { status: "sending", sendingAt: new Date(), attempts: 1 });
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await handle.db
+      .insert(messageAttempts)
+      .values({ id: m!.id, messageId: m!.id, n: 1, status: "failed", error: "refused", createdAt: minuteAgo, updatedAt: minuteAgo });
+
+    const report = await sender.sender.runSweeperOnce();
+    expect(report?.reenqueued).toMatchObject({ reattempt: 1, sending: 0 });
+    expect(await sender.sender.sendQueue.getJob(sendJobId(m!.id, 2))).toBeTruthy();
+    // Seen as live now: a second pass adds nothing.
+    expect((await sender.sender.runSweeperOnce())?.reenqueued.reattempt).toBe(0);
+    sender.sender.start({ periodic: false });
+    await accepted(m!.id);
+
+    const attempts = await handle.db.select().from(messageAttempts).where(eq(messageAttempts.messageId, m!.id));
+    const second = attempts.find((a) => a.n === 2);
+    expect(second).toMatchObject({ status: "accepted" });
+    expect(await sent(second!.id)).toBe(1);
+    expect(await sent(m!.id)).toBe(0);
   });
 
   it("leaves messages with a live job and young queued messages alone", async () => {

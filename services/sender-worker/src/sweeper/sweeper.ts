@@ -1,15 +1,16 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { enqueueSends, type SmsSendJob } from "@inboxerr/contracts";
+import { sendJobId, type SmsSendJob } from "@inboxerr/contracts";
 import { transitionMany, type DbHandle } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import { LOCK_KEYS, withAdvisoryLock } from "../advisory-lock";
 import type { SenderInstruments } from "../prometheus";
 import { EXPIRED_UNSENT } from "../send/batcher";
+import { enqueueAttempts } from "../send/enqueue";
 import { jobPresence } from "./job-states";
 import { purgeIdempotencyKeys } from "./purge";
-import { expiredIds, scanPage, type Cursor, type SweepKind } from "./scan";
+import { expiredIds, scanPage, type Cursor, type SweepKind, type SweepRow } from "./scan";
 
 // The statuses expiredIds selects from.
 const EXPIRABLE = ["scheduled", "queued"] as const;
@@ -32,6 +33,8 @@ export type SweeperOptions = {
   graceMs: number;
   /** Rows per page: bounds memory and each Redis pipeline, so a 100k backlog pages through. */
   pageSize: number;
+  /** SEND_MAX_ATTEMPTS: a message with fewer attempt rows and none live gets its next attempt's job back. */
+  maxAttempts: number;
 };
 
 export type SweepReport = { reenqueued: Record<SweepKind, number>; expired: number; idempotencyKeysPurged: number };
@@ -67,15 +70,22 @@ export function createSweeper(opts: SweeperOptions) {
     let total = 0;
     let after: Cursor = null;
     do {
-      const page = await scanPage(opts.db.db, kind, { graceMs: opts.graceMs, staleMs: opts.staleMs, limit: opts.pageSize, after });
+      const page = await scanPage(opts.db.db, kind, {
+        graceMs: opts.graceMs,
+        staleMs: opts.staleMs,
+        maxAttempts: opts.maxAttempts,
+        limit: opts.pageSize,
+        after,
+      });
       after = page.next;
       if (page.rows.length === 0) break;
-      const presence = await jobPresence(opts.redis, opts.queue, page.rows.map((r) => r.id));
-      const lost = page.rows.filter((r) => presence.get(r.id) !== "live");
+      const jobId = (r: SweepRow) => sendJobId(r.id, r.n);
+      const presence = await jobPresence(opts.redis, opts.queue, page.rows.map(jobId));
+      const lost = page.rows.filter((r) => presence.get(jobId(r)) !== "live");
       // A kept finished job of the same id would turn the add into a silent no-op.
-      const finished = lost.filter((r) => presence.get(r.id) === "finished");
-      await Promise.all(finished.map((r) => opts.queue.remove(r.id)));
-      await enqueueSends(opts.queue, lost.map((r) => ({ id: r.id, priority: r.priority })));
+      const finished = lost.filter((r) => presence.get(jobId(r)) === "finished");
+      await Promise.all(finished.map((r) => opts.queue.remove(jobId(r))));
+      await enqueueAttempts(opts.queue, lost);
       total += lost.length;
       if (page.rows.length < opts.pageSize) break;
     } while (after);
@@ -87,12 +97,12 @@ export function createSweeper(opts: SweeperOptions) {
     async runOnce(): Promise<SweepReport | null> {
       return withAdvisoryLock(opts.db.pool, LOCK_KEYS.sweeper, async () => {
         const expired = await expire();
-        const reenqueued = { queued: 0, scheduled: 0, sending: 0 };
-        for (const kind of ["queued", "scheduled", "sending"] as const) reenqueued[kind] = await reenqueue(kind);
+        const reenqueued = { queued: 0, scheduled: 0, sending: 0, reattempt: 0 };
+        for (const kind of ["queued", "scheduled", "sending", "reattempt"] as const) reenqueued[kind] = await reenqueue(kind);
         const idempotencyKeysPurged = await purgeIdempotencyKeys(opts.db.db);
         opts.metrics.sweeperIdempotencyKeysPurged.inc(idempotencyKeysPurged);
         const report = { reenqueued, expired, idempotencyKeysPurged };
-        const total = expired + reenqueued.queued + reenqueued.scheduled + reenqueued.sending + idempotencyKeysPurged;
+        const total = expired + Object.values(reenqueued).reduce((a, b) => a + b, 0) + idempotencyKeysPurged;
         if (total > 0) opts.logger.info(report, "sweeper pass");
         return report;
       });

@@ -12,8 +12,11 @@ import { testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 // Test-only (a devDependency): the sender never depends on the simulator at run time.
 import { createSimulatorApp, type SimulatorOptions, type SimulatorStats } from "@inboxerr/gateway-simulator";
 import { createSenderWorker, type SenderTuning } from "../app";
+import type { Budgets } from "../route/budget-types";
 import { SENDER_CONFIG_KEYS, type SenderConfig } from "../config";
 import { SENDER_DB_OPTIONS } from "../db";
+
+export { addAccount, addSenders, TEST_SECRETS_KEY } from "./fleet";
 
 export const GATEWAY_CREDENTIALS = { username: "inboxerr", password: "sender-test-password" };
 
@@ -54,6 +57,20 @@ export async function startGateway(opts: Partial<SimulatorOptions> = {}) {
     accepted,
     async stats(): Promise<SimulatorStats> {
       return (await (await fetch(`${base}/simulator/stats`)).json()) as SimulatorStats;
+    },
+    /** The primary account's stats, or the named account's (several accounts, ADR 0019 tests). */
+    statsOf: (account?: string): SimulatorStats => sim.stats(account),
+    /** Device ids of the primary account, or of the named one. */
+    deviceIds: (account?: string): string[] => sim.devices(account).map((d) => d.id),
+    /** A further account in the same simulator, with its own phones, throttle and stats. */
+    async addAccount(login: { username: string; password: string }): Promise<string[]> {
+      const res = await fetch(`${base}/simulator/accounts`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(login),
+      });
+      if (res.status !== 201) throw new Error(`simulator refused the account: ${res.status}`);
+      return ((await res.json()) as { devices: { id: string }[] }).devices.map((d) => d.id);
     },
     async close() {
       await sim.close();
@@ -102,6 +119,8 @@ export type StartSenderOptions = {
   /** Point publishing at a dead Redis to see the outbox relay cover for it. */
   producerRedisUrl?: string;
   driver?: GatewayDriver;
+  /** Budgets other than the Redis ones (route/budgets.ts) on the sender's producer connection. */
+  budgets?: Budgets;
   /** Start the sweeper and relay timers too (default: off, tests call runSweeperOnce/runRelayOnce). */
   periodic?: boolean;
   autostart?: boolean;
@@ -131,7 +150,16 @@ export async function startSender(opts: StartSenderOptions) {
     message: "redis connections ready",
   });
   const registry = new Registry();
-  const sender = createSenderWorker({ config, db, redis, driver, logger, registry, tuning: opts.tuning });
+  const sender = createSenderWorker({
+    config,
+    db,
+    redis,
+    driver,
+    logger,
+    registry,
+    tuning: opts.tuning,
+    ...(opts.budgets ? { budgets: opts.budgets } : {}),
+  });
   if (opts.autostart !== false) sender.start({ periodic: opts.periodic ?? false });
   return {
     sender,

@@ -1,0 +1,112 @@
+import { namedStatement, type Executor } from "../named";
+import type { WaitingReason } from "../schema/fleet";
+
+// The sender-worker's writes of message_attempts (ADR 0019 "Attempts"). webhook-ingest moves
+// attempts on from `accepted` (report-batch.ts); these cover the claim and the send's answer.
+
+/** An attempt to open at claim time: the id is the one the gateway will see. */
+export type NewAttempt = {
+  id: string;
+  messageId: string;
+  /** NULL: the env's `default` gateway and device (part 1, or the implicit sender). */
+  senderId: string | null;
+  n: number;
+  /**
+   * Count this call in messages.attempts (calls that may reach the gateway): true for an
+   * attempt whose claim moves no status (the move to `sending` counts the first one itself).
+   */
+  countsCall: boolean;
+};
+
+const BEGIN_ATTEMPTS = namedStatement<{ id: string; message_id: string }>(
+  "inboxerr_sender_begin_attempts",
+  `
+    with a as (
+      insert into message_attempts (id, message_id, sender_id, n, status)
+      select v.id, v.message_id, v.sender_id, v.n, 'sending'
+      from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[]) as v(id, message_id, sender_id, n)
+      order by v.message_id
+      -- A racing replica opened this message's live attempt (or attempt n) first: not ours.
+      on conflict do nothing
+      returning id, message_id, sender_id
+    ), m as (
+      update messages m set sender_id = a.sender_id, waiting_reason = null,
+        attempts = m.attempts + case when c.counts then 1 else 0 end,
+        updated_at = case when c.counts then now() else m.updated_at end
+      from a join unnest($2::uuid[], $5::boolean[]) as c(message_id, counts) on c.message_id = a.message_id
+      where m.id = a.message_id
+        and (c.counts or (m.sender_id, m.waiting_reason) is distinct from (a.sender_id, null::text))
+    )
+    select id, message_id from a`,
+);
+
+/**
+ * Opens one `sending` attempt per item and points its message at the attempt's sender (and
+ * clears its waiting_reason), in one statement. Returns the ids actually inserted: an item
+ * whose message already has a live attempt, or an attempt number n, lost to another claim and
+ * must not be sent. Run it in the claim's transaction.
+ */
+export async function beginAttempts(db: Executor, attempts: readonly NewAttempt[]): Promise<Set<string>> {
+  if (attempts.length === 0) return new Set();
+  const col = <T>(pick: (a: NewAttempt) => T) => attempts.map(pick);
+  const { rows } = await BEGIN_ATTEMPTS.run(db, [col((a) => a.id), col((a) => a.messageId), col((a) => a.senderId), col((a) => a.n), col((a) => a.countsCall)]);
+  return new Set(rows.map((r) => r.id));
+}
+
+const SET_WAITING = namedStatement(
+  "inboxerr_sender_set_waiting",
+  `
+    update messages m set waiting_reason = v.reason
+    from unnest($1::uuid[], $2::text[]) as v(id, reason)
+    where m.id = v.id and m.waiting_reason is distinct from v.reason
+      and m.status in ('queued', 'scheduled', 'sending', 'accepted')`,
+);
+
+/** Records why each message waits for an attempt; a row that already says so is not written. */
+export async function setWaitingReasons(db: Executor, items: readonly { messageId: string; reason: WaitingReason }[]): Promise<void> {
+  if (items.length === 0) return;
+  await SET_WAITING.run(db, [items.map((i) => i.messageId), items.map((i) => i.reason)]);
+}
+
+/** The gateway's answer to an attempt's send request. */
+export type AttemptAnswer = { attemptId: string; to: "accepted" | "failed"; error?: string };
+
+const FINISH_ATTEMPTS = namedStatement(
+  "inboxerr_sender_finish_attempts",
+  `
+    update message_attempts a set
+      status = v.status,
+      error = coalesce(v.error, a.error),
+      accepted_at = case when v.status = 'accepted' then now() else a.accepted_at end,
+      failed_at = case when v.status = 'failed' then now() else a.failed_at end,
+      updated_at = now()
+    from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, status, error)
+    -- Forward only: a report (webhook-ingest) may already have moved it past sending.
+    where a.id = v.id and a.status = 'sending'`,
+);
+
+/** Records the gateway's answer on each attempt that is still `sending`. */
+export async function finishAttempts(db: Executor, answers: readonly AttemptAnswer[]): Promise<void> {
+  if (answers.length === 0) return;
+  await FINISH_ATTEMPTS.run(db, [
+    answers.map((a) => a.attemptId),
+    answers.map((a) => a.to),
+    // A NUL cannot be stored in text; the gateway's reason is free text.
+    answers.map((a) => a.error?.replaceAll("\u0000", "") ?? null),
+  ]);
+}
+
+const DROP_ATTEMPTS = namedStatement(
+  "inboxerr_sender_drop_attempts",
+  `
+    delete from message_attempts where id = any($1::uuid[]) and status = 'sending'`,
+);
+
+/**
+ * Takes back attempts the gateway refused outright (429/503): it cannot have them, so they
+ * were never attempts. The message keeps its status and routes again, maybe elsewhere.
+ */
+export async function dropAttempts(db: Executor, attemptIds: readonly string[]): Promise<void> {
+  if (attemptIds.length === 0) return;
+  await DROP_ATTEMPTS.run(db, [attemptIds]);
+}

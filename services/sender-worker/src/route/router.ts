@@ -1,0 +1,75 @@
+import type { WaitingReason } from "@inboxerr/db";
+import type { BudgetRequest, BudgetSender } from "./budget-types";
+import type { CachedSender, FleetSnapshot } from "./fleet-cache";
+
+/** What routing needs to know of a message that needs a new attempt. */
+export type RouteInput = {
+  messageId: string;
+  userId: string;
+  to: string;
+  pinnedSenderId: string | null;
+  stickySenderId: string | null;
+};
+
+export type Route =
+  /** Ask the budgets: the candidates, in preference order. */
+  | { kind: "budget"; request: BudgetRequest }
+  /** The message cannot be sent by anyone now; no budget is asked. */
+  | { kind: "wait"; reason: WaitingReason }
+  /**
+   * The `default` account has no sender rows yet (a fresh install before its first sync, or
+   * the single-phone setup of part 1): the env's SMSGATE_* gateway and device send it,
+   * unbudgeted, as part 1 did (ADR 0019 Consequences).
+   */
+  | { kind: "implicit" };
+
+const toBudgetSender = (s: CachedSender): BudgetSender => ({
+  id: s.id,
+  accountId: s.accountId,
+  ratePerMinute: s.ratePerMinute,
+  dailyCap: s.dailyCap,
+  monthlyUniqueCap: s.monthlyUniqueCap,
+});
+
+const PINNED_WAIT: Record<Exclude<CachedSender["status"], "active">, WaitingReason> = {
+  paused: "paused",
+  offline: "sender_offline",
+  retired: "no_active_sender",
+};
+
+/**
+ * Routing (ADR 0019 "Routing"): the candidates of one message, on one fleet snapshot.
+ * `turn` rotates the candidates of unpinned, unsticky messages, so ties among equally free
+ * senders are broken round-robin (the budgets keep the order among equals).
+ */
+export function routeMessage(fleet: FleetSnapshot, input: RouteInput, turn: number): Route {
+  const usable = (s: CachedSender) => s.status === "active" && fleet.accounts.get(s.accountId)?.status === "active";
+
+  if (input.pinnedSenderId !== null) {
+    const sender = fleet.senders.get(input.pinnedSenderId);
+    if (!sender || fleet.accounts.get(sender.accountId)?.status !== "active") return { kind: "wait", reason: "no_active_sender" };
+    if (sender.status !== "active") return { kind: "wait", reason: PINNED_WAIT[sender.status] };
+    return { kind: "budget", request: { messageId: input.messageId, recipient: input.to, candidates: [toBudgetSender(sender)], preferFirst: true } };
+  }
+
+  // A user with senders of their own routes through them only, even while all are paused.
+  const own = (fleet.byOwner.get(input.userId) ?? []).filter((s) => s.status !== "retired");
+  const pool = (own.length > 0 ? own : (fleet.byOwner.get("") ?? [])).filter(usable);
+  if (pool.length === 0) {
+    const implicit = own.length === 0 && !fleet.defaultHasSenders && fleet.defaultStatus !== "disabled";
+    return implicit ? { kind: "implicit" } : { kind: "wait", reason: "no_active_sender" };
+  }
+
+  const sticky = input.stickySenderId === null ? -1 : pool.findIndex((s) => s.id === input.stickySenderId);
+  let ordered: CachedSender[];
+  if (sticky >= 0) {
+    ordered = [pool[sticky]!, ...pool.slice(0, sticky), ...pool.slice(sticky + 1)];
+  } else {
+    const k = turn % pool.length;
+    ordered = [...pool.slice(k), ...pool.slice(0, k)];
+  }
+  return {
+    kind: "budget",
+    request: { messageId: input.messageId, recipient: input.to, candidates: ordered.map(toBudgetSender), preferFirst: sticky >= 0 },
+  };
+}
