@@ -64,16 +64,15 @@ export const fields = {
   PUBLIC_WEBHOOK_URL: url(["http:", "https:"]).default("http://127.0.0.1:3001/webhooks/sms-gate"),
   SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(200),
   SENDER_RATE_LIMIT: z.coerce.number().int().min(0).default(0),
-  // ADR 0019: attempts (gateway ids) per message, the first included; 3 is DEFAULT_SEND_MAX_ATTEMPTS
-  // in @inboxerr/db (this package cannot import it), which a sender-worker test keeps equal.
+  // ADR 0019: attempts (gateway ids) per message, the first included; a new attempt follows
+  // only one that provably never left the phone. Keep it equal in every service. 3 is
+  // DEFAULT_SEND_MAX_ATTEMPTS in @inboxerr/db (this package cannot import it), which a
+  // sender-worker test keeps equal.
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   SWEEPER_STALE_SECONDS: z.coerce.number().int().min(5).default(120),
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
   // Discovery (issue 15): how often the sender-worker re-reads every active account's devices.
   SENDER_SYNC_SECONDS: z.coerce.number().positive().default(60),
-  // ADR 0019: attempts (gateway ids) per message, the first included; a new attempt follows
-  // only one that provably never left the phone. Keep it equal in every service.
-  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   // ADR 0008: metrics-worker counts, from Postgres, events published this long ago that no
   // queue copy applied (Redis lost them); checked every interval.
   METRICS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
