@@ -177,6 +177,8 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   return {
     app: createOpsApp({ registry: deps.registry, db: db.db, redis: deps.redis.producer, pausedForDatabase: () => outage.paused }),
     registry: deps.registry,
+    /** The senders and accounts routing sees now (cached for `senderCacheMs`). */
+    fleetSnapshot: () => fleet.get(),
     sendQueue,
     /** The outbox queues this replica publishes to (one per consumer). */
     eventQueues,

@@ -38,11 +38,12 @@ const PINNED_WAIT: Record<Exclude<CachedSender["status"], "active">, WaitingReas
 };
 
 /**
- * Routing (ADR 0019 "Routing"): the candidates of one message, on one fleet snapshot.
- * `turn` rotates the candidates of unpinned, unsticky messages, so ties among equally free
- * senders are broken round-robin (the budgets keep the order among equals).
+ * Routing (ADR 0019 "Routing"): the candidates of one message, on one fleet snapshot, in
+ * preference order. Ties among equally free senders are the budgets' to break: their
+ * round-robin counter lives in Redis, shared by every replica (a second rotation here would
+ * move the pick two places per message and leave half the senders unused).
  */
-export function routeMessage(fleet: FleetSnapshot, input: RouteInput, turn: number): Route {
+export function routeMessage(fleet: FleetSnapshot, input: RouteInput): Route {
   const usable = (s: CachedSender) => s.status === "active" && fleet.accounts.get(s.accountId)?.status === "active";
 
   if (input.pinnedSenderId !== null) {
@@ -61,13 +62,7 @@ export function routeMessage(fleet: FleetSnapshot, input: RouteInput, turn: numb
   }
 
   const sticky = input.stickySenderId === null ? -1 : pool.findIndex((s) => s.id === input.stickySenderId);
-  let ordered: CachedSender[];
-  if (sticky >= 0) {
-    ordered = [pool[sticky]!, ...pool.slice(0, sticky), ...pool.slice(sticky + 1)];
-  } else {
-    const k = turn % pool.length;
-    ordered = [...pool.slice(k), ...pool.slice(0, k)];
-  }
+  const ordered = sticky >= 0 ? [pool[sticky]!, ...pool.slice(0, sticky), ...pool.slice(sticky + 1)] : pool;
   return {
     kind: "budget",
     request: { messageId: input.messageId, recipient: input.to, candidates: ordered.map(toBudgetSender), preferFirst: sticky >= 0 },

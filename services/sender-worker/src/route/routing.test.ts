@@ -290,6 +290,8 @@ describe("routing (ADR 0019)", () => {
 
     const device = gateway.deviceIds()[1]!;
     const { senderId } = await ensureDefaultAccount(db(), { ...sender.config, SMSGATE_DEVICE_ID: device });
+    // Routing reads senders through a cache (senderCacheMs): wait until it sees the new one.
+    await waitFor(async () => (await sender!.sender.fleetSnapshot()).defaultHasSenders, { message: "routing sees the default account's sender" });
     const [after] = await insertMessages(db(), user.id, 1, { to: "+15550001234" });
     await enqueueSends(sender.sender.sendQueue, [after!]);
     await waitFor(async () => (await messageRow(db(), after!.id)).status === "accepted");

@@ -308,7 +308,7 @@ async function route(
       routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID(), decision === "legacy"));
       continue;
     }
-    const r = routeMessage(fleet, { messageId: row!.id, userId: row!.userId, to: row!.to, pinnedSenderId: row!.pinnedSenderId, stickySenderId: row!.stickySenderId }, turn++);
+    const r = routeMessage(fleet, { messageId: row!.id, userId: row!.userId, to: row!.to, pinnedSenderId: row!.pinnedSenderId, stickySenderId: row!.stickySenderId });
     if (r.kind === "implicit") routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID()));
     else if (r.kind === "wait") {
       // A pin this snapshot does not know yet is a sender made a moment ago: look again soon.
@@ -339,9 +339,6 @@ async function route(
   });
   return routed;
 }
-
-/** Round-robin among equally free senders, across batches. */
-let turn = 0;
 
 /**
  * The claim commit (ADR 0019): in one transaction, the first attempt's move to `sending`
