@@ -64,6 +64,13 @@ export type SenderJson = {
   usage: { today: number; monthUniqueRecipients: number };
 };
 
+type AccountOptions = {
+  /** Where the api and workers reach this account's gateway (a proxy in front of the simulator). Default: the simulator. */
+  baseUrl?: string;
+  /** Register webhook-ingest's URL on it. Default true. */
+  webhooks?: boolean;
+};
+
 /** One simulator account (its login) and the gateway account the api keeps for it. */
 export type FleetAccount = { id: string; username: string; password: string };
 
@@ -137,10 +144,15 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
     };
 
     /** Makes a gateway account for a simulator login (shared when `token` is an admin's and `shared`), syncs it, and registers ingest's webhook. */
-    const addAccount = async (login: { username: string; password: string }, token: string, shared: boolean): Promise<FleetAccount> => {
+    const addAccount = async (
+      login: { username: string; password: string },
+      token: string,
+      shared: boolean,
+      how: AccountOptions = {},
+    ): Promise<FleetAccount> => {
       const body = {
         name: `phones-${login.username}`,
-        baseUrl: gateway.url,
+        baseUrl: how.baseUrl ?? gateway.url,
         username: login.username,
         password: login.password,
         webhookSigningKey: SIGNING_KEY,
@@ -149,7 +161,7 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
       const account = await expectCall("POST", "/gateway-accounts", 201, { token, body });
       await expectCall("POST", `/gateway-accounts/${account.id}/sync`, 200, { token });
       const driver = createSmsGateDriver({ baseUrl: gateway.url, username: login.username, password: login.password, timeoutMs: 10_000 });
-      for (const event of EVENTS) await driver.registerWebhook({ id: `inboxerr-${event.replace(":", "-")}`, url: ingest.url, event });
+      if (how.webhooks !== false) for (const event of EVENTS) await driver.registerWebhook({ id: `inboxerr-${event.replace(":", "-")}`, url: ingest.url, event });
       return { id: account.id as string, username: login.username, password: login.password };
     };
 
@@ -167,6 +179,8 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
       admin,
       accounts,
       gatewayUrl: gateway.url,
+      /** The simulator's own base (before /3rdparty/v1 and /simulator). */
+      simBase,
       /** Ids of the gateway's 202s with when each left it (all accounts). */
       gatewayAccepted: gateway.accepted,
       workers,
@@ -235,11 +249,11 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
         for (const id of ids) await fleet.patchSender(id, body);
       },
       /** A simulator account of its own (2 × 2 SIMs) as `token`'s private gateway account, synced. */
-      async addPrivateAccount(token: string): Promise<FleetAccount> {
+      async addPrivateAccount(token: string, how: AccountOptions = {}): Promise<FleetAccount> {
         const login = { username: `private-${uniqueSuffix()}`, password: "private-account-password", signingKey: SIGNING_KEY };
         const created = await fleet.control("POST", "/accounts", login);
         if (created.status !== 201) throw new Error(`simulator account: ${created.status}`);
-        return addAccount(login, token, false);
+        return addAccount(login, token, false, how);
       },
 
       /** POST /messages; the message as the api answers it. */
