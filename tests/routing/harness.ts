@@ -45,12 +45,12 @@ export function createTestClock(): TestClock {
 }
 
 /**
- * Sender-worker knobs ADR 0019 adds (h15/route, h15/budgets): the budgets' clock, the longest a
- * waiting message's job sleeps before it routes again, and how long routing waits after Redis
- * lost its budget keys before rebuilding them. Merged into `tuning` as is: if the names differ
- * after the merge, this type is the one place to align.
+ * Sender-worker knobs ADR 0019 adds (`SenderTuning` on h15/route): the budgets' clock, the
+ * longest a waiting message's job sleeps before it routes again, how long routing waits after
+ * Redis lost its budget keys before rebuilding them, and how old the sender cache may be.
+ * Merged into `tuning` as is: if the names change, this type is the one place to align.
  */
-export type RoutingTuning = { clock?: () => number; maxWaitMs?: number; settleMs?: number };
+export type RoutingTuning = { budgetClock?: () => number; maxWaitMs?: number; budgetSettleMs?: number; senderCacheMs?: number };
 
 /** A sender as GET /senders lists it (the fields the tests read). */
 export type SenderJson = {
@@ -132,7 +132,11 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
       config: { DATABASE_URL: database.url, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, SECRETS_KEY: TEST_SECRETS_KEY },
     });
     closers.push(() => api.stop());
-    const ingest: IngestHarness = await startIngest({ databaseUrl: database.url, ...(opts.redisUrl ? { redisUrl } : {}) });
+    // `prefix`: new attempts' jobs (ingest adds them after a pre-transmission failure) must land
+    // on the workers' queue. startIngest takes it once h15/ingest's harness does; until then the
+    // sweeper re-adds a lost job within sweeperGraceMs (ADR 0019), only slower.
+    const ingestOptions = { databaseUrl: database.url, prefix, ...(opts.redisUrl ? { redisUrl } : {}) };
+    const ingest: IngestHarness = await startIngest(ingestOptions as Parameters<typeof startIngest>[0]);
     closers.push(() => ingest.close());
     const admin = await api.user("admin");
 
@@ -187,7 +191,7 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
 
       /** Starts one more in-process sender-worker replica (sweeper, relay and sync timers on). */
       async startWorker(extra: { env?: Record<string, string>; routing?: RoutingTuning } = {}): Promise<TestSender> {
-        const routing = { clock: clock.now, maxWaitMs: 1_000, settleMs: 2_000, ...opts.routing, ...extra.routing };
+        const routing = { budgetClock: clock.now, maxWaitMs: 1_000, budgetSettleMs: 2_000, senderCacheMs: 1_000, ...opts.routing, ...extra.routing };
         const worker = await startSender({
           gatewayUrl: gateway.url,
           prefix,
