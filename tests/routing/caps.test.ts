@@ -5,7 +5,6 @@
  * simulator read one clock the test moves (ADR 0019: days are UTC by the worker's clock).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "@inboxerr/testing";
 import { recipients, startPhoneFleet, type PhoneFleet, type SenderJson } from "./harness";
 
 let fleet: PhoneFleet;
@@ -28,31 +27,17 @@ const perSender = (rows: { senderId: string | null }[]) => {
   return out;
 };
 
-/**
- * Resolves once the worker's sender cache (refreshed every second) has seen `paused` paused: a
- * message pinned to it waits with `waitingReason: paused`. That message goes out when `paused`
- * is resumed; it is not one the test counts.
- */
-async function routingSeesPaused(token: string, paused: SenderJson): Promise<void> {
-  const probe = await fleet.send(token, { to: "+12025550999", text: "probe", from: paused.id });
-  await waitFor(async () => (await fleet.message(token, probe.id)).waitingReason === "paused", {
-    timeoutMs: 20_000,
-    intervalMs: 200,
-    message: "routing sees the sender paused",
-  });
-}
-
 describe("daily caps", () => {
   it("a SIM with daily_cap 100 sends exactly 100 that day; the rest wait (daily_cap) and then go elsewhere", async () => {
     const user = await fleet.api.user();
     const [x, ...others] = shared;
     await fleet.patchSender(x!.id, { dailyCap: 100 });
     await fleet.patchSenders(others.map((s) => s.id), { status: "paused" });
-    await routingSeesPaused(user.token, others[0]!);
+    await fleet.caughtUp();
     const simBefore = (await fleet.simSendsBySender([x!])).get(x!.id)!.sends;
 
     const ids = await fleet.bulk(user.token, recipients(150, 10));
-    await waitFor(async () => (await fleet.waiting(ids, "daily_cap")) === 50, { timeoutMs: 60_000, message: "50 wait for X's cap" });
+    await fleet.until(async () => (await fleet.waiting(ids, "daily_cap")) === 50, ids, "50 wait for X's cap", 60_000);
     const capped = await fleet.attempts(ids);
     expect(capped).toHaveLength(100);
     expect(capped.every((a) => a.senderId === x!.id)).toBe(true);
@@ -75,10 +60,11 @@ describe("daily caps", () => {
     const user = await fleet.api.user();
     const x = shared[0]!;
     await fleet.patchSender(x.id, { dailyCap: 2 });
+    await fleet.caughtUp();
 
     const pinned: string[] = [];
     for (let i = 0; i < 3; i++) pinned.push((await fleet.send(user.token, { to: recipients(3, 11)[i], text: "Pinned", from: x.id })).id);
-    await waitFor(async () => (await fleet.waiting(pinned, "daily_cap")) === 1, { timeoutMs: 30_000, message: "one pinned message waits" });
+    await fleet.until(async () => (await fleet.waiting(pinned, "daily_cap")) === 1, pinned, "one pinned message waits");
     const sent = await fleet.attempts(pinned);
     expect(sent).toHaveLength(2);
     expect(sent.every((a) => a.senderId === x.id)).toBe(true);
@@ -105,9 +91,10 @@ describe("daily caps", () => {
     fleet.clock.nextUtcDay();
     const user = await fleet.api.user();
     await fleet.patchSenders(shared.map((s) => s.id), { dailyCap: 5, status: "active" });
+    await fleet.caughtUp();
 
     const ids = await fleet.bulk(user.token, recipients(80, 13));
-    await waitFor(async () => (await fleet.waiting(ids, "daily_cap")) === 20, { timeoutMs: 60_000, message: "20 wait for tomorrow" });
+    await fleet.until(async () => (await fleet.waiting(ids, "daily_cap")) === 20, ids, "20 wait for tomorrow", 60_000);
     const today = await fleet.attempts(ids);
     expect(today).toHaveLength(60);
     expect([...perSender(today).values()]).toEqual(Array(12).fill(5));

@@ -130,7 +130,7 @@ describe("kill -9 between claim and answer", () => {
 
     // A replica that was not there: it finds the job stalled (or the sweeper finds the row)
     // and sends the same attempt again.
-    await fleet.startWorker({ env: { SMSGATE_TIMEOUT_MS: "30000", SWEEPER_STALE_SECONDS: "3" } });
+    await fleet.startWorker({ env: { SMSGATE_TIMEOUT_MS: "30000", SWEEPER_STALE_SECONDS: "5" } });
     await waitFor(async () => (await fleet.attempts([message.id]))[0]?.status === "accepted", {
       timeoutMs: 120_000,
       intervalMs: 500,

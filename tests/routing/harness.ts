@@ -169,6 +169,9 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
       return { id: account.id as string, username: login.username, password: login.password };
     };
 
+    /** A private sender of a user of its own that only caughtUp() flips and probes. */
+    let barrier: { token: string; senderId: string; paused: boolean } | undefined;
+
     const accounts: FleetAccount[] = [];
     for (const login of simAccounts) accounts.push(await addAccount(login, admin.token, true));
 
@@ -260,6 +263,40 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
         return addAccount(login, token, false, how);
       },
 
+      /**
+       * Resolves once the sender-worker's routing works from a snapshot of senders and accounts
+       * taken after this call began (it caches them for `senderCacheMs`), so every PATCH made
+       * before is seen. Flips a barrier sender's status and probes it with a pinned message until
+       * routing acts on the new status. One replica's cache: with several, make the changes
+       * before starting them.
+       */
+      async caughtUp(): Promise<void> {
+        if (!barrier) {
+          const user = await api.user();
+          const account = await fleet.addPrivateAccount(user.token, { webhooks: false });
+          const [sender] = ofAccounts(await fleet.senders(user.token), [account.id]);
+          barrier = { token: user.token, senderId: sender!.id, paused: false };
+        }
+        const b = barrier;
+        b.paused = !b.paused;
+        await fleet.patchSender(b.senderId, { status: b.paused ? "paused" : "active" }, b.token);
+        const want = b.paused ? "paused" : "sent";
+        await waitFor(
+          async () => {
+            const probe = await fleet.send(b.token, { to: "+12025550100", text: "barrier", from: b.senderId });
+            const decided = await waitFor(
+              async () => {
+                const m = await fleet.message(b.token, probe.id);
+                return m.attemptCount > 0 ? "sent" : m.waitingReason === "paused" ? "paused" : null;
+              },
+              { timeoutMs: 10_000, intervalMs: 50, message: "the barrier probe is routed" },
+            );
+            return decided === want;
+          },
+          { timeoutMs: 30_000, intervalMs: 100, message: `routing sees the barrier sender ${want === "sent" ? "active" : "paused"}` },
+        );
+      },
+
       /** POST /messages; the message as the api answers it. */
       async send(token: string, body: Record<string, unknown>) {
         return expectCall("POST", "/messages", 202, { token, body });
@@ -343,6 +380,29 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
         return row?.n ?? 0;
       },
 
+      /** Status, waiting reason and attempts of `ids` (at most 20), for a failure message. */
+      async explain(ids: string[]): Promise<string> {
+        const rows = await handle.db
+          .select({ id: messages.id, status: messages.status, waitingReason: messages.waitingReason, senderId: messages.senderId })
+          .from(messages)
+          .where(inArray(messages.id, ids.slice(0, 20)));
+        const attempts = await fleet.attempts(ids.slice(0, 20));
+        return rows
+          .map((r) => {
+            const mine = attempts.filter((a) => a.messageId === r.id).map((a) => `#${a.n} ${a.status} via ${a.senderId} ${a.error ?? ""}`);
+            return `${r.id}: ${r.status} waiting=${r.waitingReason} sender=${r.senderId} [${mine.join("; ")}]`;
+          })
+          .join("\n");
+      },
+      /** waitFor, whose timeout names the state of `ids`. */
+      async until<T>(fn: () => Promise<T>, ids: string[], message: string, timeoutMs = 30_000): Promise<void> {
+        try {
+          await waitFor(fn, { timeoutMs, intervalMs: 200, message });
+        } catch (err) {
+          throw new Error(`${(err as Error).message}\n${await fleet.explain(ids)}`, { cause: err });
+        }
+      },
+
       async close() {
         for (const w of workers.splice(0)) await w.close().catch(() => undefined);
         for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
@@ -362,9 +422,17 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
   }
 }
 
-/** `n` distinct E.164 recipients, `tag` (0..99) keeping calls apart. */
+/** US area codes libphonenumber accepts (N11 codes such as 211 are not numbers). */
+const AREA_CODES = [
+  201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224, 225, 228, 229, 231, 234, 239, 240, 248, 251,
+  252, 253, 254, 256, 260, 262, 267, 269, 270, 276, 281, 301, 302,
+];
+
+/** `n` (≤ 10,000) distinct E.164 recipients; a different `tag` (0..39) gives numbers no other tag has. */
 export function recipients(n: number, tag: number): string[] {
-  return Array.from({ length: n }, (_, i) => `+1${String(200 + tag).padStart(3, "0")}555${String(i).padStart(4, "0")}`);
+  const area = AREA_CODES[tag];
+  if (area === undefined || n > 10_000) throw new Error(`recipients(${n}, ${tag}): tag 0..${AREA_CODES.length - 1}, n ≤ 10,000`);
+  return Array.from({ length: n }, (_, i) => `+1${area}555${String(i).padStart(4, "0")}`);
 }
 
 /** The senders a gateway account of `accountIds` holds. */

@@ -17,8 +17,8 @@ let shared: SenderJson[];
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  // Two replicas: the rebuild must hold when both race to do it.
-  fleet = await startPhoneFleet({ accounts: 3, replicas: 2, redisUrl: redis.url });
+  // Replicas start in the test, after the limits are set (each loads its sender cache fresh).
+  fleet = await startPhoneFleet({ accounts: 3, replicas: 0, redisUrl: redis.url });
   shared = await fleet.senders();
   expect(shared).toHaveLength(12);
 }, 120_000);
@@ -36,6 +36,9 @@ describe("a Redis flush mid-run", () => {
     // A rate on every SIM makes the run last long enough to flush in the middle of it.
     await fleet.patchSenders(shared.map((s) => s.id), { ratePerMinute: 600 });
     const simBefore = await fleet.simSendsBySender(shared);
+    // Two replicas: the rebuild must hold when both race to do it.
+    await fleet.startWorker();
+    await fleet.startWorker();
 
     const ids = await fleet.bulk(user.token, recipients(TOTAL, 30));
     await fleet.attempted(ids, 300, 60_000);
