@@ -114,6 +114,7 @@ describe("routing across the fleet", () => {
     const account = await fleet.addPrivateAccount(owner.token);
     const own = ofAccounts(await fleet.senders(owner.token), [account.id]);
     expect(own).toHaveLength(4);
+    await fleet.caughtUp(); // routing knows the owner has senders of their own now
     // The other user cannot see them, nor pin them.
     expect((await fleet.senders(other.token)).map((s) => s.id)).not.toContain(own[0]!.id);
 
