@@ -8,7 +8,7 @@
  * keeps other test files' senders and messages out of this fleet's decisions.
  */
 import { and, count, eq, inArray, sql } from "drizzle-orm";
-import { createDb, messageAttempts, messages, senders, type DbHandle, type WaitingReason } from "@inboxerr/db";
+import { createDb, messageAttempts, messages, type DbHandle, type WaitingReason } from "@inboxerr/db";
 import { createSmsGateDriver } from "@inboxerr/gateway";
 import { TEST_SECRETS_KEY, startTestApi, type CallOptions, type TestApi } from "@inboxerr/api/testing";
 import { startGateway, startSender, type TestSender } from "@inboxerr/sender-worker/testing";
@@ -29,7 +29,7 @@ export type TestClock = {
   nextUtcDay(): number;
 };
 
-export function createTestClock(): TestClock {
+function createTestClock(): TestClock {
   let offset = 0;
   const now = () => Date.now() + offset;
   return {
@@ -437,6 +437,3 @@ export function recipients(n: number, tag: number): string[] {
 
 /** The senders a gateway account of `accountIds` holds. */
 export const ofAccounts = (list: SenderJson[], accountIds: string[]) => list.filter((s) => accountIds.includes(s.accountId));
-
-/** Re-exported so a test reads attempts without importing the schema. */
-export { messageAttempts, messages, senders };
