@@ -31,12 +31,18 @@ export type Harness = {
 
 /** Starts an ingest app; the URLs let a test point it at a Postgres or Redis that is down. */
 export async function startIngest(
-  opts: { redisUrl?: string; databaseUrl?: string; accountKeyCache?: { ttlMs?: number; recheckMs?: number } } = {},
+  opts: {
+    redisUrl?: string;
+    databaseUrl?: string;
+    /** The queue prefix to publish on (e.g. a fleet's, whose sender-workers take the new attempts' jobs); the caller owns its keys. */
+    prefix?: string;
+    accountKeyCache?: { ttlMs?: number; recheckMs?: number };
+  } = {},
 ): Promise<Harness> {
   const env = testEnv();
   const database = createDb(opts.databaseUrl ?? env.databaseUrl, { max: 10, connectionTimeoutMillis: 1_000 });
   const redis: Redis = createRedis(opts.redisUrl ?? env.redisUrl, "producer");
-  const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
+  const prefix = opts.prefix ?? `${env.queuePrefix}:${uniqueSuffix()}`;
   const queues = createOutboxQueues({ connection: redis, prefix });
   const sends = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, { connection: redis, prefix });
   for (const q of [...queues, sends]) q.on("error", () => undefined);
@@ -66,7 +72,7 @@ export async function startIngest(
       await ingest.close();
       await Promise.all([...queues, sends].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
-      if (!opts.redisUrl) await deleteKeysByPrefix(env.redisUrl, prefix).catch(() => undefined);
+      if (!opts.redisUrl && !opts.prefix) await deleteKeysByPrefix(env.redisUrl, prefix).catch(() => undefined);
       await database.close();
     },
   };
