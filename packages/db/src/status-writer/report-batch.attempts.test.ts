@@ -3,6 +3,7 @@ import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayAccounts, senders } from "../schema/fleet";
 import { messageAttempts, messageEvents, messages, type Message, type NewMessageAttempt } from "../schema/messages";
+import { inboundMessages } from "../schema/webhooks";
 import { connectTestDb, insertMessage, insertUser } from "../test-support";
 import { applyReportBatch, type GatewayEnvelope, type GatewayReport } from "./report-batch";
 
@@ -169,5 +170,70 @@ describe("report batch: attempts", () => {
     const old = await insertMessage(db, userId, { status: "accepted" });
     await applyReportBatch(db, [{ ...envelope({ kind: "sent", messageId: old.id }), accountId: mine!.id }]);
     expect((await messageOf(old.id)).status).toBe("accepted");
+  });
+});
+
+describe("report batch: received SMS through an account's own URL", () => {
+  const number = () => `+4479${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+
+  async function account(ownerUserId: string | null) {
+    const [row] = await db
+      .insert(gatewayAccounts)
+      .values({ ownerUserId, name: `inbound-${randomUUID()}`, baseUrl: "http://x", username: "u" })
+      .returning();
+    const [sender] = await db.insert(senders).values({ accountId: row!.id, deviceId: `d-${randomUUID()}` }).returning();
+    return { id: row!.id, senderId: sender!.id };
+  }
+
+  /** `user`'s accepted message to `to`, handed over by `senderId` (none: no attempt). */
+  async function texted(user: string, to: string, senderId: string | null, createdAt: Date) {
+    const message = await insertMessage(db, user, { to, status: "accepted", acceptedAt: createdAt, createdAt });
+    if (senderId) await db.insert(messageAttempts).values({ messageId: message.id, n: 1, status: "accepted", senderId, acceptedAt: createdAt });
+  }
+
+  async function receive(from: string, accountId: string | null) {
+    const e: GatewayEnvelope = {
+      envelopeId: randomUUID(),
+      event: "sms:received",
+      deviceId: "d",
+      messageId: null,
+      json: "{}",
+      act: { kind: "received", fromNumber: from, text: "hi", receivedAt: PHONE_TIME },
+      accountId,
+    };
+    await applyReportBatch(db, [e]);
+    const [row] = await db.select().from(inboundMessages).where(eq(inboundMessages.envelopeId, e.envelopeId));
+    return row!.userId;
+  }
+
+  it("a private account's SMS is its owner's, whoever last texted that number", async () => {
+    const [owner, other] = [(await insertUser(db)).id, (await insertUser(db)).id];
+    const mine = await account(owner);
+    const elsewhere = await account(null);
+    const to = number();
+    await texted(other, to, elsewhere.senderId, new Date());
+    // The legacy URL keeps the global rule; the owner's URL cannot reach the other user's inbox.
+    expect(await receive(to, null)).toBe(other);
+    expect(await receive(to, mine.id)).toBe(owner);
+    // Never texted by anyone: still the owner's, never the admins' (it is their private phone).
+    expect(await receive(number(), mine.id)).toBe(owner);
+  });
+
+  it("a shared account's SMS goes to whoever last texted that number through its senders", async () => {
+    const [viaShared, viaOther] = [(await insertUser(db)).id, (await insertUser(db)).id];
+    const shared = await account(null);
+    const other = await account(null);
+    const to = number();
+    const base = Date.now();
+    await texted(viaShared, to, shared.senderId, new Date(base - 2_000));
+    // Newer, but through another account's phone, or through none: not a reply on this one.
+    await texted(viaOther, to, other.senderId, new Date(base - 1_000));
+    await texted(viaOther, to, null, new Date(base));
+    expect(await receive(to, shared.id)).toBe(viaShared);
+    expect(await receive(to, null)).toBe(viaOther);
+
+    const onlyElsewhere = number();
+    await texted(viaOther, onlyElsewhere, other.senderId, new Date(base));
+    expect(await receive(onlyElsewhere, shared.id)).toBeNull();
   });
 });

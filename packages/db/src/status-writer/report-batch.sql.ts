@@ -53,6 +53,9 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
  *    cancelled or failed attempt left the phone after all is kept;
  * 9. stores received SMS, owned by the user whose latest message to that number reached
  *    `accepted` or later (the gateway had it, so a reply is plausible), else NULL: the admins.
+ *    Through an account's own URL (ADR 0020): a private account's SMS is its owner's, always
+ *    (their phone, and their key could forge it); a shared account's goes by the same rule
+ *    among messages whose attempts one of its senders had accepted or sent, else NULL.
  * Why not transitionMany: it is a statement per step inside a transaction of its own, four
  * or more round trips a batch (ADR 0004). Everything that encodes the state machine (allowed
  * moves, terminal statuses, stamps, latency) is generated from status.ts like transitionMany's,
@@ -244,13 +247,30 @@ export const REPORT_BATCH_SQL = `
     inbound as (
       insert into inbound_messages (user_id, from_number, text, device_id, envelope_id, received_at)
       select
-        (select m.user_id from messages m
-          where m.to = f.from_number
-            and (m.status in ('accepted', 'sent', 'delivered') or m.accepted_at is not null or m.sent_at is not null)
-          order by m.created_at desc
-          limit 1),
+        case
+          -- The env's account (legacy URL, or the default account's id): anyone's reply.
+          when f.account is null then
+            (select m.user_id from messages m
+              where m.to = f.from_number
+                and (m.status in ('accepted', 'sent', 'delivered') or m.accepted_at is not null or m.sent_at is not null)
+              order by m.created_at desc
+              limit 1)
+          -- A private account: the SMS is on its owner's phone, and theirs alone.
+          when g.owner_user_id is not null then g.owner_user_id
+          -- A shared account: only messages one of its senders handed to the gateway.
+          else
+            (select m.user_id from messages m
+              where m.to = f.from_number
+                and exists (
+                  select 1 from message_attempts a join senders s on s.id = a.sender_id
+                  where a.message_id = m.id and s.account_id = f.account
+                    and (a.status in ('accepted', 'sent', 'delivered') or a.accepted_at is not null or a.sent_at is not null))
+              order by m.created_at desc
+              limit 1)
+        end,
         f.from_number, f.body, f.device_id, f.envelope_id, f.received_at
       from fresh f
+      left join gateway_accounts g on g.id = f.account
       where f.kind = 'received'
       on conflict (envelope_id) do nothing
     )

@@ -13,7 +13,10 @@ export type GatewayReport =
   | { kind: "delivered"; messageId: string; at?: Date | null }
   | { kind: "failed"; messageId: string; at?: Date | null; reason: string };
 
-/** An SMS the gateway received; stored once, owned by whoever last texted that number. */
+/**
+ * An SMS the gateway received; stored once, owned by whoever last texted that number (through
+ * an account's own URL: that account's owner, or among a shared account's own attempts).
+ */
 type ReceivedSms = { kind: "received"; fromNumber: string; text: string; receivedAt: Date };
 
 /** One gateway envelope (one webhook): recorded once by its id, and acting only then. */
@@ -30,8 +33,9 @@ export type GatewayEnvelope = {
   act: GatewayReport | ReceivedSms | null;
   /**
    * The gateway account it came through, when verified with that account's own key: its
-   * reports then act only on attempts made through that account's senders. Undefined or null:
-   * the env's `default` account (any attempt, and part-1 messages).
+   * reports then act only on attempts made through that account's senders, and its received
+   * SMS go to that account's owner (a shared one's: among its own attempts' senders). Undefined
+   * or null: the env's `default` account (any attempt, part-1 messages, anyone's reply).
    */
   accountId?: string | null;
 };

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_ACCOUNT_NAME, ensureDefaultAccount, gatewayAccounts, messageAttempts, sealSecret, senders } from "@inboxerr/db";
+import { DEFAULT_ACCOUNT_NAME, ensureDefaultAccount, gatewayAccounts, inboundMessages, messageAttempts, sealSecret, senders } from "@inboxerr/db";
 import { createTestUser, insertMessages } from "@inboxerr/testing";
 import { envelope, messageRow, postSigned, SECRETS, SIGNING_KEY, startIngest, storedEnvelopes, type Harness } from "../testing/harness";
 
@@ -115,6 +115,25 @@ describe("POST /webhooks/sms-gate/:accountId", () => {
     const res = await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt(acct.id)).attemptId), { key: rotated });
     expect(await res.json()).toEqual({ status: "applied" });
     expect((await postSigned(`${h.url}/${acct.id}`, sentHook((await attempt(acct.id)).attemptId), { key: acct.key })).status).toBe(401);
+  });
+
+  it("gives an SMS received on a private account to its owner, never to whoever else texted that number", async () => {
+    const acct = await account();
+    const other = await createTestUser(h.database.db);
+    // Stored as the phone saw it (not a number libphonenumber knows), so the test needs no region.
+    const from = `SHOP${randomUUID().slice(0, 8)}`;
+    await insertMessages(h.database.db, other.id, 1, { to: from, status: "delivered", acceptedAt: new Date() });
+    const received = () => envelope("sms:received", { messageId: "h", message: "hi", sender: from, receivedAt: new Date().toISOString() });
+    const ownerOf = async (envelopeId: string) =>
+      (await h.database.db.select().from(inboundMessages).where(eq(inboundMessages.envelopeId, envelopeId)))[0]?.userId;
+
+    const mine = received();
+    expect((await postSigned(`${h.url}/${acct.id}`, mine, { key: acct.key })).status).toBe(200);
+    expect(await ownerOf(mine.id)).toBe(userId);
+    // The env's URL keeps the global rule: whoever last texted that number.
+    const legacy = received();
+    expect((await postSigned(h.url, legacy)).status).toBe(200);
+    expect(await ownerOf(legacy.id)).toBe(other.id);
   });
 
   it("verifies the default account's own id with the env's key, as /webhooks/sms-gate (any attempt)", async () => {
