@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { gatewayAccounts, messages, senders } from "@inboxerr/db";
+import { gatewayAccounts, LIVE_ATTEMPT_STATUSES, messageAttempts, messages, senders } from "@inboxerr/db";
 import { AppError } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { accountToManage } from "../../fleet/access";
@@ -14,7 +14,9 @@ export function deleteGatewayAccountRoute(deps: ApiDeps) {
     summary: "Remove a gateway account and its senders",
     description:
       "Past attempts and messages stay, without a sender. Refused (409) while waiting messages are pinned (`from`) " +
-      "to one of its senders: cancel them first, or disable the account instead (`status: disabled`).",
+      "to one of its senders: cancel them first, or disable the account instead (`status: disabled`). Refused (409) " +
+      "too while one of its senders has a message in flight (an attempt sending, accepted or sent), whose retry would otherwise " +
+      "go out through another gateway: retry when they finish, after disabling the account so no new ones start.",
     tags: ["fleet"],
     auth: true,
     params: IdParams,
@@ -33,6 +35,21 @@ export function deleteGatewayAccountRoute(deps: ApiDeps) {
           .where(and(eq(senders.accountId, account.id), inArray(messages.status, ["scheduled", "queued"])));
         if (pinned!.n > 0) {
           throw new AppError("conflict", `${pinned!.n} waiting messages are pinned to this account's senders`);
+        }
+        // A live attempt would lose its sender (set null), and the sender-worker's retry of it
+        // would then go out through the env's default gateway under the same attempt id: a
+        // second send. Under the senders' lock no new attempt can name them (its foreign key
+        // check waits on it), so the count holds until the delete commits (ADR 0017).
+        const [live] = await tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(messageAttempts)
+          .innerJoin(senders, eq(senders.id, messageAttempts.senderId))
+          .where(and(eq(senders.accountId, account.id), inArray(messageAttempts.status, [...LIVE_ATTEMPT_STATUSES])));
+        if (live!.n > 0) {
+          throw new AppError(
+            "conflict",
+            `${live!.n} messages are in flight through this account's senders; retry when they finish (disable the account first, so no new ones start)`,
+          );
         }
         await tx.delete(gatewayAccounts).where(eq(gatewayAccounts.id, account.id));
       });

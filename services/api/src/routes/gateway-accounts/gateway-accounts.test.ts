@@ -1,7 +1,7 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDefaultAccount, gatewayAccounts, messages, openSecret, parseSecretsKey, senders } from "@inboxerr/db";
-import { uniqueSuffix } from "@inboxerr/testing";
+import { ensureDefaultAccount, gatewayAccounts, messageAttempts, messages, openSecret, parseSecretsKey, senders } from "@inboxerr/db";
+import { uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { startTestApi, TEST_SECRETS_KEY, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
@@ -146,5 +146,66 @@ describe("/api/v1/gateway-accounts", () => {
     expect(await api.db.db.select().from(senders).where(eq(senders.accountId, created.body.id))).toEqual([]);
     const [message] = await api.db.db.select().from(messages).where(eq(messages.userId, user.id));
     expect(message).toMatchObject({ status: "cancelled", pinnedSenderId: null });
+  });
+
+  it("refuses to delete an account while one of its senders has a message in flight, so its retry cannot go out elsewhere", async () => {
+    const { token } = await api.user();
+    const created = await api.call("POST", "/api/v1/gateway-accounts", { token, body: account() });
+    const [sender] = await api.db.db.insert(senders).values({ accountId: created.body.id, deviceId: "d1" }).returning();
+    const sent = await api.call("POST", "/api/v1/messages", { token, body: { to: "+14155552671", text: "in flight" } });
+    const [attempt] = await api.db.db
+      .insert(messageAttempts)
+      .values({ messageId: sent.body.id, n: 1, status: "sending", senderId: sender!.id })
+      .returning();
+
+    for (const status of ["sending", "accepted", "sent"] as const) {
+      await api.db.db.update(messageAttempts).set({ status }).where(eq(messageAttempts.id, attempt!.id));
+      const refused = await api.call("DELETE", `/api/v1/gateway-accounts/${created.body.id}`, { token });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(refused.body.detail).toMatch(/1 messages are in flight through this account's senders; retry when they finish/);
+      // Nothing changed: the attempt keeps its sender.
+      expect((await api.db.db.select().from(messageAttempts).where(eq(messageAttempts.id, attempt!.id)))[0]).toMatchObject({ status, senderId: sender!.id });
+    }
+
+    // Once it ended, the account goes and the attempt stays, without a sender.
+    await api.db.db.update(messageAttempts).set({ status: "delivered" }).where(eq(messageAttempts.id, attempt!.id));
+    expect((await api.call("DELETE", `/api/v1/gateway-accounts/${created.body.id}`, { token })).status).toBe(204);
+    expect((await api.db.db.select().from(messageAttempts).where(eq(messageAttempts.id, attempt!.id)))[0]).toMatchObject({ senderId: null });
+  });
+
+  it("checks for attempts under the senders' lock: an attempt being opened makes the delete wait, then refuse", async () => {
+    const { token } = await api.user();
+    const created = await api.call("POST", "/api/v1/gateway-accounts", { token, body: account() });
+    const [sender] = await api.db.db.insert(senders).values({ accountId: created.body.id, deviceId: "d1" }).returning();
+    const sent = await api.call("POST", "/api/v1/messages", { token, body: { to: "+14155552671", text: "racing" } });
+
+    // A claim opening an attempt on the sender, not yet committed (its foreign key check holds
+    // the sender row `for key share`).
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => (commit = resolve));
+    let opened!: () => void;
+    const isOpen = new Promise<void>((resolve) => (opened = resolve));
+    const claim = api.db.db.transaction(async (tx) => {
+      await tx.insert(messageAttempts).values({ messageId: sent.body.id, n: 1, status: "sending", senderId: sender!.id });
+      opened();
+      await committing;
+    });
+    await isOpen;
+    const deleting = api.call("DELETE", `/api/v1/gateway-accounts/${created.body.id}`, { token });
+    await waitFor(
+      async () => {
+        const { rows } = await api.db.db.execute(
+          sql`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%from "senders"%for update%'`,
+        );
+        return rows.length > 0;
+      },
+      { message: "the delete waits on the senders' lock" },
+    );
+    commit();
+    await claim;
+    const refused = await deleting;
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/1 messages are in flight/);
   });
 });
