@@ -49,7 +49,7 @@ const from = safeText()
   .meta({
     description:
       "Send through this sender only: its id, or its phone number (normalised like `to`). One of the senders you may " +
-      "route through (your own if you have any, else the shared ones); paused or offline, the messages wait for it. " +
+      "route through (your own if you have any not retired, else the shared ones); paused or offline, the messages wait for it. " +
       "422 with `errors[].code` `unknown_sender`, `sender_not_allowed`, `sender_retired` or `ambiguous_sender` (a number " +
       "several of your senders have: pass the id) stores nothing.",
     example: "+14155550100",

@@ -1,4 +1,4 @@
-import { and, eq, type SQL } from "drizzle-orm";
+import { and, eq, ne, type SQL } from "drizzle-orm";
 import { gatewayAccounts, senders, type Tx } from "@inboxerr/db";
 import { AppError } from "@inboxerr/http";
 import type { Principal } from "../auth/principal";
@@ -30,9 +30,9 @@ export function parseFrom(value: string, phones: PhoneNormalizer): SenderRef {
 /**
  * The sender a send pins its messages to (`messages.pinned_sender_id`), resolved in the send's
  * own transaction. The caller may pin what routing would let them use (ADR 0019
- * "Candidates"): their own accounts' senders if they have any, else the shared ones; another
- * user's private sender does not exist for them (`unknown_sender`), as in fleet/access.ts.
- * A paused or offline sender, or one of a disabled account, is accepted: the messages wait for
+ * "Candidates"): their own accounts' senders if they have any not retired, else the shared
+ * ones; another user's private sender does not exist for them (`unknown_sender`), as in
+ * fleet/access.ts. A paused or offline sender, or one of a disabled account, is accepted: the messages wait for
  * it (`waitingReason`). A retired one never comes back, so it is refused.
  *
  * The matching rows are locked `for share`: deleting an account locks its senders `for update`
@@ -56,11 +56,13 @@ export async function resolvePinnedSender(tx: Tx, principal: Pick<Principal, "us
     .select({ id: senders.id })
     .from(senders)
     .innerJoin(gatewayAccounts, eq(gatewayAccounts.id, senders.accountId))
-    .where(eq(gatewayAccounts.ownerUserId, principal.userId))
+    // As the router counts them (router.ts `own`): a retired sender never sends again, so a
+    // user whose own senders are all retired routes through the shared ones, and may pin those.
+    .where(and(eq(gatewayAccounts.ownerUserId, principal.userId), ne(senders.status, "retired")))
     .limit(1);
   const allowed = rows.filter((r) => (own ? r.ownerUserId === principal.userId : r.ownerUserId === null));
   if (allowed.length === 0) {
-    throw refuse("sender_not_allowed", `${what} is a shared sender; you have senders of your own, and your messages go through those only`);
+    throw refuse("sender_not_allowed", `${what} is a shared sender; you have senders of your own (not retired), and your messages go through those only`);
   }
   const usable = allowed.filter((r) => r.status !== "retired");
   if (usable.length === 0) throw refuse("sender_retired", `sender ${what} is retired and sends nothing any more`);

@@ -86,6 +86,19 @@ describe("`from` on POST /api/v1/messages", () => {
     expect(await pinnedOf(owner.user.id)).toEqual([]);
   });
 
+  it("treats a user whose own senders are all retired as having none, as the router does: the shared ones are theirs to pin", async () => {
+    const { senders: [shared] } = await insertFleet(api.db.db, null, [{ phoneNumber: uniquePhone() }]);
+    const { token, user } = await api.user();
+    const { senders: [mine] } = await insertFleet(api.db.db, user.id, [{ status: "retired" }]);
+    expect((await send(token, shared!.id)).status).toBe(202);
+    expect(await pinnedOf(user.id)).toEqual([shared!.id]);
+    // One of their own back in service: their messages go through theirs only again.
+    await api.db.db.update(senders).set({ status: "paused" }).where(eq(senders.id, mine!.id));
+    const refused = await send(token, shared!.id);
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ path: "from", code: "sender_not_allowed" })]);
+  });
+
   it("answers 422 ambiguous_sender when several of the caller's senders have the number, naming their ids", async () => {
     const { token, user } = await api.user();
     const phone = uniquePhone();
