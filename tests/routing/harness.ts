@@ -50,7 +50,13 @@ function createTestClock(): TestClock {
  * Redis lost its budget keys before rebuilding them, and how old the sender cache may be.
  * Merged into `tuning` as is: if the names change, this type is the one place to align.
  */
-export type RoutingTuning = { budgetClock?: () => number; maxWaitMs?: number; budgetSettleMs?: number; senderCacheMs?: number };
+export type RoutingTuning = {
+  budgetClock?: () => number;
+  maxWaitMs?: number;
+  maxCapWaitMs?: number;
+  budgetSettleMs?: number;
+  senderCacheMs?: number;
+};
 
 /** A sender as GET /senders lists it (the fields the tests read). */
 export type SenderJson = {
@@ -194,7 +200,7 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
 
       /** Starts one more in-process sender-worker replica (sweeper, relay and sync timers on). */
       async startWorker(extra: { env?: Record<string, string>; routing?: RoutingTuning } = {}): Promise<TestSender> {
-        const routing = { budgetClock: clock.now, maxWaitMs: 1_000, budgetSettleMs: 2_000, senderCacheMs: 1_000, ...opts.routing, ...extra.routing };
+        const routing = { budgetClock: clock.now, maxWaitMs: 1_000, maxCapWaitMs: 1_000, budgetSettleMs: 2_000, senderCacheMs: 1_000, ...opts.routing, ...extra.routing };
         const worker = await startSender({
           gatewayUrl: gateway.url,
           prefix,

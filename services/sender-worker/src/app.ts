@@ -38,8 +38,14 @@ export type SenderTuning = {
   dbProbeIntervalMs: number;
   /** How old the cached senders and accounts may be: a pause takes effect within this (ADR 0019). */
   senderCacheMs: number;
-  /** Longest a waiting message's job sleeps before routing again (a raised cap, a new sender). */
+  /** Longest a `rate_limited` message's job sleeps before routing again (a new sender). */
   maxWaitMs: number;
+  /**
+   * Longest a job sleeps on a cap or sender wait (daily_cap, monthly_cap, no_active_sender,
+   * paused, sender_offline) before routing again: a raised cap or a resumed sender is noticed
+   * within it. Longer than maxWaitMs so a capped backlog does not wake all day (ADR 0019).
+   */
+  maxCapWaitMs: number;
   /** The budgets' wait after Redis lost everything, before rebuilding from Postgres (ADR 0019). */
   budgetSettleMs: number;
   /** The budgets' clock (epoch ms): UTC days and months; tests move it. */
@@ -55,6 +61,7 @@ export const DEFAULT_TUNING: SenderTuning = {
   dbProbeIntervalMs: 1_000,
   senderCacheMs: 1_000,
   maxWaitMs: 60_000,
+  maxCapWaitMs: 300_000,
   budgetSettleMs: 5_000,
   budgetClock: () => Date.now(),
 };
@@ -109,7 +116,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     db: db.db,
     publisher,
     metrics,
-    routing: { fleet, budgets, maxWaitMs: tuning.maxWaitMs, budgetClock: tuning.budgetClock },
+    routing: { fleet, budgets, maxWaitMs: tuning.maxWaitMs, maxCapWaitMs: tuning.maxCapWaitMs, budgetClock: tuning.budgetClock },
     maxAttempts: config.SEND_MAX_ATTEMPTS,
   });
   // A Postgres outage pauses sending as a whole instead of failing (and logging) every job.

@@ -22,7 +22,8 @@
 // rebuilt first (nothing was decided or spent); else {0, gen, then per request three fields}:
 //   0, sender, day     granted (the day whose counter was charged)
 //   1|2|3, 0, retryAt  wait rate_limited | daily_cap | monthly_cap
-//   4, sender, slot    wait rate_limited, booked on that sender
+//   4, sender, slot    wait rate_limited, booked on that sender (a slot is booked only within
+//                      `horizon` and before nextDay and nextMonth)
 export const DECIDE_SCRIPT = `
 local base = KEYS[1]
 local a = cjson.decode(ARGV[1])
@@ -126,12 +127,14 @@ for _, r in ipairs(a.requests) do
   local mid, to, preferFirst, cands = r[1], r[2], r[3] == 1, r[4]
   local done = false
 
-  -- A booked slot is honoured without spending again, while its sender is still a candidate.
+  -- A booked slot is honoured without spending again, while its sender is still a candidate
+  -- and the UTC day it charged is still today: a job that runs past midnight decides afresh
+  -- against the new day's counter (the old day's charge stays spent: under-spend).
   local bk = redis.call('get', bookKey(mid))
   if bk then
     local sid, slot, day = string.match(bk, '^([^|]+)|([^|]+)|([^|]+)$')
     slot = tonumber(slot)
-    for _, ci in ipairs(cands) do
+    for _, ci in ipairs(day == a.day and cands or {}) do
       local st = S[ci]
       if st.id == sid and throttledUntil(st.account) == 0 then
         if now >= slot then
@@ -144,7 +147,8 @@ for _, r in ipairs(a.requests) do
         break
       end
     end
-    -- Its sender is gone (or its account throttled): what it took stays spent (under-spend).
+    -- Its sender is gone (or its account throttled, or its day over): what it took stays spent
+    -- (under-spend).
     if not done then redis.call('del', bookKey(mid)) end
   end
 
@@ -168,7 +172,9 @@ for _, r in ipairs(a.requests) do
           if pos == 1 then first = c end
         else
           local slot = math.ceil(st.tat - st.tau)
-          if slot - now <= a.horizon then
+          -- Never book into the next UTC day (or month): the booking charges today's counter
+          -- and this month's set, which the new period's keys would never see.
+          if slot - now <= a.horizon and slot < a.nextDay and slot < a.nextMonth then
             if bookable == nil or slot < bookable.slot then bookable = { ci = ci, slot = slot } end
           else
             block = { rank = 1, at = slot }

@@ -184,6 +184,47 @@ describe("budgets: bookings", () => {
   });
 });
 
+describe("budgets: bookings at a period's end", () => {
+  // 60/min, burst 2: two grants, then one slot a second. Ten seconds before midnight the slot
+  // at midnight itself would charge the ending day's counter (and month's set) for a send made
+  // in the next one, which the new period's keys (maybe rebuilt from Postgres) never see.
+  it.each([
+    ["day", Date.UTC(2030, 0, 15, 23, 59, 50)],
+    ["month", Date.UTC(2030, 0, 31, 23, 59, 50)],
+  ])("never books a slot at or past the end of the UTC %s: waits rate_limited for it instead", async (_, start) => {
+    const { clock, budgets } = setup();
+    clock.now = start;
+    const midnight = nextUtcMidnight(start);
+    const s = budgetSender({ ratePerMinute: 60, dailyCap: 1_000, monthlyUniqueCap: 1_000 });
+    const decisions = await budgets.reserve(Array.from({ length: 12 }, () => request([s])));
+    expect(granted(decisions)).toBe(2);
+    expect(decisions.slice(2, 11)).toEqual(
+      Array.from({ length: 9 }, (_, k) => ({ kind: "wait", reason: "rate_limited", retryAt: start + (k + 1) * 1_000, bookedSenderId: s.id })),
+    );
+    expect(decisions[11]).toEqual({ kind: "wait", reason: "rate_limited", retryAt: midnight });
+
+    // At midnight that message is granted on the new day's budget.
+    clock.now = midnight;
+    expect(await budgets.reserve([request([s])])).toEqual([{ kind: "granted", senderId: s.id }]);
+  });
+
+  it("decides afresh a booking whose job runs after its day ended, charging the new day", async () => {
+    const { clock, budgets } = setup();
+    clock.now = Date.UTC(2030, 0, 15, 23, 59, 58);
+    const s = budgetSender({ ratePerMinute: 60, dailyCap: 3 });
+    const late = request([s]);
+    const decisions = await budgets.reserve([request([s]), request([s]), late]);
+    expect(decisions[2]).toMatchObject({ kind: "wait", bookedSenderId: s.id, retryAt: clock.now + 1_000 });
+
+    // The job runs half a second into the next day: granted, and counted in that day.
+    clock.now = nextUtcMidnight(clock.now) + 500;
+    expect(await budgets.reserve([late])).toEqual([{ kind: "granted", senderId: s.id }]);
+    // Two more slots fit today's cap of 3; the third new message waits for tomorrow.
+    const fresh = await budgets.reserve([request([s]), request([s]), request([s])]);
+    expect(fresh.map((d) => (d.kind === "wait" ? d.reason : d.kind))).toEqual(["rate_limited", "rate_limited", "daily_cap"]);
+  });
+});
+
 describe("budgets: release", () => {
   it("gives back the rate token and the daily count of a grant whose claim did not commit", async () => {
     const { budgets } = setup({ maxBookAheadMs: 0 });

@@ -18,8 +18,9 @@ export type Route =
   | { kind: "wait"; reason: WaitingReason }
   /**
    * The `default` account has no sender rows yet (a fresh install before its first sync, or
-   * the single-phone setup of part 1): the env's SMSGATE_* gateway and device send it,
-   * unbudgeted, as part 1 did (ADR 0019 Consequences).
+   * the single-phone setup of part 1), no other shared sender exists (retired aside) and the
+   * user has none of their own: the env's SMSGATE_* gateway and device send it, unbudgeted,
+   * as part 1 did (ADR 0019 Consequences).
    */
   | { kind: "implicit" };
 
@@ -55,9 +56,13 @@ export function routeMessage(fleet: FleetSnapshot, input: RouteInput): Route {
 
   // A user with senders of their own routes through them only, even while all are paused.
   const own = (fleet.byOwner.get(input.userId) ?? []).filter((s) => s.status !== "retired");
-  const pool = (own.length > 0 ? own : (fleet.byOwner.get("") ?? [])).filter(usable);
+  const shared = (fleet.byOwner.get("") ?? []).filter((s) => s.status !== "retired");
+  const pool = (own.length > 0 ? own : shared).filter(usable);
   if (pool.length === 0) {
-    const implicit = own.length === 0 && !fleet.defaultHasSenders && fleet.defaultStatus !== "disabled";
+    // Only where no sender could ever stand in: shared senders that are all paused or offline
+    // (or on a disabled account) mean an admin stopped sending, which the env sender must not
+    // bypass.
+    const implicit = own.length === 0 && shared.length === 0 && !fleet.defaultHasSenders && fleet.defaultStatus !== "disabled";
     return implicit ? { kind: "implicit" } : { kind: "wait", reason: "no_active_sender" };
   }
 

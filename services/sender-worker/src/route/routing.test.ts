@@ -47,7 +47,7 @@ const start = (env: Record<string, string> = {}) =>
     databaseUrl: database.url,
     env: { SECRETS_KEY: TEST_SECRETS_KEY, ...env },
     // Short, so a pause or resume is seen at once and a waiting job looks again soon.
-    tuning: { senderCacheMs: 50, maxWaitMs: 300, budgetSettleMs: 50 },
+    tuning: { senderCacheMs: 50, maxWaitMs: 300, maxCapWaitMs: 300, budgetSettleMs: 50 },
   });
 
 /** The user's account on the simulator's primary account, with one sender per phone. */
@@ -136,7 +136,7 @@ describe("routing (ADR 0019)", () => {
 
     await enqueueSends(sender.sender.sendQueue, [m!]);
     await waitFor(async () => (await messageRow(db(), m!.id)).waitingReason === "paused", { message: "waiting: paused" });
-    // Let it wake and wait again a few times (maxWaitMs 300): still nothing spent.
+    // Let it wake and wait again a few times (maxCapWaitMs 300): still nothing spent.
     await waitFor(async () => ((await sender!.sender.sendQueue.getJob(m!.id))?.attemptsStarted ?? 0) >= 3, { message: "job looked again" });
     expect(await messageRow(db(), m!.id)).toMatchObject({ status: "queued", attempts: 0, senderId: null, waitingReason: "paused" });
     expect(await attemptsOf(m!.id)).toHaveLength(0);
@@ -160,7 +160,7 @@ describe("routing (ADR 0019)", () => {
       prefix: testPrefix(),
       databaseUrl: database.url,
       env: { SECRETS_KEY: TEST_SECRETS_KEY },
-      tuning: { senderCacheMs: 50, maxWaitMs: 300, budgetSettleMs: 50, budgetClock: () => Date.now() + offset },
+      tuning: { senderCacheMs: 50, maxWaitMs: 300, maxCapWaitMs: 300, budgetSettleMs: 50, budgetClock: () => Date.now() + offset },
     });
     const user = await createTestUser(db());
     const account = await addAccount(db(), { ownerUserId: user.id, name: "capped", baseUrl: gateway.url, ...GATEWAY_CREDENTIALS });
@@ -178,6 +178,46 @@ describe("routing (ADR 0019)", () => {
     offset = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 0, 1) - Date.now();
     await waitFor(async () => (await messageRow(db(), second!.id)).status === "accepted", { message: "accepted the next day" });
     expect(await attemptsOf(second!.id)).toMatchObject([{ senderId: s!.id, n: 1, status: "accepted" }]);
+  });
+
+  it("sleeps a capped message's job up to maxCapWaitMs, a rate-limited one's up to maxWaitMs only", async () => {
+    sender = await startSender({
+      gatewayUrl: gateway.url,
+      prefix: testPrefix(),
+      databaseUrl: database.url,
+      env: { SECRETS_KEY: TEST_SECRETS_KEY },
+      tuning: { senderCacheMs: 50, maxWaitMs: 300, maxCapWaitMs: 60_000, budgetSettleMs: 50 },
+    });
+    const queue = sender.sender.sendQueue;
+    const user = await createTestUser(db());
+    const account = await addAccount(db(), { ownerUserId: user.id, name: "slow-and-capped", baseUrl: gateway.url, ...GATEWAY_CREDENTIALS });
+    const [capped, slow] = gateway.deviceIds();
+    const [full] = await addSenders(db(), account.id, [capped!], { dailyCap: 0 });
+    const [rated] = await addSenders(db(), account.id, [slow!], { ratePerMinute: 1 });
+    const [overCap] = await insertMessages(db(), user.id, 1, { pinnedSenderId: full!.id });
+    const [first, second] = await insertMessages(db(), user.id, 2, { pinnedSenderId: rated!.id });
+
+    await enqueueSends(queue, [overCap!, first!]);
+    await waitFor(async () => (await messageRow(db(), first!.id)).status === "accepted");
+    await enqueueSends(queue, [second!]);
+    // Each job's sleep, once delayed after its wait was written (the job hash keeps the delay).
+    const sleep = async (id: string, reason: string) => {
+      let delay = -1;
+      await waitFor(
+        async () => {
+          const job = await queue.getJob(id);
+          if ((await messageRow(db(), id)).waitingReason !== reason || (await queue.getJobState(id)) !== "delayed") return false;
+          delay = job?.delay ?? -1;
+          return delay > 0;
+        },
+        { message: `delayed: ${reason}` },
+      );
+      return delay;
+    };
+    // daily_cap: retryAt is hours away; the job sleeps the long bound, not the 300 ms one.
+    expect(await sleep(overCap!.id, "daily_cap")).toBeGreaterThan(30_000);
+    // rate_limited: its slot is a minute away; it still looks again within maxWaitMs (+ jitter).
+    expect(await sleep(second!.id, "rate_limited")).toBeLessThanOrEqual(300 + 250);
   });
 
   it("retries a crashed send with the same attempt id, through the same sender: the gateway answers 409 and sends once", async () => {

@@ -92,8 +92,14 @@ export type StatusBatcherOptions = {
   routing?: {
     fleet: FleetCache;
     budgets: Budgets;
-    /** Longest a waiting message's job sleeps before routing again (a raised cap, a new sender). */
+    /** Longest a `rate_limited` message's job sleeps before routing again (a new sender). */
     maxWaitMs: number;
+    /**
+     * Longest a job sleeps on a wait that rarely ends soon (daily_cap, monthly_cap,
+     * no_active_sender, paused, sender_offline): a raised cap or a resumed sender is noticed
+     * within it, and a backlog of capped messages wakes this much less often (ADR 0019).
+     */
+    maxCapWaitMs: number;
     /** The budgets' clock: their retryAt is on it (tests move it away from the wall clock). */
     budgetClock: () => number;
   };
@@ -313,7 +319,7 @@ async function route(
     else if (r.kind === "wait") {
       // A pin this snapshot does not know yet is a sender made a moment ago: look again soon.
       const unknownPin = row!.pinnedSenderId !== null && !fleet.senders.has(row!.pinnedSenderId);
-      const waitMs = unknownPin ? Math.min(opts.routing!.maxWaitMs, 2 * opts.routing!.fleet.refreshMs) : opts.routing!.maxWaitMs;
+      const waitMs = unknownPin ? Math.min(opts.routing!.maxWaitMs, 2 * opts.routing!.fleet.refreshMs) : opts.routing!.maxCapWaitMs;
       routed.set(row!.id, { kind: "wait", reason: r.reason, until: new Date(now + waitMs) });
     } else requests.push(r.request);
   }
@@ -323,7 +329,8 @@ async function route(
     const decision = decisions[i]!;
     const row = rows.get(request.messageId)!;
     if (decision.kind === "wait") {
-      const waitMs = Math.max(0, Math.min(decision.retryAt - opts.routing!.budgetClock(), opts.routing!.maxWaitMs));
+      const bound = decision.reason === "rate_limited" ? opts.routing!.maxWaitMs : opts.routing!.maxCapWaitMs;
+      const waitMs = Math.max(0, Math.min(decision.retryAt - opts.routing!.budgetClock(), bound));
       routed.set(request.messageId, { kind: "wait", reason: decision.reason, until: new Date(now + waitMs) });
       return;
     }
