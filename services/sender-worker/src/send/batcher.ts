@@ -407,7 +407,8 @@ async function applyTransitions(
 
 /**
  * The claim decision for one row (ADR 0019 "Attempts"):
- * - a live attempt still `sending` on a `sending` message: a crash retry of that same attempt;
+ * - a live attempt still `sending` on a `sending` or `accepted` message: a crash retry of that
+ *   same attempt (same id, same sender);
  * - a `sending` message counted but without attempt rows: a part-1 claim, retried as one
  *   (its attempt keeps the message id);
  * - no live attempt, fewer than maxAttempts rows, queued/due scheduled (claim), or
@@ -417,7 +418,9 @@ function decide(row: ClaimRow | undefined, maxAttempts: number): Decision {
   if (!row) return "skip";
   const claimable = row.status === "queued" || row.status === "scheduled";
   if (row.live) {
-    if (row.status === "sending") return row.live.status === "sending" ? "retry" : "skip";
+    // On an `accepted` message too: its later attempt (after a pre-transmission failure) opened,
+    // then its call failed or its worker died. Skipping it would leave the message stuck.
+    if (row.status === "sending" || row.status === "accepted") return row.live.status === "sending" ? "retry" : "skip";
     // Claimable yet with a live attempt (a database restored to before the send): claim it
     // again and resend that same attempt; the gateway's 409 tells if it has it already.
     return claimable && row.attempt !== null ? "reclaim" : "skip";
