@@ -297,7 +297,9 @@ async function route(
     kind: "attempt",
     // A part-1 claim's call was counted by the claim read already.
     attempt: { id, messageId: row.id, senderId: null, n, countsCall: countsCall(row) && !legacy },
-    target: { id, n, senderId: null, accountId: null, deviceId: null, simNumber: null, fresh: true },
+    // A part-1 claim is a retry: calls counted before this one may have reached the gateway
+    // under this same id, so neither a throttle may expire it nor a 4xx open a new attempt.
+    target: { id, n, senderId: null, accountId: null, deviceId: null, simNumber: null, fresh: !legacy || row.attemptsCounted === 0 },
   });
   const requests: BudgetRequest[] = [];
   const fleet = opts.routing ? await opts.routing.fleet.get() : undefined;

@@ -160,7 +160,10 @@ async function record(
     case "permanent": {
       metrics.sends.inc({ result: "permanent" });
       const payload = { gateway: { status: result.status, attempt, attemptId } };
-      if (target.n < deps.maxAttempts) {
+      // Only a fresh attempt's first call: its refusal means the gateway never had this id.
+      // A retried call's earlier one may have reached it (and a phone): a new attempt, under a
+      // new id, could send the message twice, so it fails instead (at most once, as in part 1).
+      if (target.fresh && target.n < deps.maxAttempts) {
         // The gateway refused this attempt; it never reached a phone, so a new attempt (new id,
         // maybe another sender) cannot send it twice. Its job is added after the commit; the
         // sweeper adds it again should this add be lost.

@@ -4,15 +4,16 @@ import { randomUUID } from "node:crypto";
 import express from "express";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { asc, eq } from "drizzle-orm";
-import { sendJobId } from "@inboxerr/contracts";
+import { enqueueSends, sendJobId } from "@inboxerr/contracts";
 import { createDb, messageAttempts, type DbHandle } from "@inboxerr/db";
 import { createPrivateDatabase, createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
-import { startGateway, startSender, testPrefix, type TestSender } from "../testing/harness";
+import { startGateway, startSender, startStubGateway, testPrefix, type TestSender } from "../testing/harness";
 import { age, messageRow } from "../testing/messages";
 import { enqueueAttempts } from "./enqueue";
 
 // A live attempt's retry (ADR 0019 "Attempts"): a later attempt on an `accepted` message is
-// retried like a first one, never left behind. A database of this file's own, with no fleet:
+// retried like a first one, never left behind; a retried call refused with 4xx fails the
+// message instead of opening a new attempt. A database of this file's own, with no fleet:
 // every attempt goes through the env's (implicit) gateway.
 
 let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
@@ -118,5 +119,30 @@ describe("retrying a live attempt", () => {
     expect(stats.sendsById[attemptId]).toBe(1);
     expect(stats.sendsById[m.id] ?? 0).toBe(0);
     expect(await messageRow(db(), m.id)).toMatchObject({ status: "accepted" });
+  });
+
+  it("fails a message whose retried call the gateway refuses (4xx), opening no new attempt", async () => {
+    const gateway = await startStubGateway(400, { message: "device busy, refused" });
+    closers.push(() => gateway.close());
+    sender = await start(gateway.url);
+    const user = await createTestUser(db());
+    // A routed attempt retried after a crash (its first call may have reached the gateway), and
+    // a part-1 claim (sending, one call counted, no attempt row) retried the same way.
+    const [routed, legacy] = await insertMessages(db(), user.id, 2, { status: "sending", sendingAt: new Date(), attempts: 1 });
+    const attemptId = randomUUID();
+    await db().insert(messageAttempts).values({ id: attemptId, messageId: routed!.id, n: 1, status: "sending" });
+
+    await enqueueSends(sender.sender.sendQueue, [routed!, legacy!]);
+    for (const m of [routed!, legacy!]) {
+      await waitFor(async () => (await messageRow(db(), m.id)).status === "failed", { message: `${m.id} failed` });
+    }
+
+    expect((await attemptsOf(routed!.id)).map((a) => [a.id, a.n, a.status])).toEqual([[attemptId, 1, "failed"]]);
+    expect((await attemptsOf(legacy!.id)).map((a) => [a.id, a.n, a.status])).toEqual([[legacy!.id, 1, "failed"]]);
+    for (const m of [routed!, legacy!]) {
+      expect((await messageRow(db(), m.id)).error).toMatch(/device busy, refused/);
+      expect(await sender.sender.sendQueue.getJob(sendJobId(m.id, 2))).toBeUndefined();
+    }
+    expect(gateway.requests()).toBe(2);
   });
 });
