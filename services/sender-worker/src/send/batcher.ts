@@ -106,10 +106,13 @@ export type StatusBatcherOptions = {
 
 /**
  * The sender's only writer of message status. Concurrent jobs hand it their claims and
- * results; it folds them into one `transitionMany` (one conditional UPDATE + outbox insert)
- * per batch, preceded by one read of the rows being claimed, so a batch of N jobs costs two
- * round trips instead of N (three when some attempt was throttled). The claim stays conditional: a job whose claim moved nothing
- * does not send. Events are published after the commit, off the jobs' critical path.
+ * results; it folds them into one pass per batch, so a batch of N jobs costs a fixed handful
+ * of round trips instead of N times as many: one read of the rows being claimed, the results'
+ * attempt answers and their `transitionMany` (one conditional UPDATE + outbox insert), the
+ * throttled calls' take-back (only when some call was throttled), one budgets reserve in Redis
+ * for the claims that route, and one transaction for the claims' moves, attempt rows and
+ * waiting reasons. The claim stays conditional: a job whose claim moved nothing does not send.
+ * Events are published after the commit, off the jobs' critical path.
  */
 export function createStatusBatcher(opts: StatusBatcherOptions) {
   const batch = new MicroBatcher<Item, Result>({

@@ -39,8 +39,9 @@ class TransientSendError extends Error {
 
 /**
  * One job = one message = at most one gateway request per attempt (invariant 2). Resolves with
- * what happened, for the job's return value; throws to let BullMQ retry (transient), to put
- * the job back without spending an attempt (RateLimitError), or to stop (UnrecoverableError).
+ * what happened, for the job's return value; throws TransientSendError to let BullMQ retry with
+ * backoff, DelayedError after moving the job back to the delayed set without spending a job
+ * attempt (early, waiting for a sender, throttled), or UnrecoverableError to stop.
  */
 export function createSendProcessor(deps: SendProcessorDeps) {
   return async (job: Job<SmsSendJob>, token?: string): Promise<string> => {
