@@ -7,7 +7,8 @@ import type { SenderInstruments } from "../prometheus";
 import type { Budgets } from "../route/budget-types";
 import { AccountDriverError, type AccountDrivers } from "../route/drivers";
 import type { FleetCache } from "../route/fleet-cache";
-import type { AttemptTarget, StatusBatcher } from "./batcher";
+import type { StatusBatcher } from "./batcher";
+import type { AttemptTarget } from "./claim";
 import { enqueueAttempts } from "./enqueue";
 
 /** How long an account is throttled after a 429/503 that named no Retry-After. */
