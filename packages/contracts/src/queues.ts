@@ -124,8 +124,9 @@ const OUTBOX_JOB_DEFAULTS: JobsOptions = {
 export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
   "sms-send": {
     stackTraceLimit: 0,
-    // Transient gateway errors retry with exponential backoff and jitter; throttling
-    // answers (429/503) use worker.rateLimit and do not consume attempts.
+    // Transient gateway errors retry with exponential backoff and jitter. Throttling answers
+    // (429, 503 QueueLimitExceeded) and waits for a sender move the job back to the delayed
+    // set (job.moveToDelayed + DelayedError), which consumes none of these attempts.
     attempts: 8,
     backoff: { type: "exponential", delay: 1_000, jitter: 0.5 },
     // Finished jobs are kept briefly so a duplicate add of the same id is a no-op;

@@ -30,7 +30,8 @@ export type ClaimRow = {
   earlyUntil: Date | null;
   /**
    * The attempt number this job is about to make, or null when it must not call the gateway.
-   * For a claimable row it is counted by the claim's transition; for a `sending` row, already.
+   * For a claimable row it is counted by the claim's transition; for a `sending` row (or an
+   * `accepted` one whose later attempt is still `sending`), already.
    */
   attempt: number | null;
   /** messages.attempts as stored: calls that may have reached the gateway (part-1 meaning). */
@@ -76,19 +77,21 @@ const CLAIM_ROWS = namedStatement<{
     with retried as (
       update messages set attempts = attempts + 1, updated_at = now()
       where id = any($1::uuid[])
-        and status = '${ATTEMPT_STATUS}'
+        and status in ('${ATTEMPT_STATUS}', 'accepted')
         and (valid_until is null or valid_until > now() or attempts > 0)
-        -- Only a call that goes out again: a live attempt still sending (crash retry), or a
-        -- part-1 claim that has no attempt row. A message waiting for a new attempt is not counted.
+        -- Only a call that goes out again: a live attempt still sending (crash retry; on an
+        -- accepted message too, when it is a later attempt), or a part-1 claim that has no
+        -- attempt row. A message waiting for a new attempt is not counted.
         and (exists (select 1 from message_attempts a where a.message_id = messages.id and a.status = 'sending')
-          or (attempts > 0 and not exists (select 1 from message_attempts a where a.message_id = messages.id)))
+          or (status = '${ATTEMPT_STATUS}' and attempts > 0
+            and not exists (select 1 from message_attempts a where a.message_id = messages.id)))
       returning id, attempts
     )
     select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
       coalesce(m.valid_until <= now(), false) as lapsed,
       case when m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK} then m.scheduled_at end as early_until,
       case
-        when m.status = '${ATTEMPT_STATUS}' then r.attempts
+        when m.status in ('${ATTEMPT_STATUS}', 'accepted') then r.attempts
         when m.status in ('queued', 'scheduled')
           and (m.valid_until is null or m.valid_until > now())
           and not (m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK})
@@ -120,8 +123,9 @@ const CLAIM_ROWS = namedStatement<{
  * A claimable row's attempt is counted by the claim itself (transitionMany counts one with
  * every move to `sending`, in the same write), so here it is read, not written: the common
  * path is a plain read that writes no WAL and waits for no commit flush. Only a row that is
- * already `sending` (a retry after a crash, stall or transient error: no transition happens)
- * has its attempt counted here, and its updated_at touched (the sweeper's staleness clock).
+ * already `sending` (a retry after a crash, stall or transient error: no transition happens),
+ * or `accepted` with a later attempt still `sending` (the same retry of that attempt), has its
+ * attempt counted here, and its updated_at touched (the sweeper's staleness clock).
  *
  * `attempts` counts the calls that may have reached the gateway (a throttled call is taken
  * back, see uncountAttempts). It is what lets an expired row be told apart: 0 means the
@@ -174,7 +178,7 @@ const UNCOUNT_ATTEMPTS = namedStatement(
   "inboxerr_uncount_attempts",
   `
     update messages set attempts = greatest(attempts - 1, 0)
-    where id = any($1::uuid[]) and status = '${ATTEMPT_STATUS}'`,
+    where id = any($1::uuid[]) and status in ('${ATTEMPT_STATUS}', 'accepted')`,
 );
 
 /** Takes back the attempt counted for each id: the gateway refused that call outright. */

@@ -1,13 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { ItemFailure, MicroBatcher } from "@inboxerr/batch";
 import {
-  beginAttempts,
   DEFAULT_SEND_MAX_ATTEMPTS,
   dropAttempts,
   fetchClaimRows,
   finishAttempts,
   isDataError,
-  setWaitingReasons,
   transitionMany,
   uncountAttempts,
   withTransaction,
@@ -15,50 +12,11 @@ import {
   type ClaimRow,
   type Db,
   type MessageEvent,
-  type NewAttempt,
   type TransitionInput,
-  type WaitingReason,
 } from "@inboxerr/db";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import type { SenderInstruments } from "../prometheus";
-import type { BudgetRequest, Budgets } from "../route/budget-types";
-import type { FleetCache } from "../route/fleet-cache";
-import { routeMessage } from "../route/router";
-
-/**
- * Where an attempt goes, and under which id (ADR 0019). `accountId` null with `senderId` null:
- * the env's SMSGATE_* gateway and device (part 1, or the implicit sender).
- */
-export type AttemptTarget = {
-  /** The attempt's id: the id the gateway sees. */
-  id: string;
-  n: number;
-  senderId: string | null;
-  accountId: string | null;
-  deviceId: string | null;
-  simNumber: number | null;
-  /**
-   * True for the attempt's first call (this claim opened it): the gateway cannot have it yet.
-   * False for a crash retry of a live attempt, whose earlier call may have arrived.
-   */
-  fresh: boolean;
-};
-
-/** What a job may do with its message. */
-type ClaimOutcome =
-  /**
-   * Call the gateway with `target`: this job opened a new attempt, or retries a live `sending`
-   * one. `attempt` counts the calls (messages.attempts, part 1's meaning) for the record.
-   */
-  | { kind: "send"; message: ClaimRow; attempt: number; target: AttemptTarget }
-  /** No sender may take it now (ADR 0019): run the job again at `until`; nothing was spent. */
-  | { kind: "wait"; reason: WaitingReason; until: Date }
-  /** validUntil had passed before (a new attempt) reached the gateway: it is `expired` (or `failed`, if `accepted`) now. */
-  | { kind: "expired" }
-  /** A scheduled message whose time has not come (the job ran early): run the job again then. */
-  | { kind: "early"; until: Date }
-  /** Nothing to do: unknown, already accepted or beyond, cancelled, or claimed by a racing writer. */
-  | { kind: "skip"; status: ClaimRow["status"] | null };
+import { commitClaims, decide, route, type AttemptTarget, type ClaimOutcome, type ClaimPlan, type Routed, type RoutingOptions } from "./claim";
 
 /** A job's final word on its message, and on its attempt. */
 export type Finish = {
@@ -89,20 +47,7 @@ export type StatusBatcherOptions = {
   publisher: OutboxPublisher;
   metrics: SenderInstruments;
   /** The fleet and its budgets; without them every message takes the implicit env sender (part 1). */
-  routing?: {
-    fleet: FleetCache;
-    budgets: Budgets;
-    /** Longest a `rate_limited` message's job sleeps before routing again (a new sender). */
-    maxWaitMs: number;
-    /**
-     * Longest a job sleeps on a wait that rarely ends soon (daily_cap, monthly_cap,
-     * no_active_sender, paused, sender_offline): a raised cap or a resumed sender is noticed
-     * within it, and a backlog of capped messages wakes this much less often (ADR 0019).
-     */
-    maxCapWaitMs: number;
-    /** The budgets' clock: their retryAt is on it (tests move it away from the wall clock). */
-    budgetClock: () => number;
-  };
+  routing?: RoutingOptions;
   /** SEND_MAX_ATTEMPTS: attempt rows per message, the first included. */
   maxAttempts?: number;
   maxSize?: number;
@@ -112,10 +57,13 @@ export type StatusBatcherOptions = {
 
 /**
  * The sender's only writer of message status. Concurrent jobs hand it their claims and
- * results; it folds them into one `transitionMany` (one conditional UPDATE + outbox insert)
- * per batch, preceded by one read of the rows being claimed, so a batch of N jobs costs two
- * round trips instead of N (three when some attempt was throttled). The claim stays conditional: a job whose claim moved nothing
- * does not send. Events are published after the commit, off the jobs' critical path.
+ * results; it folds them into one pass per batch, so a batch of N jobs costs a fixed handful
+ * of round trips instead of N times as many: one read of the rows being claimed, the results'
+ * attempt answers and their `transitionMany` (one conditional UPDATE + outbox insert), the
+ * throttled calls' take-back (only when some call was throttled), one budgets reserve in Redis
+ * for the claims that route, and one transaction for the claims' moves, attempt rows and
+ * waiting reasons. The claim stays conditional: a job whose claim moved nothing does not send.
+ * Events are published after the commit, off the jobs' critical path.
  */
 export function createStatusBatcher(opts: StatusBatcherOptions) {
   const batch = new MicroBatcher<Item, Result>({
@@ -145,16 +93,10 @@ export function createStatusBatcher(opts: StatusBatcherOptions) {
 
 export type StatusBatcher = ReturnType<typeof createStatusBatcher>;
 
-type Decision = "claim" | "reclaim" | "route" | "retry" | "legacy" | "expire" | "lapse" | "early" | "skip";
 type Plan =
   | { op: "finish"; messageId: string; to: Finish["to"]; input: TransitionInput | undefined }
   | { op: "refused" }
-  | { op: "claim"; messageId: string; row: ClaimRow | undefined; decision: Decision; input?: TransitionInput };
-
-/** What a claim that needs a new attempt got from routing. */
-type Routed =
-  | { kind: "attempt"; attempt: NewAttempt; target: AttemptTarget; grant?: { messageId: string; senderId: string; recipient: string } }
-  | { kind: "wait"; reason: WaitingReason; until: Date };
+  | ClaimPlan;
 
 async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result | ItemFailure)[]> {
   opts.metrics.statusBatchSize.observe(items.length);
@@ -204,12 +146,12 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
     });
   }
 
-  const claims = plans.filter((p): p is Extract<Plan, { op: "claim" }> => p.op === "claim");
+  const claims = plans.filter((p): p is ClaimPlan => p.op === "claim");
   let routed = new Map<string, Routed>();
   let claimed: { events: MessageEvent[]; opened: Set<string> } | undefined;
   let claimError: unknown;
   try {
-    routed = await route(opts, claims, rows);
+    routed = await route(opts.routing, claims, rows);
     // The first attempt moves its message queued|scheduled → sending; a waiting one stays.
     for (const c of claims) {
       const moves = (c.decision === "claim" && routed.get(c.messageId)?.kind === "attempt") || c.decision === "reclaim";
@@ -283,101 +225,6 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
   });
 }
 
-/**
- * Routing for the claims that need a new attempt (ADR 0019 "Routing"): candidates from the
- * fleet cache, then one budgets.reserve for the whole batch. Waiting ones get their reason and
- * when to look again; nothing is spent for them.
- */
-async function route(
-  opts: StatusBatcherOptions,
-  claims: Extract<Plan, { op: "claim" }>[],
-  rows: Map<string, ClaimRow>,
-): Promise<Map<string, Routed>> {
-  const routed = new Map<string, Routed>();
-  const wanting = claims.filter((c) => c.row && (c.decision === "claim" || c.decision === "route" || c.decision === "legacy"));
-  if (wanting.length === 0) return routed;
-  const now = Date.now();
-  // The move to `sending` counts a first attempt's call; a later attempt's claim moves nothing.
-  const countsCall = (row: ClaimRow) => row.status === "sending" || row.status === "accepted";
-  const implicit = (row: ClaimRow, n: number, id: string, legacy = false): Routed => ({
-    kind: "attempt",
-    // A part-1 claim's call was counted by the claim read already.
-    attempt: { id, messageId: row.id, senderId: null, n, countsCall: countsCall(row) && !legacy },
-    target: { id, n, senderId: null, accountId: null, deviceId: null, simNumber: null, fresh: true },
-  });
-  const requests: BudgetRequest[] = [];
-  const fleet = opts.routing ? await opts.routing.fleet.get() : undefined;
-  for (const { row, decision } of wanting) {
-    const n = row!.attemptRows + 1;
-    // A part-1 claim (sending, counted, no attempt row) is its first attempt, under the message id.
-    if (decision === "legacy" || !fleet) {
-      routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID(), decision === "legacy"));
-      continue;
-    }
-    const r = routeMessage(fleet, { messageId: row!.id, userId: row!.userId, to: row!.to, pinnedSenderId: row!.pinnedSenderId, stickySenderId: row!.stickySenderId });
-    if (r.kind === "implicit") routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID()));
-    else if (r.kind === "wait") {
-      // A pin this snapshot does not know yet is a sender made a moment ago: look again soon.
-      const unknownPin = row!.pinnedSenderId !== null && !fleet.senders.has(row!.pinnedSenderId);
-      const waitMs = unknownPin ? Math.min(opts.routing!.maxWaitMs, 2 * opts.routing!.fleet.refreshMs) : opts.routing!.maxCapWaitMs;
-      routed.set(row!.id, { kind: "wait", reason: r.reason, until: new Date(now + waitMs) });
-    } else requests.push(r.request);
-  }
-  if (requests.length === 0) return routed;
-  const decisions = await opts.routing!.budgets.reserve(requests);
-  requests.forEach((request, i) => {
-    const decision = decisions[i]!;
-    const row = rows.get(request.messageId)!;
-    if (decision.kind === "wait") {
-      const bound = decision.reason === "rate_limited" ? opts.routing!.maxWaitMs : opts.routing!.maxCapWaitMs;
-      const waitMs = Math.max(0, Math.min(decision.retryAt - opts.routing!.budgetClock(), bound));
-      routed.set(request.messageId, { kind: "wait", reason: decision.reason, until: new Date(now + waitMs) });
-      return;
-    }
-    const sender = fleet!.senders.get(decision.senderId)!;
-    const id = randomUUID();
-    const n = row.attemptRows + 1;
-    routed.set(request.messageId, {
-      kind: "attempt",
-      attempt: { id, messageId: row.id, senderId: sender.id, n, countsCall: countsCall(row) },
-      target: { id, n, senderId: sender.id, accountId: sender.accountId, deviceId: sender.deviceId, simNumber: sender.simNumber, fresh: true },
-      grant: { messageId: row.id, senderId: sender.id, recipient: row.to },
-    });
-  });
-  return routed;
-}
-
-/**
- * The claim commit (ADR 0019): in one transaction, the first attempt's move to `sending`
- * (and any expiry), the new attempt rows with their message's sender, and the waiting
- * reasons. An attempt whose claim did not move its message (a racing writer) is not opened.
- */
-async function commitClaims(
-  db: Db,
-  claims: Extract<Plan, { op: "claim" }>[],
-  inputs: TransitionInput[],
-  routed: Map<string, Routed>,
-): Promise<{ events: MessageEvent[]; opened: Set<string> }> {
-  const waits = claims.flatMap((c) => {
-    const r = routed.get(c.messageId);
-    return r?.kind === "wait" && c.row?.waitingReason !== r.reason ? [{ messageId: c.messageId, reason: r.reason }] : [];
-  });
-  const hasAttempts = [...routed.values()].some((r) => r.kind === "attempt");
-  if (inputs.length === 0 && waits.length === 0 && !hasAttempts) return { events: [], opened: new Set() };
-  return withTransaction(db, async (tx) => {
-    const events = inputs.length > 0 ? await transitionMany(tx, inputs) : [];
-    const claimedNow = new Set(events.filter((e) => e.status === "sending").map((e) => e.messageId));
-    const attempts = claims.flatMap((c) => {
-      const r = routed.get(c.messageId);
-      if (r?.kind !== "attempt") return [];
-      return c.decision !== "claim" || claimedNow.has(c.messageId) ? [r.attempt] : [];
-    });
-    const opened = await beginAttempts(tx, attempts);
-    await setWaitingReasons(tx, waits);
-    return { events, opened };
-  });
-}
-
 const skip = (row: ClaimRow): ClaimOutcome => ({ kind: "skip", status: row.status });
 
 /**
@@ -412,30 +259,3 @@ async function applyTransitions(
   return { events, failed };
 }
 
-/**
- * The claim decision for one row (ADR 0019 "Attempts"):
- * - a live attempt still `sending` on a `sending` message: a crash retry of that same attempt;
- * - a `sending` message counted but without attempt rows: a part-1 claim, retried as one
- *   (its attempt keeps the message id);
- * - no live attempt, fewer than maxAttempts rows, queued/due scheduled (claim), or
- *   sending/accepted after an attempt that never left the phone (route): a new attempt.
- */
-function decide(row: ClaimRow | undefined, maxAttempts: number): Decision {
-  if (!row) return "skip";
-  const claimable = row.status === "queued" || row.status === "scheduled";
-  if (row.live) {
-    if (row.status === "sending") return row.live.status === "sending" ? "retry" : "skip";
-    // Claimable yet with a live attempt (a database restored to before the send): claim it
-    // again and resend that same attempt; the gateway's 409 tells if it has it already.
-    return claimable && row.attempt !== null ? "reclaim" : "skip";
-  }
-  if (row.status === "sending" && row.attemptRows === 0 && row.attemptsCounted > 0) return "legacy";
-  if (row.attemptRows >= maxAttempts) return "skip";
-  if (claimable && row.attempt !== null) return "claim";
-  if ((claimable || row.status === "sending") && row.lapsed) return "expire";
-  if (claimable) return row.earlyUntil ? "early" : "skip";
-  // After an attempt ended (a part-1 `accepted` message has no attempt row: nothing to retry),
-  // or a `sending` one whose first attempt the gateway throttled away.
-  if (row.status === "accepted") return row.attemptRows === 0 ? "skip" : row.lapsed ? "lapse" : "route";
-  return row.status === "sending" ? "route" : "skip";
-}

@@ -7,7 +7,8 @@ import type { SenderInstruments } from "../prometheus";
 import type { Budgets } from "../route/budget-types";
 import { AccountDriverError, type AccountDrivers } from "../route/drivers";
 import type { FleetCache } from "../route/fleet-cache";
-import type { AttemptTarget, StatusBatcher } from "./batcher";
+import type { StatusBatcher } from "./batcher";
+import type { AttemptTarget } from "./claim";
 import { enqueueAttempts } from "./enqueue";
 
 /** How long an account is throttled after a 429/503 that named no Retry-After. */
@@ -39,8 +40,9 @@ class TransientSendError extends Error {
 
 /**
  * One job = one message = at most one gateway request per attempt (invariant 2). Resolves with
- * what happened, for the job's return value; throws to let BullMQ retry (transient), to put
- * the job back without spending an attempt (RateLimitError), or to stop (UnrecoverableError).
+ * what happened, for the job's return value; throws TransientSendError to let BullMQ retry with
+ * backoff, DelayedError after moving the job back to the delayed set without spending a job
+ * attempt (early, waiting for a sender, throttled), or UnrecoverableError to stop.
  */
 export function createSendProcessor(deps: SendProcessorDeps) {
   return async (job: Job<SmsSendJob>, token?: string): Promise<string> => {
@@ -160,7 +162,10 @@ async function record(
     case "permanent": {
       metrics.sends.inc({ result: "permanent" });
       const payload = { gateway: { status: result.status, attempt, attemptId } };
-      if (target.n < deps.maxAttempts) {
+      // Only a fresh attempt's first call: its refusal means the gateway never had this id.
+      // A retried call's earlier one may have reached it (and a phone): a new attempt, under a
+      // new id, could send the message twice, so it fails instead (at most once, as in part 1).
+      if (target.fresh && target.n < deps.maxAttempts) {
         // The gateway refused this attempt; it never reached a phone, so a new attempt (new id,
         // maybe another sender) cannot send it twice. Its job is added after the commit; the
         // sweeper adds it again should this add be lost.

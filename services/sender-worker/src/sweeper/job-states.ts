@@ -1,7 +1,10 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
-/** Where a message's `sms-send` job (jobId = message id) stands, as far as the sweeper cares. */
+/**
+ * Where an attempt's `sms-send` job (jobId = sendJobId(message id, n): the message id itself
+ * for attempt 1) stands, as far as the sweeper cares.
+ */
 export type JobPresence = "missing" | "finished" | "live";
 
 /**

@@ -2,8 +2,10 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Db } from "@inboxerr/db";
 
 /**
- * The kinds of rows that should have a live `sms-send` job but may have lost it. `reattempt`:
- * sending or accepted, its last attempt ended without leaving the phone and attempts are left
+ * The kinds of rows that should have a live `sms-send` job but may have lost it. `sending`:
+ * a stale `sending` message, or a stale `accepted` one whose later attempt is still `sending`
+ * (either way the live attempt's job, which resends that same attempt). `reattempt`: sending
+ * or accepted, its last attempt ended without leaving the phone and attempts are left
  * (ADR 0019), so the job of its next attempt should exist.
  */
 export type SweepKind = "queued" | "scheduled" | "sending" | "reattempt";
@@ -18,7 +20,8 @@ export type Cursor = { updatedAt: string; id: string } | null;
  * a JS Date would cut microseconds and make the keyset skip or repeat rows.
  *  - queued: untouched for `graceMs` (younger ones are almost always still in the queue);
  *  - scheduled: due for `graceMs` (the api enqueued them as delayed jobs; these were lost);
- *  - sending: untouched for `staleMs` (the worker touches a row on every attempt).
+ *  - sending: untouched for `staleMs` (the worker touches a row on every call), `sending`, or
+ *    `accepted` with a later attempt still `sending`.
  */
 export async function scanPage(
   db: Db,
@@ -31,9 +34,14 @@ export async function scanPage(
     queued: sql`status = 'queued' and updated_at < ${cutoff(opts.graceMs)}`,
     scheduled: sql`status = 'scheduled' and scheduled_at < ${cutoff(opts.graceMs)}`,
     // A message whose every attempt failed has no next job to give (its last writer failed it).
-    sending: sql`status = 'sending' and updated_at < ${cutoff(opts.staleMs)}
-      and (exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
-        or (select count(*) from message_attempts a where a.message_id = m.id) < ${opts.maxAttempts})`,
+    // An `accepted` one whose later attempt is still `sending` lost that attempt's job the same
+    // way (the claim touches updated_at on every call, as opening the attempt did).
+    sending: sql`((status = 'sending'
+        and (exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
+          or (select count(*) from message_attempts a where a.message_id = m.id) < ${opts.maxAttempts}))
+      or (status = 'accepted'
+        and exists (select 1 from message_attempts a where a.message_id = m.id and a.status = 'sending')))
+      and updated_at < ${cutoff(opts.staleMs)}`,
     reattempt: sql`status in ('sending', 'accepted')
       and not exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
       and (select count(*) from message_attempts a where a.message_id = m.id) between 1 and ${opts.maxAttempts - 1}
