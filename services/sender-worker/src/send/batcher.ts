@@ -130,7 +130,9 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
         ? { messageId: item.messageId, to: "expired", error: EXPIRED_UNSENT, from: [row.status] }
         : decision === "lapse" && row
           ? { messageId: item.messageId, to: "failed", error: LAPSED_BEFORE_NEW_ATTEMPT, from: [row.status] }
-          : undefined;
+          : decision === "repair" && row?.live
+            ? { messageId: item.messageId, to: row.live.status === "sent" ? "sent" : "accepted", from: ["sending"] }
+            : undefined;
     if (input) claimInputs.push(input);
     return { op: "claim", messageId: item.messageId, row, decision, input };
   });
@@ -217,6 +219,8 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
         return happened(messageId, "expired") ? { kind: "expired" } : skip(row);
       case "lapse":
         return happened(messageId, "failed") ? { kind: "expired" } : skip(row);
+      case "repair":
+        return skip(row);
       case "early":
         return row.earlyUntil ? { kind: "early", until: row.earlyUntil } : skip(row);
       case "skip":

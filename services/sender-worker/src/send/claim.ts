@@ -70,7 +70,7 @@ export type ClaimOutcome =
   | { kind: "skip"; status: ClaimRow["status"] | null };
 
 /** What decide() made of a claimed row (see decide). */
-type Decision = "claim" | "reclaim" | "route" | "retry" | "legacy" | "expire" | "lapse" | "early" | "skip";
+type Decision = "claim" | "reclaim" | "route" | "retry" | "repair" | "legacy" | "expire" | "lapse" | "early" | "skip";
 
 /** A job's claim in a batch: the row read for it and what decide() made of it. */
 export type ClaimPlan = { op: "claim"; messageId: string; row: ClaimRow | undefined; decision: Decision; input?: TransitionInput };
@@ -95,7 +95,13 @@ export function decide(row: ClaimRow | undefined, maxAttempts: number): Decision
   if (row.live) {
     // On an `accepted` message too: its later attempt (after a pre-transmission failure) opened,
     // then its call failed or its worker died. Skipping it would leave the message stuck.
-    if (row.status === "sending" || row.status === "accepted") return row.live.status === "sending" ? "retry" : "skip";
+    if (row.status === "sending" || row.status === "accepted") {
+      if (row.live.status === "sending") return "retry";
+      // The gateway's answer was recorded on the attempt but the message's move did not follow
+      // (the two are separate writes: Postgres went away in between). Nothing to send: catch
+      // the message up with its attempt, or it would sit in `sending` until a webhook came.
+      return row.status === "sending" ? "repair" : "skip";
+    }
     // Claimable yet with a live attempt (a database restored to before the send): claim it
     // again and resend that same attempt; the gateway's 409 tells if it has it already.
     return claimable && row.attempt !== null ? "reclaim" : "skip";

@@ -145,4 +145,18 @@ describe("retrying a live attempt", () => {
     }
     expect(gateway.requests()).toBe(2);
   });
+
+  it("catches a `sending` message up with its accepted attempt, sending nothing (the answer was recorded, the move was lost)", async () => {
+    const gateway = await startScriptedGateway(() => ({ status: 202, body: { state: "Pending" } }));
+    sender = await start(gateway.url);
+    const user = await createTestUser(db());
+    // Postgres went away between recording the gateway's answer on the attempt and moving the message.
+    const [m] = await insertMessages(db(), user.id, 1, { status: "sending", sendingAt: new Date(), attempts: 1 });
+    await db().insert(messageAttempts).values({ id: m!.id, messageId: m!.id, n: 1, status: "accepted", acceptedAt: new Date() });
+
+    await enqueueSends(sender.sender.sendQueue, [m!]);
+    await waitFor(async () => (await messageRow(db(), m!.id)).status === "accepted", { message: "message caught up with its attempt" });
+    expect(gateway.ids).toEqual([]);
+    expect((await attemptsOf(m!.id)).map((a) => [a.n, a.status])).toEqual([[1, "accepted"]]);
+  });
 });
