@@ -21,6 +21,12 @@ export interface TransitionInput {
    * status too (`sending` → `expired`). Omitted: any status the state machine allows.
    */
   from?: readonly MessageStatus[];
+  /**
+   * The sender of the attempt this move belongs to (the claim's move to `sending`): stored in
+   * messages.sender_id with its waiting_reason cleared in the same write, so the event names
+   * the sender and the row is written once, not again by the attempt's insert (ADR 0019).
+   */
+  senderId?: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,9 +46,11 @@ const TRANSITION_MANY = namedStatement<Record<string, unknown>>(
           entered: (s) => `v.status = '${s}'`,
           at: () => "v.at",
         })},
-        error = coalesce(v.error, m.error)
-      from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::uuid[], $7::text[])
-        as v(id, status, at, error, payload, user_id, from_list)
+        error = coalesce(v.error, m.error),
+        sender_id = coalesce(v.sender_id, m.sender_id),
+        waiting_reason = case when v.sender_id is null then m.waiting_reason end
+      from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::uuid[])
+        as v(id, status, at, error, payload, user_id, from_list, sender_id)
       where m.id = v.id
         and (v.user_id is null or m.user_id = v.user_id)
         -- unnest cannot yield an array per row: each item's allowed sources travel comma-joined.
@@ -114,6 +122,7 @@ async function applyRound(db: Executor, items: TransitionInput[]): Promise<Messa
     col((i) => (i.payload == null ? null : JSON.stringify(i.payload))),
     col((i) => i.userId ?? null),
     col((i) => i.from?.join(",") ?? null),
+    col((i) => i.senderId ?? null),
   ]);
   return result.rows.map(toMessageEvent);
 }

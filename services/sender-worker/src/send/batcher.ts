@@ -157,7 +157,11 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
     // The first attempt moves its message queued|scheduled → sending; a waiting one stays.
     for (const c of claims) {
       const moves = (c.decision === "claim" && routed.get(c.messageId)?.kind === "attempt") || c.decision === "reclaim";
-      if (moves) claimInputs.push({ messageId: c.messageId, to: "sending" });
+      if (!moves) continue;
+      // The attempt's sender goes in with the move: one write of the row, and the event names it.
+      const r = routed.get(c.messageId);
+      const senderId = r?.kind === "attempt" ? r.attempt.senderId : null;
+      claimInputs.push({ messageId: c.messageId, to: "sending", ...(senderId ? { senderId } : {}) });
     }
     claimed = await commitClaims(opts.db, claims, claimInputs, routed);
   } catch (err) {
