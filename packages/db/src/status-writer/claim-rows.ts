@@ -74,9 +74,15 @@ const CLAIM_ROWS = namedStatement<{
 }>(
   "inboxerr_sender_claim_rows",
   `
-    with retried as (
+    -- The batch's ids as rows, so the update below walks the primary key per id. Written as
+    -- "id = any($1) and status in (...)" the planner ANDed the pkey with the non-terminal
+    -- status index and read every sending/accepted entry per batch: a claim's cost grew with the
+    -- number of accepted messages (7 ms per batch at 44k of them).
+    with batch as materialized (select unnest($1::uuid[]) as id),
+    retried as (
       update messages set attempts = attempts + 1, updated_at = now()
-      where id = any($1::uuid[])
+      from batch
+      where messages.id = batch.id
         and status in ('${ATTEMPT_STATUS}', 'accepted')
         and (valid_until is null or valid_until > now() or attempts > 0)
         -- Only a call that goes out again: a live attempt still sending (crash retry; on an
@@ -85,7 +91,7 @@ const CLAIM_ROWS = namedStatement<{
         and (exists (select 1 from message_attempts a where a.message_id = messages.id and a.status = 'sending')
           or (status = '${ATTEMPT_STATUS}' and attempts > 0
             and not exists (select 1 from message_attempts a where a.message_id = messages.id)))
-      returning id, attempts
+      returning messages.id, attempts
     )
     select m.id, m.user_id, m.status, m."to", m.text, m.priority, m.valid_until,
       coalesce(m.valid_until <= now(), false) as lapsed,
