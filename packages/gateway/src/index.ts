@@ -37,3 +37,4 @@ export {
   type SmsReceivedPayload,
   type SystemPingPayload,
 } from "./webhook-types";
+export { isPreTransmissionFailure, PRE_TRANSMISSION_FAILURES, type PreTransmissionFailure } from "./failure-reasons";

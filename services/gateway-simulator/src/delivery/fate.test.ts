@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { fateOf, uniformOf } from "./fate";
+import { isPreTransmissionFailure } from "@inboxerr/gateway";
+import { FAILURE_REASONS, fateOf, uniformOf } from "./fate";
 
 describe("fateOf", () => {
   it("gives the same fate for the same seed and id, every time", () => {
@@ -26,5 +27,12 @@ describe("fateOf", () => {
     const ids = Array.from({ length: 200 }, () => randomUUID());
     expect(ids.every((id) => fateOf("s", id, 0).outcome === "delivered")).toBe(true);
     expect(ids.every((id) => fateOf("s", id, 1).outcome === "failed")).toBe(true);
+  });
+
+  it("fails a sent message only for reasons that can follow a transmission, never one that asks for a new attempt", () => {
+    // A pre-transmission reason after sms:sent would have Inboxerr send the SMS again.
+    expect(FAILURE_REASONS.filter((reason) => isPreTransmissionFailure(reason))).toEqual([]);
+    const reasons = new Set(Array.from({ length: 400 }, () => fateOf("s", randomUUID(), 1).reason));
+    expect([...reasons].sort()).toEqual([...FAILURE_REASONS].sort());
   });
 });

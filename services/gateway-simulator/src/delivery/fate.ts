@@ -2,12 +2,19 @@ import { createHmac } from "node:crypto";
 
 export type Fate = { outcome: "delivered" | "failed"; reason: string | null };
 
-/** Reasons a real phone reports (Android SmsManager result codes). */
-const FAILURE_REASONS = [
+/**
+ * Reasons a real phone reports for a message that failed after `sms:sent` (Android SmsManager
+ * result codes that can follow a transmission). Never one of the pre-transmission codes
+ * (NO_SERVICE, RADIO_OFF, LIMIT_EXCEEDED, NULL_PDU): a phone reports those instead of sending,
+ * and Inboxerr answers them with a new attempt, so reporting one after `sms:sent` would make
+ * the simulator ask for a second send of an SMS it already sent. A webhook retried out of order
+ * (the failure arriving before the `sms:sent` it followed) did exactly that in the chaos test.
+ */
+export const FAILURE_REASONS = [
   "RESULT_ERROR_GENERIC_FAILURE",
-  "RESULT_ERROR_NO_SERVICE",
-  "RESULT_ERROR_RADIO_OFF",
   "RESULT_RIL_MODEM_ERR",
+  "RESULT_RIL_NETWORK_REJECT",
+  "RESULT_NETWORK_ERROR",
 ] as const;
 
 /**

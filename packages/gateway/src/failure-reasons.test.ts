@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isPreTransmissionFailure } from "./attempt-outcome";
+import { isPreTransmissionFailure } from "./failure-reasons";
 
 describe("isPreTransmissionFailure", () => {
   it("knows the reasons that happen before the radio transmits", () => {
