@@ -73,6 +73,13 @@ export const fields = {
   SWEEPER_INTERVAL_SECONDS: z.coerce.number().positive().default(10),
   // Discovery (issue 15): how often the sender-worker re-reads every active account's devices.
   SENDER_SYNC_SECONDS: z.coerce.number().positive().default(60),
+  // Health and failover (issue 16, ADR 0022): a device unseen (no system:ping, no newer lastSeen
+  // from GET /devices) this long puts its senders offline; an attempt an offline sender accepted
+  // and has not sent this long after acceptance is cancelled at the gateway and, once the cancel
+  // is confirmed, tried elsewhere. The health pass runs every SENDER_OFFLINE_AFTER_SECONDS / 10
+  // (1 to 30 s).
+  SENDER_OFFLINE_AFTER_SECONDS: z.coerce.number().positive().default(600),
+  FAILOVER_AFTER_SECONDS: z.coerce.number().positive().default(900),
   // ADR 0008: metrics-worker counts, from Postgres, events published this long ago that no
   // queue copy applied (Redis lost them); checked every interval.
   METRICS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),

@@ -36,6 +36,19 @@ export type SendResult =
   | { kind: "permanent"; reason: string; status: number }
   | { kind: "transient"; reason: string; status: number | null };
 
+/**
+ * What a cancel (`DELETE /messages/{id}`, ADR 0022) proved.
+ * - cancelled: the gateway says the message is `Cancelled`: it will never be sent.
+ * - not_cancelled: the gateway answered, but not `Cancelled` (it left Pending: 409; it is
+ *   unknown: 404; or the phone has yet to confirm: `Cancelling`). `state` when it said one.
+ * - unknown: no answer (network error, timeout, 5xx): nothing is proved either way.
+ * Only `cancelled` lets a new attempt go out; the other two resend nothing.
+ */
+export type CancelResult =
+  | { kind: "cancelled"; status: number }
+  | { kind: "not_cancelled"; state: string | null; reason: string; status: number }
+  | { kind: "unknown"; reason: string; status: number | null };
+
 export type WebhookRegistration = {
   /** Reusing an id replaces that registration, which makes boot-time registration idempotent. */
   id?: string;
@@ -54,6 +67,8 @@ export type RegisteredWebhook = {
 export interface GatewayDriver {
   /** Never throws for gateway answers or network failures: they are SendResults. */
   send(msg: OutboundSms): Promise<SendResult>;
+  /** Asks the gateway to cancel a message it holds (by the id we sent it with). Never throws. */
+  cancel(id: string): Promise<CancelResult>;
   /** Throws GatewayRequestError when the gateway does not answer 2xx. */
   registerWebhook(webhook: WebhookRegistration): Promise<RegisteredWebhook>;
   listWebhooks(): Promise<RegisteredWebhook[]>;

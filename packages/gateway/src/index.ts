@@ -1,5 +1,6 @@
 export {
   GatewayRequestError,
+  type CancelResult,
   type GatewayDriver,
   type OutboundSms,
   type RegisteredWebhook,

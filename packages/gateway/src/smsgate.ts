@@ -1,5 +1,6 @@
 import {
   GatewayRequestError,
+  type CancelResult,
   type GatewayDriver,
   type OutboundSms,
   type RegisteredWebhook,
@@ -107,8 +108,25 @@ export function createSmsGateDriver(opts: SmsGateDriverOptions): GatewayDriver {
     return answer;
   }
 
+  async function cancel(id: string): Promise<CancelResult> {
+    let answer: Answer;
+    try {
+      answer = await call("DELETE", `/messages/${encodeURIComponent(id)}`);
+    } catch (err) {
+      return { kind: "unknown", reason: networkReason(err, opts.timeoutMs), status: null };
+    }
+    const { status, body } = answer;
+    if (status >= 500) return { kind: "unknown", reason: errorReason(status, body), status };
+    if (status < 200 || status > 299) return { kind: "not_cancelled", state: null, reason: errorReason(status, body), status };
+    const state = parseJsonObject(body)?.state;
+    if (state === "Cancelled") return { kind: "cancelled", status };
+    const said = typeof state === "string" ? state : null;
+    return { kind: "not_cancelled", state: said, reason: `the gateway answered ${said ?? "no state"}, not Cancelled`, status };
+  }
+
   return {
     send,
+    cancel,
     async registerWebhook(webhook: WebhookRegistration) {
       const answer = await manage("POST", "/webhooks", {
         ...(webhook.id ? { id: webhook.id } : {}),

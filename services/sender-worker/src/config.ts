@@ -15,6 +15,8 @@ export const SENDER_CONFIG_KEYS = [
   "SWEEPER_STALE_SECONDS",
   "SWEEPER_INTERVAL_SECONDS",
   "SENDER_SYNC_SECONDS",
+  "SENDER_OFFLINE_AFTER_SECONDS",
+  "FAILOVER_AFTER_SECONDS",
   // Opens stored gateway account passwords for the periodic sync (ADR 0017).
   "SECRETS_KEY",
   "SMSGATE_URL",

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
-import { check, integer, jsonb, pgTable, smallint, text, unique, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, jsonb, pgTable, smallint, text, unique, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
-import { sqlList, timestamps, tstz, uuidPk } from "./util";
+import { createdAt, sqlList, timestamps, tstz, uuidPk } from "./util";
 
 // The fleet (DESIGN-2.md "Fleet", ADR 0017): accounts hold phones, a sender is one SIM of one
 // phone, and every hand-over of a message to the gateway is an attempt with its own id.
@@ -73,6 +73,9 @@ export const senders = pgTable(
     label: text("label"),
     status: text("status", { enum: SENDER_STATUSES }).notNull().default("active"),
     pausedReason: text("paused_reason"),
+    // When status last changed (admin or health pass, ADR 0022): automatic pause counts only
+    // attempts made since, so a resumed sender is not paused again for the failures before.
+    statusChangedAt: tstz("status_changed_at"),
     // NULL = no limit of that kind.
     ratePerMinute: integer("rate_per_minute"),
     dailyCap: integer("daily_cap"),
@@ -91,7 +94,42 @@ export const senders = pgTable(
   ],
 );
 
+/** What the health pass and the admin API tell the world about a sender (ADR 0022). */
+export const SENDER_EVENT_TYPES = ["sender.offline", "sender.online", "sender.paused"] as const;
+export type SenderEventType = (typeof SENDER_EVENT_TYPES)[number];
+
+/**
+ * The fleet's outbox (ADR 0022): one row per sender status change, written in the same
+ * statement as the change. Customers' webhooks (issue 17) fan these out; until then they wait
+ * here unpublished, and GET /senders/:id/events lists them.
+ */
+export const senderEvents = pgTable(
+  "sender_events",
+  {
+    ...uuidPk(),
+    senderId: uuid("sender_id")
+      .notNull()
+      .references(() => senders.id, { onDelete: "cascade" }),
+    // Copied from the sender's account, so fan-out needs no join: NULL = a shared sender (admins').
+    ownerUserId: uuid("owner_user_id"),
+    type: text("type", { enum: SENDER_EVENT_TYPES }).notNull(),
+    // The sender as GET /senders/:id shows it, at the change.
+    payload: jsonb("payload").notNull(),
+    occurredAt: tstz("occurred_at").notNull().defaultNow(),
+    publishedAt: tstz("published_at"),
+    ...createdAt(),
+  },
+  (t) => [
+    check("sender_events_type_check", sql`${t.type} in ${sqlList(SENDER_EVENT_TYPES)}`),
+    index("sender_events_sender_id_occurred_at_idx").on(t.senderId, t.occurredAt),
+    index("sender_events_created_at_idx")
+      .on(t.createdAt)
+      .where(sql`${t.publishedAt} is null`),
+  ],
+);
+
 export type GatewayAccount = typeof gatewayAccounts.$inferSelect;
 export type NewGatewayAccount = typeof gatewayAccounts.$inferInsert;
 export type Sender = typeof senders.$inferSelect;
 export type NewSender = typeof senders.$inferInsert;
+export type SenderEvent = typeof senderEvents.$inferSelect;

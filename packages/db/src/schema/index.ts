@@ -45,7 +45,9 @@ export {
   GATEWAY_ACCOUNT_STATUSES,
   gatewayAccounts,
   LIVE_ATTEMPT_STATUSES,
+  SENDER_EVENT_TYPES,
   SENDER_STATUSES,
+  senderEvents,
   senders,
   WAITING_REASONS,
   type AttemptStatus,
@@ -54,6 +56,8 @@ export {
   type NewGatewayAccount,
   type NewSender,
   type Sender,
+  type SenderEvent,
+  type SenderEventType,
   type SenderStatus,
   type WaitingReason,
 } from "./fleet";

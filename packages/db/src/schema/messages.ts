@@ -167,6 +167,9 @@ export const messageAttempts = pgTable(
     deliveredAt: tstz("delivered_at"),
     failedAt: tstz("failed_at"),
     cancelledAt: tstz("cancelled_at"),
+    // Failover asked the gateway to cancel it (ADR 0022); set before the call, so an unanswered
+    // cancel is retried only after a pause, and the message shows failover_unconfirmed.
+    cancelRequestedAt: tstz("cancel_requested_at"),
   },
   (t) => [
     check("message_attempts_status_check", sql`${t.status} in ${sqlList(ATTEMPT_STATUSES)}`),
@@ -179,6 +182,10 @@ export const messageAttempts = pgTable(
       .where(sql`${t.status} in ${sqlList(LIVE_ATTEMPT_STATUSES)}`),
     // A sender's usage today and this month (GET /senders, budgets rebuilt after a Redis flush).
     index("message_attempts_sender_id_created_at_idx").on(t.senderId, t.createdAt),
+    // Failover's scan: accepted, not yet sent, oldest first (ADR 0022).
+    index("message_attempts_accepted_idx")
+      .on(t.acceptedAt)
+      .where(sql`${t.status} = 'accepted'`),
   ],
 );
 
