@@ -16,7 +16,7 @@ import { SIGNING_KEY, startIngest, type Harness as IngestHarness } from "@inboxe
 import { createPrivateDatabase, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 
 /** Webhook events the pipeline acts on (webhook-ingest's REGISTERED_EVENTS). */
-const EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:received"] as const;
+const EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:received", "sms:cancelled", "system:ping"] as const;
 
 /**
  * A clock that runs with real time from an offset the test moves: rate budgets still refill
@@ -66,6 +66,7 @@ export type SenderJson = {
   simNumber: number | null;
   phoneNumber: string | null;
   status: string;
+  pausedReason: string | null;
   limits: { ratePerMinute: number | null; dailyCap: number | null; monthlyUniqueCap: number | null };
   usage: { today: number; monthUniqueRecipients: number };
 };
@@ -98,6 +99,8 @@ export type FleetOptions = {
   redisUrl?: string;
   /** Simulator: accepted → sent → delivered, each step this long. Default 20. */
   latencyMs?: number;
+  /** Simulator: each online phone sends `system:ping` this often (ms). Default 0: no pings. */
+  pingIntervalMs?: number;
   /** Extra sender-worker env (SENDER_CONCURRENCY, SEND_MAX_ATTEMPTS, ...). */
   senderEnv?: Record<string, string>;
   routing?: RoutingTuning;
@@ -129,6 +132,7 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
       devices: 2,
       simsPerDevice: 2,
       latencyMs: opts.latencyMs ?? 20,
+      pingIntervalMs: opts.pingIntervalMs ?? 0,
       clock: clock.now,
     });
     closers.push(() => gateway.close());

@@ -101,6 +101,16 @@ describe("routeMessage: candidates", () => {
     expect(candidatesOf(route)).toEqual([shared![2], shared![0], shared![1]]);
   });
 
+  it("tries a re-attempt on another sender than the one before, even a sticky one, unless it is the only one", () => {
+    const { fleet, senderIds } = fleetOf({ senders: ["active", "active", "active"] });
+    const [a, b, c] = senderIds[0]!;
+    expect(candidatesOf(routeMessage(fleet, input({ avoidSenderId: a! })))).toEqual([b, c]);
+    expect(candidatesOf(routeMessage(fleet, input({ avoidSenderId: b!, stickySenderId: b! })))).toEqual([a, c]);
+    const lone = fleetOf({ senders: ["active", "paused"] });
+    const [only] = lone.senderIds[0]!;
+    expect(candidatesOf(routeMessage(lone.fleet, input({ avoidSenderId: only! })))).toEqual([only]);
+  });
+
   it("sends a pinned message through its sender only, and waits while that sender cannot send", () => {
     const { fleet, senderIds } = fleetOf(
       { senders: ["active", "paused", "offline", "retired", "active"] },

@@ -9,6 +9,11 @@ export type RouteInput = {
   to: string;
   pinnedSenderId: string | null;
   stickySenderId: string | null;
+  /**
+   * A re-attempt's previous sender (ADR 0022): its SIM just failed before transmission or its
+   * phone went dark, so another sender goes first when there is one. Null for a first attempt.
+   */
+  avoidSenderId?: string | null;
 };
 
 export type Route =
@@ -66,8 +71,11 @@ export function routeMessage(fleet: FleetSnapshot, input: RouteInput): Route {
     return implicit ? { kind: "implicit" } : { kind: "wait", reason: "no_active_sender" };
   }
 
-  const sticky = input.stickySenderId === null ? -1 : pool.findIndex((s) => s.id === input.stickySenderId);
-  const ordered = sticky >= 0 ? [pool[sticky]!, ...pool.slice(0, sticky), ...pool.slice(sticky + 1)] : pool;
+  // Only when someone else can take it: a lone sender is tried again rather than not at all.
+  const avoid = input.avoidSenderId ?? null;
+  const fresh = avoid !== null && pool.some((s) => s.id !== avoid) ? pool.filter((s) => s.id !== avoid) : pool;
+  const sticky = input.stickySenderId === null ? -1 : fresh.findIndex((s) => s.id === input.stickySenderId);
+  const ordered = sticky >= 0 ? [fresh[sticky]!, ...fresh.slice(0, sticky), ...fresh.slice(sticky + 1)] : fresh;
   return {
     kind: "budget",
     request: { messageId: input.messageId, recipient: input.to, candidates: ordered.map(toBudgetSender), preferFirst: sticky >= 0 },
