@@ -9,7 +9,7 @@ import { resolveWindow } from "../../reporting/window";
 import { MetricsFailuresQuery, MetricsFailuresSchema } from "../../schemas/metrics";
 
 /** Rows per answer; reasons are bounded (ADR 0021), so only a large fleet over a long window gets near it. */
-export const MAX_FAILURE_ROWS = 1_000;
+const MAX_FAILURE_ROWS = 1_000;
 
 export function metricsFailuresRoute(deps: ApiDeps) {
   return defineRoute({
