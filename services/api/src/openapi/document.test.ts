@@ -40,6 +40,7 @@ describe("/openapi.json", () => {
         "GET /api/v1/inbound-messages",
         "GET /api/v1/metrics/summary",
         "GET /api/v1/metrics/timeseries",
+        "GET /api/v1/metrics/failures",
         "POST /api/v1/gateway-accounts",
         "GET /api/v1/gateway-accounts",
         "GET /api/v1/gateway-accounts/{id}",
@@ -49,6 +50,7 @@ describe("/openapi.json", () => {
         "GET /api/v1/senders",
         "GET /api/v1/senders/{id}",
         "PATCH /api/v1/senders/{id}",
+        "GET /api/v1/senders/{id}/events",
       ].sort(),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKeyAuth", "bearerAuth"]);

@@ -21,8 +21,10 @@ import { cancelMessageRoute } from "./messages/messages.cancel";
 import { createMessageRoute } from "./messages/messages.create";
 import { getMessageRoute } from "./messages/messages.get";
 import { listMessagesRoute } from "./messages/messages.list";
+import { metricsFailuresRoute } from "./metrics/metrics.failures";
 import { metricsSummaryRoute } from "./metrics/metrics.summary";
 import { metricsTimeseriesRoute } from "./metrics/metrics.timeseries";
+import { listSenderEventsRoute } from "./senders/senders.events";
 import { getSenderRoute } from "./senders/senders.get";
 import { listSendersRoute } from "./senders/senders.list";
 import { updateSenderRoute } from "./senders/senders.update";
@@ -47,6 +49,7 @@ export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
     listInboundMessagesRoute(deps),
     metricsSummaryRoute(deps),
     metricsTimeseriesRoute(deps),
+    metricsFailuresRoute(deps),
     createGatewayAccountRoute(deps),
     listGatewayAccountsRoute(deps),
     getGatewayAccountRoute(deps),
@@ -56,5 +59,6 @@ export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
     listSendersRoute(deps),
     getSenderRoute(deps),
     updateSenderRoute(deps),
+    listSenderEventsRoute(deps),
   ];
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { GATEWAY_ACCOUNT_STATUSES, SENDER_STATUSES } from "@inboxerr/db";
+import { GATEWAY_ACCOUNT_STATUSES, SENDER_EVENT_TYPES, SENDER_STATUSES } from "@inboxerr/db";
 import { nullableTimestamp, safeText } from "./common";
 
 const timestamp = () => z.string().meta({ format: "date-time" });
@@ -117,3 +117,29 @@ export const SenderSyncResponse = z
     }),
   })
   .meta({ id: "SenderSync" });
+
+export const SenderEventListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: safeText().max(200).optional().meta({ description: "`nextCursor` of the previous page" }),
+});
+
+const SenderEventSchema = z
+  .object({
+    id: z.uuid(),
+    senderId: z.uuid(),
+    type: z.enum(SENDER_EVENT_TYPES).meta({
+      description:
+        "`sender.offline`/`sender.online`: the health pass saw the phone go silent or come back; " +
+        "`sender.paused`: paused by its owner or an admin, or automatically after repeated failures (`sender.pausedReason`)",
+    }),
+    sender: SenderSchema.meta({ description: "The sender as GET /senders/{id} showed it at the change" }),
+    occurredAt: timestamp(),
+  })
+  .meta({ id: "SenderEvent" });
+
+export const SenderEventListResponse = z
+  .object({
+    data: z.array(SenderEventSchema),
+    nextCursor: z.string().nullable().meta({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .meta({ id: "SenderEventList" });

@@ -16,12 +16,13 @@ const windowQuery = {
   }),
 };
 
-export const MetricsSummaryQuery = z.object({
-  ...windowQuery,
-  senderId: z.uuid().optional().meta({
-    description: "Only messages routed through this sender (one you see: your own accounts' or a shared one; another → 404). Default: every sender",
-  }),
+const senderId = z.uuid().optional().meta({
+  description: "Only messages routed through this sender (one you see: your own accounts' or a shared one; another → 404). Default: every sender",
 });
+
+export const MetricsSummaryQuery = z.object({ ...windowQuery, senderId });
+
+export const MetricsFailuresQuery = z.object({ ...windowQuery, senderId });
 
 export const MetricsTimeseriesQuery = z.object({
   granularity: z.enum(GRANULARITIES).default("hour").meta({
@@ -87,3 +88,22 @@ export const MetricsTimeseriesSchema = z
   })
   .meta({ id: "MetricsTimeseries" });
 
+
+const SenderFailuresSchema = z
+  .object({
+    senderId: z.uuid().nullable().meta({ description: "The sender the messages failed on; null = failures that named none (before routing)" }),
+    reason: FailureReasonSchema.shape.reason,
+    count: z.number().int().meta({ description: "Messages that failed on that sender with that reason in the window" }),
+  })
+  .meta({ id: "SenderFailures" });
+
+export const MetricsFailuresSchema = z
+  .object({
+    ...windowFields,
+    senderId: z.uuid().nullable().meta({ description: "The sender counted; null = every sender" }),
+    data: z.array(SenderFailuresSchema).meta({
+      description: "One row per (sender, reason) with failures in the window, most failures first (ties by sender, then reason)",
+    }),
+    truncated: z.boolean().meta({ description: "True when more rows than the limit matched: narrow the window or name a sender" }),
+  })
+  .meta({ id: "MetricsFailures" });

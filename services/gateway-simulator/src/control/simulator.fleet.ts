@@ -4,21 +4,31 @@ import type { SimContext } from "../context";
 import { toDeviceDto } from "../fleet/devices";
 import { sendError, validationMessage } from "../http/errors";
 
+const offlineSchema = z.object({ fetched: z.boolean().optional() }).strict();
+
 /**
  * `POST /simulator/devices/:id/offline` and `/online` (204). Offline, a device holds the
  * messages it gets in Pending, sends no `system:ping` and its `lastSeen` freezes; back online
- * it sends what it held. 404 for a device no account has.
+ * it sends what it held. Offline takes an optional body `{"fetched": true}`: the phone took its
+ * messages before it went dark, so the ones it holds, and the ones it gets while offline, are
+ * Processed (a cancel meets 409). 404 for a device no account has; 400 for a bad body.
  */
 export function setDeviceOnline(ctx: SimContext, online: boolean): RequestHandler<{ id: string }> {
   return (req, res) => {
+    const parsed = online ? undefined : offlineSchema.safeParse(req.body ?? {});
+    if (parsed && !parsed.success) return sendError(res, 400, validationMessage(parsed.error));
     const found = ctx.fleet.findDevice(req.params.id);
     if (!found) return sendError(res, 404, "device not found");
     const { account, device } = found;
-    if (device.online === online) return res.status(204).end();
+    // An offline phone may still be told it fetched; nothing un-fetches but coming back.
+    const fetched = online ? false : device.fetched || parsed?.data.fetched === true;
+    if (device.online === online && device.fetched === fetched) return res.status(204).end();
+    if (device.online !== online) device.offlineSince = online ? null : ctx.clock();
     device.online = online;
-    device.offlineSince = online ? null : ctx.clock();
+    device.fetched = fetched;
     if (online) account.lifecycle.resume(device);
-    ctx.logger.info({ deviceId: device.id, account: account.username, online }, "device online state changed");
+    else if (fetched) account.lifecycle.fetched(device);
+    ctx.logger.info({ deviceId: device.id, account: account.username, online, fetched }, "device online state changed");
     res.status(204).end();
   };
 }

@@ -31,8 +31,8 @@ const LIMIT_EXCEEDED = "RESULT_ERROR_LIMIT_EXCEEDED";
  * seed and id) shows: one `sms:delivered` per part, or one `sms:failed` with a reason.
  * A message whose validUntil passed before sending fails with "TTL expired" and is never sent;
  * one whose SIM used up its carrier daily limit fails with RESULT_ERROR_LIMIT_EXCEEDED. An
- * offline device holds its messages in Pending until it is back online; a Pending message can
- * be cancelled (`sms:cancelled`).
+ * offline device holds its messages in Pending until it is back online (Processed, when it
+ * fetched them before going dark); a Pending message can be cancelled (`sms:cancelled`).
  */
 export function createLifecycle(opts: LifecycleOptions) {
   const timers = new Set<NodeJS.Timeout>();
@@ -67,9 +67,17 @@ export function createLifecycle(opts: LifecycleOptions) {
     simNumber: msg.simNumber,
   });
 
+  // A dark phone that fetched its messages has them: the server no longer shows them Pending.
+  function fetchIfDark(msg: StoredMessage): void {
+    if (msg.device.online || !msg.device.fetched || msg.state !== "Pending") return;
+    mark(msg, "Processed", Date.now());
+    for (const r of msg.recipients) r.state = "Processed";
+  }
+
   function send(msg: StoredMessage): void {
     if (msg.state === "Cancelled") return;
     if (!msg.device.online) {
+      fetchIfDark(msg);
       held.add(msg);
       return;
     }
@@ -126,6 +134,7 @@ export function createLifecycle(opts: LifecycleOptions) {
   return {
     /** `delayMs` postpones sending further, for a `scheduleAt` in the future. */
     start(msg: StoredMessage, delayMs = 0): void {
+      fetchIfDark(msg);
       later(() => send(msg), opts.latencyMs + Math.max(0, delayMs));
     },
     /**
@@ -143,6 +152,13 @@ export function createLifecycle(opts: LifecycleOptions) {
         opts.emit("sms:cancelled", msg.deviceId, { ...base(msg, r.phoneNumber), cancelledAt: at(now) });
       }
       return true;
+    },
+    /**
+     * The device went dark after fetching its messages (`device.fetched` is set): every one of
+     * its Pending messages becomes Processed, so `DELETE` answers 409 and cancels nothing.
+     */
+    fetched(device: Device): void {
+      for (const msg of opts.store.onDevice(device)) fetchIfDark(msg);
     },
     /** The device is back online: what it held is sent now, in arrival order. */
     resume(device: Device): void {

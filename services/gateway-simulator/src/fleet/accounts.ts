@@ -112,6 +112,7 @@ export function createFleet(opts: FleetOptions) {
         for (const device of account.devices) {
           device.online = true;
           device.offlineSince = null;
+          device.fetched = false;
           device.counts = zeroCounts();
           for (const sim of device.sims) {
             sim.usedToday = 0;

@@ -25,6 +25,11 @@ export type Device = {
   online: boolean;
   /** When it went offline: `lastSeen` freezes there. Null while online. */
   offlineSince: number | null;
+  /**
+   * Offline, but the phone took its messages before it went dark (`{"fetched": true}`): what
+   * it holds is Processed at the server, so a cancel meets 409. False while online.
+   */
+  fetched: boolean;
   sims: Sim[];
   counts: SendCounts;
 };
@@ -68,7 +73,7 @@ export function createDevices(opts: {
         counts: zeroCounts(),
       };
     });
-    return { id, name: `Simulated phone ${i + 1}`, createdAt: opts.now, online: true, offlineSince: null, sims, counts: zeroCounts() };
+    return { id, name: `Simulated phone ${i + 1}`, createdAt: opts.now, online: true, offlineSince: null, fetched: false, sims, counts: zeroCounts() };
   });
 }
 

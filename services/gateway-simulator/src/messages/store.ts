@@ -71,6 +71,11 @@ export function createMessageStore(opts: { maxMessages: number; devices: () => D
   return {
     exists: (deviceId: string, id: string) => find(deviceId, id) !== undefined,
     get: (id: string) => byId.get(id),
+    /** Every message the store still holds for `device`, its own and those of ids reused elsewhere. */
+    *onDevice(device: Device): Iterable<StoredMessage> {
+      for (const m of byId.values()) if (m.device === device) yield m;
+      for (const m of elsewhere.values()) if (m.device === device) yield m;
+    },
     accept(msg: StoredMessage): void {
       const other = byId.get(msg.id);
       if (other) elsewhere.set(key(other.deviceId, other.id), other);

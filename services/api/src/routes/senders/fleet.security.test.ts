@@ -38,6 +38,7 @@ describe("fleet tenant isolation", () => {
         ["DELETE", `/api/v1/gateway-accounts/${accountId}`, undefined],
         ["GET", `/api/v1/senders/${senderId}`, undefined],
         ["PATCH", `/api/v1/senders/${senderId}`, { status: "paused" }],
+        ["GET", `/api/v1/senders/${senderId}/events`, undefined],
       ] as const) {
         const res = await api.call(method, path, { token: other.token, ...(body ? { body } : {}) });
         expect(res.status, `${method} ${path}`).toBe(404);
@@ -69,6 +70,7 @@ describe("fleet tenant isolation", () => {
       ["GET", "/api/v1/senders"],
       ["GET", `/api/v1/senders/${id}`],
       ["PATCH", `/api/v1/senders/${id}`],
+      ["GET", `/api/v1/senders/${id}/events`],
     ] as const) {
       const res = await api.call(method, path, method === "POST" || method === "PATCH" ? { body: {} } : {});
       expect(res.status, `${method} ${path}`).toBe(401);

@@ -1,5 +1,5 @@
-import { eq } from "drizzle-orm";
-import { senderUsage, senders } from "@inboxerr/db";
+import { eq, sql } from "drizzle-orm";
+import { senderEvents, senderUsage, senders } from "@inboxerr/db";
 import { AppError, notFound } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { canManage, visibleSenders } from "../../fleet/access";
@@ -17,7 +17,9 @@ export function updateSenderRoute(deps: ApiDeps) {
     summary: "Set a sender's label, limits or status (pause/resume)",
     description:
       "The owner of its account, or an admin for a shared one. `status: paused` stops new attempts until someone " +
-      "sets `active` again (sync never resumes it); `pausedReason` says why. Resuming clears the reason.",
+      "sets `active` again (sync never resumes it); `pausedReason` says why. Resuming clears the reason. " +
+      "A change of status restarts the count of automatic pause (only attempts made since count); a pause writes a " +
+      "`sender.paused` event (GET /senders/{id}/events).",
     tags: ["fleet"],
     auth: true,
     params: IdParams,
@@ -29,22 +31,37 @@ export function updateSenderRoute(deps: ApiDeps) {
       const [current] = await visibleSenders(deps, principal, eq(senders.id, id));
       if (!current) throw notFound("Sender");
       if (!canManage(principal, current)) throw new AppError("forbidden", "Only an admin may change a shared sender");
-      if (body.status && current.sender.status === "retired") {
-        throw new AppError("conflict", "The sender is retired (its SIM is gone from the gateway); it cannot be paused or resumed");
-      }
       const { pausedReason, ...rest } = body;
-      const [row] = await deps.db
-        .update(senders)
-        .set({
-          ...rest,
-          // A reason belongs to a pause: resuming clears it, and one given alone updates it.
-          ...(body.status === "active" ? { pausedReason: null } : pausedReason !== undefined ? { pausedReason } : {}),
-          updatedAt: new Date(),
-        })
-        .where(eq(senders.id, id))
-        .returning();
-      const usage = await senderUsage(deps.db, [id]);
-      res.json(toSenderJson(row!, current.ownerUserId === null, usage.get(id)));
+      const shared = current.ownerUserId === null;
+      const sender = await deps.db.transaction(async (tx) => {
+        // Locked: the health pass and sync change status too, and whether this request changes
+        // it decides status_changed_at and the event.
+        const [locked] = await tx.select({ status: senders.status }).from(senders).where(eq(senders.id, id)).for("update");
+        if (!locked) throw notFound("Sender");
+        if (body.status && locked.status === "retired") {
+          throw new AppError("conflict", "The sender is retired (its SIM is gone from the gateway); it cannot be paused or resumed");
+        }
+        const statusChanges = body.status !== undefined && body.status !== locked.status;
+        const [row] = await tx
+          .update(senders)
+          .set({
+            ...rest,
+            // A reason belongs to a pause: resuming clears it, and one given alone updates it.
+            ...(body.status === "active" ? { pausedReason: null } : pausedReason !== undefined ? { pausedReason } : {}),
+            // Automatic pause counts attempts made since (ADR 0022): a resume forgets the failures before.
+            ...(statusChanges ? { statusChangedAt: sql`now()` } : {}),
+            updatedAt: new Date(),
+          })
+          .where(eq(senders.id, id))
+          .returning();
+        const usage = await senderUsage(tx, [id]);
+        const json = toSenderJson(row!, shared, usage.get(id));
+        if (statusChanges && body.status === "paused") {
+          await tx.insert(senderEvents).values({ senderId: id, ownerUserId: current.ownerUserId, type: "sender.paused", payload: json });
+        }
+        return json;
+      });
+      res.json(sender);
     },
   });
 }
