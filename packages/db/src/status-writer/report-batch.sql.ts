@@ -31,10 +31,12 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
  *    reports (no attempt) track too. Reports on an ended attempt never move the message;
  * 5. a pre-transmission failure ($1's pre_tx, from isPreTransmissionFailure) on a tracking
  *    attempt still `sending|accepted` (no sent report yet), as its first report in the batch,
- *    on an unfinished message with fewer than $2 (SEND_MAX_ATTEMPTS) attempt rows, **re-attempts**:
- *    the attempt fails with the reason, the message is left as it is (no event), and a row
- *    kind 'r' tells the caller to add the next attempt's sms-send job after commit. Later
- *    reports on that attempt in the batch no longer track;
+ *    on an unfinished message with fewer than $2 (SEND_MAX_ATTEMPTS) attempt rows, cancelled ones
+ *    aside, **re-attempts**: the attempt fails with the reason, the message is left as it is (no
+ *    event), and a row kind 'r' tells the caller to add the next attempt's sms-send job after
+ *    commit. A `cancelled` report (ADR 0022) on such an attempt, as its first in the batch, does
+ *    the same whatever the count (the attempt ends `cancelled`), with no 'r' row when the
+ *    message is finished. Later reports on that attempt in the batch no longer track;
  * 6. plays each unfinished message's tracking reports in arrival order: `sms:sent` records
  *    partsCount and moves it to `sent`; each `sms:delivered` adds a part, and the message is
  *    delivered when the parts reach coalesce(parts_expected, segments), also when `sms:sent`
@@ -50,12 +52,16 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
  *    attempt of a finished message, or an ended one) folds its own reports: the first failure
  *    or delivery ends a live one, a sent report moves it to sent. A sent or delivered report
  *    stamps sent_at/delivered_at when unset even on an ended attempt: the evidence that a
- *    cancelled or failed attempt left the phone after all is kept;
+ *    cancelled or failed attempt left the phone after all is kept (on a cancelled one, a row kind
+ *    'x' tells the caller to warn);
  * 9. stores received SMS, owned by the user whose latest message to that number reached
  *    `accepted` or later (the gateway had it, so a reply is plausible), else NULL: the admins.
  *    Through an account's own URL (ADR 0020): a private account's SMS is its owner's, always
  *    (their phone, and their key could forge it); a shared account's goes by the same rule
- *    among messages whose attempts one of its senders had accepted or sent, else NULL.
+ *    among messages whose attempts one of its senders had accepted or sent, else NULL;
+ * 10. marks the senders of each pinging device seen (system:ping, ADR 0022): last_seen_at moves
+ *    forward to now(), health takes the ping's payload; the account is the one the ping came
+ *    through, the `default` one through the legacy URL. Status is the health pass's, not ours.
  * Why not transitionMany: it is a statement per step inside a transaction of its own, four
  * or more round trips a batch (ADR 0004). Everything that encodes the state machine (allowed
  * moves, terminal statuses, stamps, latency) is generated from status.ts like transitionMany's,
