@@ -23,14 +23,28 @@ export type SenderChange = { senderId: string; accountId: string; status: "offli
 type ChangeRow = { id: string; account_id: string; status: "offline" | "active" | "paused"; paused_reason: string | null };
 const toChange = (r: ChangeRow): SenderChange => ({ senderId: r.id, accountId: r.account_id, status: r.status, pausedReason: r.paused_reason });
 
-/** `payload`: the sender as GET /senders/:id shows its main fields, from the UPDATE's `changed` rows. */
+/** The columns of a changed sender its event needs. */
+const CHANGED_COLUMNS = `s.id, s.account_id, s.device_id, s.sim_number, s.phone_number, s.carrier, s.label, s.status,
+  s.paused_reason, s.rate_per_minute, s.daily_cap, s.monthly_unique_cap, s.last_seen_at, s.health, s.created_at, s.updated_at`;
+
+/** An instant as the api's JSON writes it (Date.toISOString). */
+const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * `payload`: the sender as GET /senders/:id shows it (services/api fleet/serialize.ts), as the
+ * api's own sender.paused does, from the UPDATE's `changed` rows; all but `usage`, a counter
+ * of the day rather than the sender's state.
+ */
 const EVENTS_FROM_CHANGED = (type: string) => `
   events as (
     insert into sender_events (sender_id, owner_user_id, type, payload)
     select c.id, g.owner_user_id, '${type}', jsonb_build_object(
-      'id', c.id, 'accountId', c.account_id, 'deviceId', c.device_id, 'simNumber', c.sim_number,
-      'phoneNumber', c.phone_number, 'label', c.label, 'status', c.status, 'pausedReason', c.paused_reason,
-      'lastSeenAt', to_char(c.last_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      'id', c.id, 'accountId', c.account_id, 'shared', g.owner_user_id is null, 'deviceId', c.device_id,
+      'simNumber', c.sim_number, 'phoneNumber', c.phone_number, 'carrier', c.carrier, 'label', c.label,
+      'status', c.status, 'pausedReason', c.paused_reason,
+      'limits', jsonb_build_object('ratePerMinute', c.rate_per_minute, 'dailyCap', c.daily_cap, 'monthlyUniqueCap', c.monthly_unique_cap),
+      'lastSeenAt', ${iso("c.last_seen_at")}, 'health', c.health,
+      'createdAt', ${iso("c.created_at")}, 'updatedAt', ${iso("c.updated_at")})
     from changed c join gateway_accounts g on g.id = c.account_id
     returning sender_id
   )`;
@@ -44,7 +58,7 @@ const MARK_OFFLINE = namedStatement<ChangeRow>(
   with changed as (
     update senders s set status = 'offline', status_changed_at = now()
     where s.status = 'active' and ${UNSEEN}
-    returning s.id, s.account_id, s.device_id, s.sim_number, s.phone_number, s.label, s.status, s.paused_reason, s.last_seen_at
+    returning ${CHANGED_COLUMNS}
   ), ${EVENTS_FROM_CHANGED("sender.offline")}
   select id, account_id, status, paused_reason from changed`,
 );
@@ -55,7 +69,7 @@ const MARK_ONLINE = namedStatement<ChangeRow>(
   with changed as (
     update senders s set status = 'active', status_changed_at = now()
     where s.status = 'offline' and not (${UNSEEN})
-    returning s.id, s.account_id, s.device_id, s.sim_number, s.phone_number, s.label, s.status, s.paused_reason, s.last_seen_at
+    returning ${CHANGED_COLUMNS}
   ), ${EVENTS_FROM_CHANGED("sender.online")}
   select id, account_id, status, paused_reason from changed`,
 );
@@ -107,7 +121,7 @@ const AUTO_PAUSE = namedStatement<ChangeRow>(
       status_changed_at = now()
     from worst w
     where s.id = w.sender_id and s.status = 'active'
-    returning s.id, s.account_id, s.device_id, s.sim_number, s.phone_number, s.label, s.status, s.paused_reason, s.last_seen_at
+    returning ${CHANGED_COLUMNS}
   ), ${EVENTS_FROM_CHANGED("sender.paused")}
   select id, account_id, status, paused_reason from changed`,
 );
