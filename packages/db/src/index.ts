@@ -49,11 +49,13 @@ export {
 } from "./status-writer/attempts";
 export {
   applyReportBatch,
+  cancelledReport,
   type GatewayEnvelope,
   type Reattempt,
   type ReportBatchEvent,
   type ReportBatchOptions,
   type ReportBatchResult,
+  type SentAfterCancel,
 } from "./status-writer/report-batch";
 export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {

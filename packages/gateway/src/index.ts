@@ -34,6 +34,7 @@ export {
   type SmsGateWebhook,
   type SmsSentPayload,
   type SmsDeliveredPayload,
+  type SmsCancelledPayload,
   type SmsFailedPayload,
   type SmsReceivedPayload,
   type SystemPingPayload,

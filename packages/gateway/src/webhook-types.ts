@@ -10,6 +10,7 @@ export const WEBHOOK_EVENTS = {
   smsSent: "sms:sent",
   smsDelivered: "sms:delivered",
   smsFailed: "sms:failed",
+  smsCancelled: "sms:cancelled",
   systemPing: "system:ping",
 } as const;
 
@@ -62,6 +63,9 @@ const smsFailedPayloadSchema = z.looseObject({
   reason: z.string().default("Unknown"),
 });
 
+// The gateway cancelled it before the phone took it (DELETE /messages/{id} while Pending).
+const smsCancelledPayloadSchema = z.looseObject({ ...messageFields, cancelledAt: timestamp });
+
 const smsReceivedPayloadSchema = z.looseObject({
   // Derived from the content by the phone: not unique, never a key.
   messageId: z.string().optional(),
@@ -92,6 +96,7 @@ export const smsGateWebhookSchema = z.discriminatedUnion("event", [
   envelope(WEBHOOK_EVENTS.smsSent, smsSentPayloadSchema),
   envelope(WEBHOOK_EVENTS.smsDelivered, smsDeliveredPayloadSchema),
   envelope(WEBHOOK_EVENTS.smsFailed, smsFailedPayloadSchema),
+  envelope(WEBHOOK_EVENTS.smsCancelled, smsCancelledPayloadSchema),
   envelope(WEBHOOK_EVENTS.systemPing, systemPingPayloadSchema),
 ]);
 
@@ -100,6 +105,7 @@ export type SmsGateWebhook = z.infer<typeof smsGateWebhookSchema>;
 export type SmsSentPayload = z.infer<typeof smsSentPayloadSchema>;
 export type SmsDeliveredPayload = z.infer<typeof smsDeliveredPayloadSchema>;
 export type SmsFailedPayload = z.infer<typeof smsFailedPayloadSchema>;
+export type SmsCancelledPayload = z.infer<typeof smsCancelledPayloadSchema>;
 export type SmsReceivedPayload = z.infer<typeof smsReceivedPayloadSchema>;
 export type SystemPingPayload = z.infer<typeof systemPingPayloadSchema>;
 

@@ -62,6 +62,7 @@ export function createWebhookIngest(opts: WebhookIngestOptions): WebhookIngest {
     publisher,
     reattempts: createReattemptEnqueuer({ queue: opts.sends, logger: opts.logger, metrics }),
     metrics,
+    logger: opts.logger,
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.batch ? { batch: opts.batch } : {}),
   });

@@ -26,17 +26,18 @@ type Outcome = {
   stamps: Record<string, Date | null>;
   error: string | null;
   attempts: number;
+  waitingReason: string | null;
   touched: boolean;
   events: { messageId: string; userId: string; status: MessageStatus; latencyKnown: boolean; senderId: string | null; error: string | null }[];
 };
 
 let userId: string;
 let senderId: string;
-/** A fresh message in `from` per pair and writer, older than the test, so a touch shows. */
+/** A fresh message in `from` per pair and writer, older than the test (so a touch shows), waiting. */
 async function messagesIn(): Promise<Map<string, Message>> {
   const out = new Map<string, Message>();
   for (const from of MESSAGE_STATUSES) {
-    const rows = await insertMessageRows(db, userId, MESSAGE_STATUSES.length, { status: from, senderId, createdAt: LONG_AGO, updatedAt: LONG_AGO });
+    const rows = await insertMessageRows(db, userId, MESSAGE_STATUSES.length, { status: from, senderId, waitingReason: "rate_limited", createdAt: LONG_AGO, updatedAt: LONG_AGO });
     MESSAGE_STATUSES.forEach((to, i) => out.set(key(from, to), rows[i]!));
   }
   return out;
@@ -53,6 +54,7 @@ async function outcomes(ids: readonly string[]): Promise<Map<string, Outcome>> {
         stamps: Object.fromEntries(STAMPED_STATUSES.map((s) => [s, (m as unknown as Record<string, Date | null>)[`${s}At`]!])),
         error: m.error,
         attempts: m.attempts,
+        waitingReason: m.waitingReason,
         touched: m.updatedAt.getTime() > LONG_AGO.getTime(),
         events: events
           .filter((e) => e.messageId === m.id)
@@ -78,6 +80,8 @@ function expected(from: MessageStatus, to: MessageStatus, m: Message): Outcome {
     stamps,
     error: ok && to === "failed" ? REASON : null,
     attempts: ok && to === "sending" ? 1 : 0,
+    // Whatever it waited for, a message that moved is no longer waiting (ADR 0022).
+    waitingReason: ok ? null : "rate_limited",
     touched: ok,
     // Every event names the message's sender; a `failed` one carries its reason (ADR 0021).
     events: ok ? [{ messageId: m.id, userId: m.userId, status: to, latencyKnown: true, senderId: m.senderId, error: to === "failed" ? REASON : null }] : [],

@@ -40,6 +40,11 @@ export type ClaimRow = {
   waitingReason: WaitingReason | null;
   /** How many message_attempts rows it has; the next attempt is number attemptRows + 1. */
   attemptRows: number;
+  /**
+   * The rows that count towards SEND_MAX_ATTEMPTS: all but `cancelled` ones, which provably
+   * never left the phone (ADR 0022).
+   */
+  countedRows: number;
   live: LiveAttempt | null;
   /** The sender of this user's latest other message to the same number (sticky routing), if any. */
   stickySenderId: string | null;
@@ -63,6 +68,7 @@ const CLAIM_ROWS = namedStatement<{
   pinned_sender_id: string | null;
   waiting_reason: string | null;
   attempt_rows: number;
+  counted_rows: number;
   live_id: string | null;
   live_sender_id: string | null;
   live_n: number | null;
@@ -105,6 +111,7 @@ const CLAIM_ROWS = namedStatement<{
       end as attempt,
       m.attempts, m.pinned_sender_id, m.waiting_reason,
       (select count(*)::int from message_attempts a where a.message_id = m.id) as attempt_rows,
+      (select count(*)::int from message_attempts a where a.message_id = m.id and a.status <> 'cancelled') as counted_rows,
       l.id as live_id, l.sender_id as live_sender_id, l.n as live_n, l.status as live_status,
       s.device_id as live_device_id, s.sim_number as live_sim_number, s.account_id as live_account_id,
       -- Rides messages_to_created_at_idx: the newest routed message of this user to this number.
@@ -162,6 +169,7 @@ export async function fetchClaimRows(db: Executor, ids: readonly string[]): Prom
       pinnedSenderId: r.pinned_sender_id,
       waitingReason: r.waiting_reason as WaitingReason | null,
       attemptRows: Number(r.attempt_rows),
+      countedRows: Number(r.counted_rows),
       live:
         r.live_id === null
           ? null

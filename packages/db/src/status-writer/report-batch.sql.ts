@@ -1,4 +1,4 @@
-import { LIVE_ATTEMPT_STATUSES } from "../schema/fleet";
+import { DEFAULT_ACCOUNT_NAME, LIVE_ATTEMPT_STATUSES } from "../schema/fleet";
 import { allowedFrom, TERMINAL_STATUSES } from "../status";
 import { DUE_AT, EVENT_INSERT, eventErrorSql, latencyMsSql, moveAssignments, statusList } from "./state-machine.sql";
 
@@ -31,10 +31,12 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
  *    reports (no attempt) track too. Reports on an ended attempt never move the message;
  * 5. a pre-transmission failure ($1's pre_tx, from isPreTransmissionFailure) on a tracking
  *    attempt still `sending|accepted` (no sent report yet), as its first report in the batch,
- *    on an unfinished message with fewer than $2 (SEND_MAX_ATTEMPTS) attempt rows, **re-attempts**:
- *    the attempt fails with the reason, the message is left as it is (no event), and a row
- *    kind 'r' tells the caller to add the next attempt's sms-send job after commit. Later
- *    reports on that attempt in the batch no longer track;
+ *    on an unfinished message with fewer than $2 (SEND_MAX_ATTEMPTS) attempt rows, cancelled ones
+ *    aside, **re-attempts**: the attempt fails with the reason, the message is left as it is (no
+ *    event), and a row kind 'r' tells the caller to add the next attempt's sms-send job after
+ *    commit. A `cancelled` report (ADR 0022) on such an attempt, as its first in the batch, does
+ *    the same whatever the count (the attempt ends `cancelled`), with no 'r' row when the
+ *    message is finished. Later reports on that attempt in the batch no longer track;
  * 6. plays each unfinished message's tracking reports in arrival order: `sms:sent` records
  *    partsCount and moves it to `sent`; each `sms:delivered` adds a part, and the message is
  *    delivered when the parts reach coalesce(parts_expected, segments), also when `sms:sent`
@@ -50,12 +52,16 @@ const LIVE_ATTEMPT = LIVE_ATTEMPT_STATUSES.map((s) => `'${s}'`).join(", ");
  *    attempt of a finished message, or an ended one) folds its own reports: the first failure
  *    or delivery ends a live one, a sent report moves it to sent. A sent or delivered report
  *    stamps sent_at/delivered_at when unset even on an ended attempt: the evidence that a
- *    cancelled or failed attempt left the phone after all is kept;
+ *    cancelled or failed attempt left the phone after all is kept (on a cancelled one, a row kind
+ *    'x' tells the caller to warn);
  * 9. stores received SMS, owned by the user whose latest message to that number reached
  *    `accepted` or later (the gateway had it, so a reply is plausible), else NULL: the admins.
  *    Through an account's own URL (ADR 0020): a private account's SMS is its owner's, always
  *    (their phone, and their key could forge it); a shared account's goes by the same rule
- *    among messages whose attempts one of its senders had accepted or sent, else NULL.
+ *    among messages whose attempts one of its senders had accepted or sent, else NULL;
+ * 10. marks the senders of each pinging device seen (system:ping, ADR 0022): last_seen_at moves
+ *    forward to now(), health takes the ping's payload; the account is the one the ping came
+ *    through, the `default` one through the legacy URL. Status is the health pass's, not ours.
  * Why not transitionMany: it is a statement per step inside a transaction of its own, four
  * or more round trips a batch (ADR 0004). Everything that encodes the state machine (allowed
  * moves, terminal statuses, stamps, latency) is generated from status.ts like transitionMany's,
@@ -97,7 +103,9 @@ export const REPORT_BATCH_SQL = `
     att as materialized (
       select a.id, a.message_id, a.status, a.sent_at, a.delivered_at,
         (select s.account_id from senders s where s.id = a.sender_id) as account_id,
-        (select count(*) from message_attempts c where c.message_id = a.message_id) as rows_n
+        (select count(*) from message_attempts c where c.message_id = a.message_id) as rows_n,
+        -- Cancelled attempts provably never left the phone: they do not use up SEND_MAX_ATTEMPTS.
+        (select count(*) from message_attempts c where c.message_id = a.message_id and c.status <> 'cancelled') as counted_n
       from message_attempts a
       where a.id in (select aid from named where aid is not null)
         and a.message_id in (select id from locked)
@@ -107,8 +115,8 @@ export const REPORT_BATCH_SQL = `
     r0 as (
       select f.seq, f.envelope_id, f.event, f.kind, f.ts, f.reason, f.parts_count, n.mid, n.aid, a.status as a0,
         (n.aid is null or a.status in (${LIVE_ATTEMPT})) as live,
-        a.status in ('sending', 'accepted') and f.kind = 'failed' and f.pre_tx and a.rows_n < $2
-          and l.status not in (${TERMINAL})
+        a.status in ('sending', 'accepted')
+          and ((f.kind = 'failed' and f.pre_tx and a.counted_n < $2 and l.status not in (${TERMINAL})) or f.kind = 'cancelled')
           and count(*) over (partition by n.aid order by f.seq rows between unbounded preceding and 1 preceding) = 0 as may_retry
       from fresh f
       join named n on n.msg = f.msg
@@ -208,9 +216,9 @@ export const REPORT_BATCH_SQL = `
       group by r.aid, r.mid
     ),
     anext as (
-      select a.aid, a.a0, e.kind as end_kind, e.reason as end_reason, e.ts as end_ts,
+      select a.aid, a.mid, a.a0, e.kind as end_kind, e.reason as end_reason, e.ts as end_ts,
         case
-          when a.retry_seq is not null then 'failed'
+          when a.retry_seq is not null then case when x.kind = 'cancelled' then 'cancelled' else 'failed' end
           when a.tracked and l.status not in (${TERMINAL}) then coalesce(f.status, a.a0)
           when a.a0 in (${LIVE_ATTEMPT}) and e.kind = 'failed' then 'failed'
           when a.a0 in (${LIVE_ATTEMPT}) and e.kind = 'delivered' then 'delivered'
@@ -222,7 +230,8 @@ export const REPORT_BATCH_SQL = `
         case when a.tracked and l.status not in (${TERMINAL}) then f.to_delivered else a.any_delivered end as to_delivered,
         case when a.tracked and l.status not in (${TERMINAL}) then f.delivered_at else a.delivered_ts end as delivered_at,
         case when a.retry_seq is not null then x.reason when a.tracked and l.status not in (${TERMINAL}) then f.error else e.reason end as error,
-        case when a.retry_seq is not null then x.ts when a.tracked and l.status not in (${TERMINAL}) then f.failed_at else e.ts end as failed_at
+        case when a.retry_seq is not null then x.ts when a.tracked and l.status not in (${TERMINAL}) then f.failed_at else e.ts end as failed_at,
+        case when a.retry_seq is not null then x.ts end as cancelled_at
       from afold a
       join locked l on l.id = a.mid
       left join final f on f.id = a.mid
@@ -236,13 +245,30 @@ export const REPORT_BATCH_SQL = `
         delivered_at = case when coalesce(n.to_delivered, false) then coalesce(t.delivered_at, n.delivered_at, now()) else t.delivered_at end,
         failed_at = case when n.status = 'failed' and n.a0 <> 'failed' then coalesce(n.failed_at, now()) else t.failed_at end,
         error = case when n.status = 'failed' and n.a0 <> 'failed' then n.error else t.error end,
+        cancelled_at = case when n.status = 'cancelled' and n.a0 <> 'cancelled' then coalesce(n.cancelled_at, now()) else t.cancelled_at end,
         updated_at = now()
       from anext n
       where t.id = n.aid
         and (n.status <> n.a0
           or (coalesce(n.to_sent, false) and t.sent_at is null)
           or (coalesce(n.to_delivered, false) and t.delivered_at is null))
-      returning t.id
+      returning t.id, t.status, t.sent_at, t.delivered_at
+    ),
+    -- A device's system:ping (ADR 0022): its senders of the account it came through (the legacy
+    -- URL: the default account's) are seen now, forward only, and the payload is their health.
+    pings as (
+      select f.envelope_id, f.seq, f.device_id, f.payload->'payload' as health,
+        coalesce(f.account, (select g.id from gateway_accounts g where g.owner_user_id is null and g.name = '${DEFAULT_ACCOUNT_NAME}')) as account
+      from fresh f
+      where f.kind = 'ping' and f.device_id is not null
+    ),
+    pinged as (
+      update senders s set
+        last_seen_at = greatest(coalesce(s.last_seen_at, '-infinity'), now()),
+        health = p.health
+      from (select distinct on (account, device_id) * from pings order by account, device_id, seq desc) p
+      where s.account_id = p.account and s.device_id = p.device_id
+      returning s.account_id, s.device_id
     ),
     inbound as (
       insert into inbound_messages (user_id, from_number, text, device_id, envelope_id, received_at)
@@ -286,4 +312,12 @@ export const REPORT_BATCH_SQL = `
     -- Re-attempts: the caller adds sms-send job sendJobId(message, n) after commit.
     select distinct 'r', r.aid::text, r.mid::text, null, null, null::timestamptz, null::bigint, null::uuid, null, (a.rows_n + 1)::int, l.priority::int
       from rr r join att a on a.id = r.aid join locked l on l.id = r.mid
-      where r.seq = r.retry_seq`;
+      where r.seq = r.retry_seq and l.status not in (${TERMINAL})
+    union all
+    select 'a', p.envelope_id, null, null, null, null, null, null, null, null, null
+      from pings p where exists (select 1 from pinged s where s.account_id = p.account and s.device_id = p.device_id)
+    union all
+    -- The gateway said cancelled, and then sent (or delivered): the caller warns an operator.
+    select 'x', n.aid::text, n.mid::text, null, null, null, null, null, null, null, null
+      from anext n join aupd u on u.id = n.aid
+      where u.status = 'cancelled' and (coalesce(n.to_sent, false) or coalesce(n.to_delivered, false))`;

@@ -11,13 +11,25 @@ import { REPORT_BATCH_SQL } from "./report-batch.sql";
 export type GatewayReport =
   | { kind: "sent"; messageId: string; at?: Date | null; partsCount?: number | null }
   | { kind: "delivered"; messageId: string; at?: Date | null }
-  | { kind: "failed"; messageId: string; at?: Date | null; reason: string };
+  | { kind: "failed"; messageId: string; at?: Date | null; reason: string }
+  /**
+   * The gateway confirmed it never sent the attempt (`sms:cancelled`, or failover's confirmed
+   * DELETE, ADR 0022): a live unsent attempt ends `cancelled`, and an unfinished message gets a
+   * new attempt (not counted towards SEND_MAX_ATTEMPTS).
+   */
+  | { kind: "cancelled"; messageId: string; at?: Date | null };
 
 /**
  * An SMS the gateway received; stored once, owned by whoever last texted that number (through
  * an account's own URL: that account's owner, or among a shared account's own attempts).
  */
 type ReceivedSms = { kind: "received"; fromNumber: string; text: string; receivedAt: Date };
+
+/**
+ * A device's `system:ping` (ADR 0022): its senders (the envelope's deviceId, of the account it
+ * came through, else `default`) are seen now, and the envelope's payload becomes their health.
+ */
+type Ping = { kind: "ping" };
 
 /** One gateway envelope (one webhook): recorded once by its id, and acting only then. */
 export type GatewayEnvelope = {
@@ -30,7 +42,7 @@ export type GatewayEnvelope = {
   /** The envelope as valid JSON text, stored raw in gateway_webhook_events. */
   json: string;
   /** What it does; null: stored only. */
-  act: GatewayReport | ReceivedSms | null;
+  act: GatewayReport | ReceivedSms | Ping | null;
   /**
    * The gateway account it came through, when verified with that account's own key: its
    * reports then act only on attempts made through that account's senders, and its received
@@ -59,6 +71,12 @@ export type ReportBatchEvent = {
  */
 export type Reattempt = { messageId: string; attempt: number; priority: number };
 
+/**
+ * A sent or delivered report on an attempt that ended `cancelled`: the gateway said both, so an
+ * operator should hear of it (the message may have gone out twice). Recorded on the attempt only.
+ */
+export type SentAfterCancel = { attemptId: string; messageId: string };
+
 export type ReportBatchResult = {
   /** Envelope ids that were new; the rest had been recorded before (redeliveries). */
   inserted: Set<string>;
@@ -66,6 +84,7 @@ export type ReportBatchResult = {
   applied: Set<string>;
   events: ReportBatchEvent[];
   reattempts: Reattempt[];
+  sentAfterCancel: SentAfterCancel[];
 };
 
 export type ReportBatchOptions = {
@@ -74,7 +93,7 @@ export type ReportBatchOptions = {
 };
 
 type Row = {
-  kind: "e" | "a" | "v" | "r";
+  kind: "e" | "a" | "v" | "r" | "x";
   id: string;
   message_id: string | null;
   user_id: string | null;
@@ -98,7 +117,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * entered, updates the attempts named (ADR 0019) and stores received SMS. A report on an
  * attempt that is not live (not the latest) updates that attempt only. A pre-transmission
  * failure with attempts left fails the attempt, not the message, and comes back in
- * `reattempts` for the caller to enqueue. Envelope ids must be unique within the batch. Run it
+ * `reattempts` for the caller to enqueue; so does a confirmed cancel (`cancelled`, ADR 0022),
+ * which ends the attempt `cancelled` and does not count towards SEND_MAX_ATTEMPTS. Envelope ids must be unique within the batch. Run it
  * on the pool (its own transaction); retry it with withConflictRetry.
  */
 export async function applyReportBatch(
@@ -113,11 +133,12 @@ export async function applyReportBatch(
     .sort((a, b) => (a.e.envelopeId < b.e.envelopeId ? -1 : a.e.envelopeId > b.e.envelopeId ? 1 : 0));
   const result = await REPORT_BATCH.run(db, [batchJson(rows), opts.maxAttempts ?? DEFAULT_SEND_MAX_ATTEMPTS]);
 
-  const out: ReportBatchResult = { inserted: new Set(), applied: new Set(), events: [], reattempts: [] };
+  const out: ReportBatchResult = { inserted: new Set(), applied: new Set(), events: [], reattempts: [], sentAfterCancel: [] };
   for (const row of result.rows) {
     if (row.kind === "e") out.inserted.add(row.id);
     else if (row.kind === "a") out.applied.add(row.id);
     else if (row.kind === "r") out.reattempts.push({ messageId: row.message_id!, attempt: row.n!, priority: row.priority! });
+    else if (row.kind === "x") out.sentAfterCancel.push({ attemptId: row.id, messageId: row.message_id! });
     else {
       out.events.push({
         id: row.id,
@@ -141,7 +162,7 @@ export async function applyReportBatch(
  */
 function batchJson(rows: readonly { e: GatewayEnvelope; seq: number }[]): string {
   const items = rows.map(({ e, seq }) => {
-    const r = e.act && e.act.kind !== "received" ? e.act : null;
+    const r = e.act && e.act.kind !== "received" && e.act.kind !== "ping" ? e.act : null;
     const rec = e.act?.kind === "received" ? e.act : null;
     const fields = JSON.stringify({
       seq,
@@ -165,4 +186,21 @@ function batchJson(rows: readonly { e: GatewayEnvelope; seq: number }[]): string
     return `${fields.slice(0, -1)},"payload":${e.json}}`;
   });
   return `[${items.join(",")}]`;
+}
+
+/**
+ * The envelope of a cancel the gateway confirmed to a DELETE (failover, ADR 0022): the same
+ * report as an `sms:cancelled` webhook, recorded once under `failover:<attemptId>`, so a pass
+ * that runs again after a crash changes nothing. Apply it with applyReportBatch (no accountId:
+ * the caller found the attempt itself) and enqueue the re-attempts it returns.
+ */
+export function cancelledReport(attemptId: string, at: Date = new Date()): GatewayEnvelope {
+  return {
+    envelopeId: `failover:${attemptId}`,
+    event: "sms:cancelled",
+    deviceId: null,
+    messageId: attemptId,
+    json: JSON.stringify({ source: "failover", messageId: attemptId, cancelledAt: at.toISOString() }),
+    act: { kind: "cancelled", messageId: attemptId, at },
+  };
 }

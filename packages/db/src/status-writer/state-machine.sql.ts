@@ -34,8 +34,9 @@ export type MoveColumns = {
 /**
  * The SET list of an UPDATE of `messages m` that moves a status: the status, the
  * `<status>_at` stamp of each status entered (the given time, else now(); the others kept),
- * one send attempt when entering ATTEMPT_STATUS, and updated_at. The one place any statement
- * writes those columns on a move.
+ * one send attempt when entering ATTEMPT_STATUS, a cleared waiting_reason (ADR 0022: whatever
+ * the message waited for, it moved on), and updated_at. The one place any statement writes
+ * those columns on a move.
  */
 export function moveAssignments(m: MoveColumns): string {
   const stamps = STAMPED_STATUSES.filter((s) => m.targets.includes(s)).map(
@@ -48,6 +49,7 @@ export function moveAssignments(m: MoveColumns): string {
     `status = coalesce(${m.to}, m.status)`,
     ...stamps,
     ...attempts,
+    `waiting_reason = case when ${m.to} is not null then null else m.waiting_reason end`,
     // A counter-only change (a delivered part) leaves updated_at: no indexed column changes, a HOT update.
     `updated_at = case when ${m.to} is not null then now() else m.updated_at end`,
   ].join(",\n        ");

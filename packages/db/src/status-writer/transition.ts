@@ -23,7 +23,7 @@ export interface TransitionInput {
   from?: readonly MessageStatus[];
   /**
    * The sender of the attempt this move belongs to (the claim's move to `sending`): stored in
-   * messages.sender_id with its waiting_reason cleared in the same write, so the event names
+   * messages.sender_id in the same write (every move clears waiting_reason), so the event names
    * the sender and the row is written once, not again by the attempt's insert (ADR 0019).
    */
   senderId?: string;
@@ -47,8 +47,7 @@ const TRANSITION_MANY = namedStatement<Record<string, unknown>>(
           at: () => "v.at",
         })},
         error = coalesce(v.error, m.error),
-        sender_id = coalesce(v.sender_id, m.sender_id),
-        waiting_reason = case when v.sender_id is null then m.waiting_reason end
+        sender_id = coalesce(v.sender_id, m.sender_id)
       from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::uuid[])
         as v(id, status, at, error, payload, user_id, from_list, sender_id)
       where m.id = v.id

@@ -139,8 +139,7 @@ export function createLifecycle(opts: LifecycleOptions) {
       mark(msg, "Cancelled", now);
       for (const r of msg.recipients) {
         r.state = "Cancelled";
-        // Not in WEBHOOK_EVENTS (ingest does not handle it yet); the name is SMS Gate's.
-        opts.emit("sms:cancelled", msg.deviceId, { ...base(msg, r.phoneNumber), cancelledAt: at(now) });
+        opts.emit(WEBHOOK_EVENTS.smsCancelled, msg.deviceId, { ...base(msg, r.phoneNumber), cancelledAt: at(now) });
       }
       return true;
     },

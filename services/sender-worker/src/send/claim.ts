@@ -107,7 +107,8 @@ export function decide(row: ClaimRow | undefined, maxAttempts: number): Decision
     return claimable && row.attempt !== null ? "reclaim" : "skip";
   }
   if (row.status === "sending" && row.attemptRows === 0 && row.attemptsCounted > 0) return "legacy";
-  if (row.attemptRows >= maxAttempts) return "skip";
+  // Cancelled attempts never left the phone: they do not use up SEND_MAX_ATTEMPTS (ADR 0022).
+  if (row.countedRows >= maxAttempts) return "skip";
   if (claimable && row.attempt !== null) return "claim";
   if ((claimable || row.status === "sending") && row.lapsed) return "expire";
   if (claimable) return row.earlyUntil ? "early" : "skip";

@@ -165,7 +165,8 @@ async function record(
       // Only a fresh attempt's first call: its refusal means the gateway never had this id.
       // A retried call's earlier one may have reached it (and a phone): a new attempt, under a
       // new id, could send the message twice, so it fails instead (at most once, as in part 1).
-      if (target.fresh && target.n < deps.maxAttempts) {
+      // This attempt counts; the message's cancelled ones do not (ADR 0022).
+      if (target.fresh && message.countedRows + 1 < deps.maxAttempts) {
         // The gateway refused this attempt; it never reached a phone, so a new attempt (new id,
         // maybe another sender) cannot send it twice. Its job is added after the commit; the
         // sweeper adds it again should this add be lost.

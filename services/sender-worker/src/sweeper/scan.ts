@@ -30,6 +30,8 @@ export async function scanPage(
 ): Promise<{ rows: SweepRow[]; next: Cursor }> {
   const cutoff = (ms: number) => sql`now() - make_interval(secs => ${ms / 1000}::double precision)`;
   const live = sql`a.status in ('sending', 'accepted', 'sent')`;
+  // Attempts that count towards SEND_MAX_ATTEMPTS: cancelled ones never left the phone (ADR 0022).
+  const counted = sql`(select count(*) from message_attempts a where a.message_id = m.id and a.status <> 'cancelled')`;
   const due: Record<SweepKind, SQL> = {
     queued: sql`status = 'queued' and updated_at < ${cutoff(opts.graceMs)}`,
     scheduled: sql`status = 'scheduled' and scheduled_at < ${cutoff(opts.graceMs)}`,
@@ -38,13 +40,14 @@ export async function scanPage(
     // way (the claim touches updated_at on every call, as opening the attempt did).
     sending: sql`((status = 'sending'
         and (exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
-          or (select count(*) from message_attempts a where a.message_id = m.id) < ${opts.maxAttempts}))
+          or ${counted} < ${opts.maxAttempts}))
       or (status = 'accepted'
         and exists (select 1 from message_attempts a where a.message_id = m.id and a.status = 'sending')))
       and updated_at < ${cutoff(opts.staleMs)}`,
     reattempt: sql`status in ('sending', 'accepted')
       and not exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
-      and (select count(*) from message_attempts a where a.message_id = m.id) between 1 and ${opts.maxAttempts - 1}
+      and exists (select 1 from message_attempts a where a.message_id = m.id)
+      and ${counted} < ${opts.maxAttempts}
       and (select max(a.updated_at) from message_attempts a where a.message_id = m.id) < ${cutoff(opts.graceMs)}`,
   };
   const after = opts.after ? sql`and (updated_at, id) > (${opts.after.updatedAt}::timestamptz, ${opts.after.id}::uuid)` : sql``;

@@ -120,6 +120,28 @@ describe("sweeper", () => {
     expect(await sent(m!.id)).toBe(0);
   });
 
+  it("gives a message whose attempts were all cancelled its next attempt, past SEND_MAX_ATTEMPTS rows (ADR 0022)", async () => {
+    sender = await idleSender();
+    const user = await createTestUser(handle.db);
+    // Three attempts cancelled at the gateway (failover, sms:cancelled): none left the phone, so
+    // none counts towards SEND_MAX_ATTEMPTS (3); the follow-up job was lost.
+    const [m] = await insertMessages(handle.db, user.id, 1, { status: "accepted", sendingAt: new Date(), acceptedAt: new Date(), attempts: 3 });
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await handle.db
+      .insert(messageAttempts)
+      .values([1, 2, 3].map((n) => ({ messageId: m!.id, n, status: "cancelled" as const, createdAt: minuteAgo, updatedAt: minuteAgo })));
+
+    const report = await sender.sender.runSweeperOnce();
+    expect(report?.reenqueued).toMatchObject({ reattempt: 1 });
+    expect(await sender.sender.sendQueue.getJob(sendJobId(m!.id, 4))).toBeTruthy();
+    sender.sender.start({ periodic: false });
+    await waitFor(async () => {
+      const rows = await handle.db.select().from(messageAttempts).where(eq(messageAttempts.messageId, m!.id));
+      return rows.some((a) => a.n === 4 && a.status === "accepted");
+    }, { message: "attempt 4 accepted" });
+    expect((await messageRow(handle.db, m!.id)).status).toBe("accepted");
+  });
+
   it("leaves messages with a live job and young queued messages alone", async () => {
     sender = await idleSender();
     const user = await createTestUser(handle.db);

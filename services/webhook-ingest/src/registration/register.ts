@@ -1,7 +1,10 @@
 import type { GatewayDriver, RegisteredWebhook } from "@inboxerr/gateway";
 
-/** The events Inboxerr acts on; system:ping needs no registration to be answered. */
-export const REGISTERED_EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:received"] as const;
+/**
+ * The events Inboxerr acts on. SMS Gate delivers only the events registered, pings included:
+ * without `system:ping` no device is ever seen by its pings (ADR 0022).
+ */
+export const REGISTERED_EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:cancelled", "sms:received", "system:ping"] as const;
 
 /** A fixed id per event, so registering again replaces our registration instead of adding one. */
 export const webhookIdFor = (event: string): string => `inboxerr-${event.replace(":", "-")}`;

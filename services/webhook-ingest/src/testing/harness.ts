@@ -8,7 +8,7 @@ import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, type OutboxQ
 import { createDb, gatewayWebhookEvents, messageEvents, messages, parseSecretsKey, type DbHandle } from "@inboxerr/db";
 import { signWebhook } from "@inboxerr/gateway";
 import { closeServer, listen } from "@inboxerr/http";
-import { createLogger } from "@inboxerr/logger";
+import { createLogger, type Logger } from "@inboxerr/logger";
 import { deleteKeysByPrefix, testEnv, uniqueSuffix } from "@inboxerr/testing";
 import { createWebhookIngest, type WebhookIngest } from "../app";
 
@@ -37,6 +37,8 @@ export async function startIngest(
     /** The queue prefix to publish on (e.g. a fleet's, whose sender-workers take the new attempts' jobs); the caller owns its keys. */
     prefix?: string;
     accountKeyCache?: { ttlMs?: number; recheckMs?: number };
+    /** Default: silent. */
+    logger?: Logger;
   } = {},
 ): Promise<Harness> {
   const env = testEnv();
@@ -57,7 +59,7 @@ export async function startIngest(
     secrets: SECRETS,
     ...(opts.accountKeyCache ? { accountKeyCache: opts.accountKeyCache } : {}),
     defaultRegion: "GB",
-    logger: createLogger({ service: "webhook-ingest-test", level: "silent" }),
+    logger: opts.logger ?? createLogger({ service: "webhook-ingest-test", level: "silent" }),
   });
   const { server, port }: { server: Server; port: number } = await listen(ingest.app, 0, "127.0.0.1");
   return {

@@ -1,4 +1,4 @@
-import { applyReportBatch, withConflictRetry, type Executor, type GatewayEnvelope, type Reattempt, type ReportBatchEvent } from "@inboxerr/db";
+import { applyReportBatch, withConflictRetry, type Executor, type GatewayEnvelope, type Reattempt, type ReportBatchEvent, type SentAfterCancel } from "@inboxerr/db";
 import type { IncomingWebhook } from "./parse";
 
 /** applied: it changed a message or stored an inbound SMS; ignored: stored, nothing to change. */
@@ -7,8 +7,10 @@ export type Outcome = "applied" | "ignored" | "duplicate";
 export type ApplyResult = {
   outcomes: Outcome[];
   events: ReportBatchEvent[];
-  /** New attempts to enqueue after commit (pre-transmission failures with attempts left). */
+  /** New attempts to enqueue after commit (pre-transmission failures with attempts left, confirmed cancels). */
   reattempts: Reattempt[];
+  /** Attempts the gateway reported sent after it had cancelled them: an operator should hear. */
+  sentAfterCancel: SentAfterCancel[];
 };
 
 /**
@@ -33,7 +35,7 @@ export async function applyWebhooks(pool: Executor, items: readonly IncomingWebh
     if (!result.inserted.has(envelopeId)) continue;
     outcomes[i] = result.applied.has(envelopeId) || action.kind === "received" ? "applied" : "ignored";
   }
-  return { outcomes, events: result.events, reattempts: result.reattempts };
+  return { outcomes, events: result.events, reattempts: result.reattempts, sentAfterCancel: result.sentAfterCancel };
 }
 
 /**
@@ -43,6 +45,10 @@ export async function applyWebhooks(pool: Executor, items: readonly IncomingWebh
 function toEnvelope(w: IncomingWebhook): GatewayEnvelope {
   const { envelopeId, event, deviceId, messageId, json, action, accountId } = w;
   const act: GatewayEnvelope["act"] =
-    action.kind === "report" ? { ...action.report, messageId: action.messageId } : action.kind === "received" ? action : null;
+    action.kind === "report"
+      ? { ...action.report, messageId: action.messageId }
+      : action.kind === "received" || action.kind === "ping"
+        ? action
+        : null;
   return { envelopeId, event, deviceId, messageId, json, act, accountId: accountId ?? null };
 }

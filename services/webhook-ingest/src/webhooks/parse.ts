@@ -14,12 +14,16 @@ import { mayHoldUnstorable, storable } from "./json-body";
 export type StatusReport =
   | { kind: "sent"; at: Date | undefined; partsCount: number | undefined }
   | { kind: "delivered"; at: Date | undefined }
-  | { kind: "failed"; at: Date | undefined; reason: string };
+  | { kind: "failed"; at: Date | undefined; reason: string }
+  /** The gateway confirms the attempt never left it (ADR 0022): a new attempt follows. */
+  | { kind: "cancelled"; at: Date | undefined };
 
 /** What one webhook asks of the database, decided before it reaches the database. */
 type WebhookAction =
   | { kind: "report"; messageId: string; report: StatusReport }
   | { kind: "received"; fromNumber: string; text: string; receivedAt: Date }
+  /** A device's health ping: its senders are seen (ADR 0022). */
+  | { kind: "ping" }
   | { kind: "none" };
 
 export type IncomingWebhook = {
@@ -87,7 +91,8 @@ function actionOf(hook: SmsGateWebhook, region: string): WebhookAction {
   switch (hook.event) {
     case "sms:sent":
     case "sms:delivered":
-    case "sms:failed": {
+    case "sms:failed":
+    case "sms:cancelled": {
       // Not a uuid: an SMS sent from the phone outside Inboxerr. Stored, never matched.
       if (!UUID.test(hook.payload.messageId)) return { kind: "none" };
       const messageId = hook.payload.messageId.toLowerCase();
@@ -96,7 +101,9 @@ function actionOf(hook: SmsGateWebhook, region: string): WebhookAction {
           ? { kind: "sent", at: utc(hook.payload.sentAt), partsCount: hook.payload.partsCount ?? undefined }
           : hook.event === "sms:delivered"
             ? { kind: "delivered", at: utc(hook.payload.deliveredAt) }
-            : { kind: "failed", at: utc(hook.payload.failedAt), reason: cleanGatewayText(hook.payload.reason) };
+            : hook.event === "sms:cancelled"
+              ? { kind: "cancelled", at: utc(hook.payload.cancelledAt) }
+              : { kind: "failed", at: utc(hook.payload.failedAt), reason: cleanGatewayText(hook.payload.reason) };
       return { kind: "report", messageId, report };
     }
     case "sms:received": {
@@ -112,7 +119,8 @@ function actionOf(hook: SmsGateWebhook, region: string): WebhookAction {
       };
     }
     case "system:ping":
-      return { kind: "none" };
+      // Names its device only: without one there is nothing to mark seen.
+      return hook.deviceId ? { kind: "ping" } : { kind: "none" };
   }
 }
 

@@ -1,5 +1,6 @@
 import { ItemFailure, MicroBatcher } from "@inboxerr/batch";
 import { isDataError, type Executor } from "@inboxerr/db";
+import type { Logger } from "@inboxerr/logger";
 import type { OutboxPublisher } from "@inboxerr/outbox";
 import { applyWebhooks, type Outcome } from "./apply";
 import type { IngestInstruments } from "../prometheus";
@@ -33,6 +34,8 @@ export function createWebhookProcessor(opts: {
   publisher: OutboxPublisher;
   reattempts: ReattemptEnqueuer;
   metrics: IngestInstruments;
+  /** Warns of attempts reported sent after their cancel; default: silent. */
+  logger?: Logger;
   /** SEND_MAX_ATTEMPTS (default 3). */
   maxAttempts?: number;
   batch?: BatchOptions;
@@ -49,7 +52,13 @@ export function createWebhookProcessor(opts: {
     // Reports for a message a running batch holds (a delivered right behind its sent) wait for
     // the next batch instead of blocking on that batch's row lock; so do copies of an envelope
     // (a redelivery racing its original) on its unique-index entry.
-    keysOf: (hook) => (hook.action.kind === "report" ? [`e:${hook.envelopeId}`, `m:${hook.action.messageId}`] : [`e:${hook.envelopeId}`]),
+    // Pings of one device likewise (they update its sender rows, in no set order).
+    keysOf: (hook) =>
+      hook.action.kind === "report"
+        ? [`e:${hook.envelopeId}`, `m:${hook.action.messageId}`]
+        : hook.action.kind === "ping" && hook.deviceId
+          ? [`e:${hook.envelopeId}`, `d:${hook.deviceId}`]
+          : [`e:${hook.envelopeId}`],
     run: async (hooks) => {
       try {
         return await apply(hooks);
@@ -70,9 +79,14 @@ export function createWebhookProcessor(opts: {
   async function apply(hooks: IncomingWebhook[]): Promise<Outcome[]> {
     opts.metrics.batchSize(hooks.length);
     const done = opts.metrics.batchTimer();
-    const { outcomes, events, reattempts } = await applyWebhooks(opts.pool, hooks, opts.maxAttempts).finally(done);
+    const { outcomes, events, reattempts, sentAfterCancel } = await applyWebhooks(opts.pool, hooks, opts.maxAttempts).finally(done);
     opts.publisher.publish(events);
     opts.reattempts.enqueue(reattempts);
+    for (const x of sentAfterCancel) {
+      // The gateway said it cancelled the attempt, then that it sent it: the message (which
+      // moved on to a new attempt) may reach its recipient twice (ADR 0022).
+      opts.logger?.warn(x, "the gateway reported sent an attempt it had cancelled; recorded on that attempt only");
+    }
     hooks.forEach((h, i) => opts.metrics.received(h.event, outcomes[i]!));
     return outcomes;
   }
