@@ -1,24 +1,25 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendJobId } from "@inboxerr/contracts";
-import { ensureDefaultAccount, senders, type ReportBatchResult, type Sender } from "@inboxerr/db";
+import { ensureDefaultAccount, senders, type Sender } from "@inboxerr/db";
 import { createSmsGateDriver } from "@inboxerr/gateway";
 import { createPrivateDatabase, createTestUser, insertMessages, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { addAccount, addSenders, GATEWAY_CREDENTIALS, startGateway, startSender, TEST_SECRETS_KEY, testPrefix, type TestSender } from "../testing/harness";
 import { messageRow } from "../testing/messages";
+import type * as ConfirmedCancels from "./confirmed-cancels";
 import { healthIntervalMs } from "./health-pass";
 
-// The failover's confirmed path ends in the status writer's `cancelled` report (h16/writer).
-// Watched here, answering as the writer will (one re-attempt per cancelled attempt), so the
-// pass's own side (which ids, the jobs it adds) is what this file asserts.
-const writer = vi.hoisted(() => ({ calls: [] as string[][], messageOf: new Map<string, string>() }));
-vi.mock("./confirmed-cancels", () => ({
-  applyConfirmedCancels: (_db: unknown, attemptIds: readonly string[]): Promise<ReportBatchResult> => {
-    writer.calls.push([...attemptIds]);
-    const reattempts = attemptIds.map((id) => ({ messageId: writer.messageOf.get(id)!, attempt: 2, priority: 0 }));
-    return Promise.resolve({ inserted: new Set(), applied: new Set(), events: [], reattempts });
-  },
-}));
+// Failover's confirmed path goes through the status writer; watched here, and played for real.
+const writer = vi.hoisted(() => ({ calls: [] as string[][] }));
+vi.mock("./confirmed-cancels", async (importOriginal) => {
+  const real = await importOriginal<typeof ConfirmedCancels>();
+  return {
+    applyConfirmedCancels: (...args: Parameters<typeof real.applyConfirmedCancels>) => {
+      writer.calls.push([...args[1]]);
+      return real.applyConfirmedCancels(...args);
+    },
+  };
+});
 
 // A database of its own: the health pass acts on every sender there.
 let database: Awaited<ReturnType<typeof createPrivateDatabase>>;
@@ -211,12 +212,18 @@ describe("failover", () => {
       [attemptIds, msgs.map((m) => m.id), s!.id],
     );
     writer.calls.length = 0;
-    attemptIds.forEach((id, i) => writer.messageOf.set(id, msgs[i]!.id));
 
     const pass = await sender.sender.runHealthOnce();
     expect(pass?.failover).toMatchObject({ asked: 3, confirmed: 2, notConfirmed: 1, unknown: 0 });
     expect(writer.calls.flat().sort()).toEqual(attemptIds.slice(0, 2).sort());
-    // Each re-attempt the writer returns gets its attempt's own job.
+    // The writer ended them cancelled and asked for new attempts, each with its own job; the
+    // messages stay where they were.
+    const { rows: ended } = await sender.dbHandle.pool.query<{ id: string; status: string; cancelled_at: Date | null }>(
+      "select id, status, cancelled_at from message_attempts where id = any($1::uuid[])",
+      [attemptIds.slice(0, 2)],
+    );
+    expect(ended.every((a) => a.status === "cancelled" && a.cancelled_at)).toBe(true);
+    expect((await messageRow(sender.db, msgs[0]!.id)).status).toBe("accepted");
     expect(pass?.failover.reattempts).toBe(2);
     for (const m of msgs.slice(0, 2)) expect(await sender.sender.sendQueue.getJob(sendJobId(m.id, 2))).toBeTruthy();
     expect(await metric("inboxerr_failover_cancels_total", { outcome: "confirmed" })).toBe(2);
