@@ -24,6 +24,17 @@ export {
 export { ensureDefaultAccount, type DefaultAccount, type DefaultAccountSettings } from "./fleet/default-account";
 export { senderUsage, type SenderUsage } from "./fleet/usage";
 export { DEFAULT_SEND_MAX_ATTEMPTS, isPreTransmissionFailure, PRE_TRANSMISSION_FAILURES, type PreTransmissionFailure } from "./fleet/attempt-outcome";
+export {
+  AUTO_PAUSE_THRESHOLD,
+  AUTO_PAUSE_WINDOW,
+  autoPauseSenders,
+  claimFailoverCandidates,
+  markFailoverUnconfirmed,
+  markSendersOffline,
+  markSendersOnline,
+  type FailoverCandidate,
+  type SenderChange,
+} from "./fleet/health";
 export { AccountSyncError, syncGatewayAccount, type AccountSyncResult, type AccountSyncSettings } from "./fleet/sync";
 export { openSecret, parseSecretsKey, sealSecret, SecretError, type SecretsKey } from "./secrets";
 export { namedStatement, withTransaction, type Executor, type TxClient } from "./named";

@@ -1,8 +1,8 @@
 import type { DbHandle } from "@inboxerr/db";
 
 /**
- * Advisory lock keys: one per singleton duty, so the sweeper, the outbox relay and the sender
- * sync of different replicas run at most one at a time each. Arbitrary constants; changing one
+ * Advisory lock keys: one per singleton duty, so the sweeper, the outbox relay, the sender
+ * sync and the health pass of different replicas run at most one at a time each. Arbitrary constants; changing one
  * lets an old and a new replica run the same duty concurrently during a rollout (harmless, but
  * wasteful).
  */
@@ -10,6 +10,7 @@ export const LOCK_KEYS = {
   sweeper: 4_712_030_001,
   outboxRelay: 4_712_030_002,
   senderSync: 4_712_030_003,
+  senderHealth: 4_712_030_004,
 } as const;
 
 /**

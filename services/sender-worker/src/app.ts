@@ -8,7 +8,8 @@ import { createOutboxPublisher, createOutboxRelay } from "@inboxerr/outbox";
 import { LOCK_KEYS, withAdvisoryLock } from "./advisory-lock";
 import type { SenderConfig } from "./config";
 import { createOpsApp } from "./ops";
-import { createSenderInstruments } from "./prometheus";
+import { createHealthPass, healthIntervalMs } from "./health/health-pass";
+import { createSenderInstruments, registerSendersGauge } from "./prometheus";
 import { startPeriodic } from "./periodic";
 import type { Budgets } from "./route/budget-types";
 import { createBudgets } from "./route/budgets";
@@ -85,7 +86,7 @@ export type SenderWorkerDeps = {
 
 /**
  * Builds the sender: the `sms-send` worker, its status batcher and outbox publisher, the
- * sweeper, the outbox relay, the sender sync and the ops app (`app`: health, readiness, /metrics). No side
+ * sweeper, the outbox relay, the sender sync, the health pass and the ops app (`app`: health, readiness, /metrics). No side
  * effects until start(); the caller listens, and owns (and closes) the database and Redis
  * connections it passed in.
  */
@@ -93,6 +94,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   const { config, db, logger } = deps;
   const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
   const metrics = createSenderInstruments(deps.registry);
+  registerSendersGauge(deps.registry, db.pool, logger);
   const producerCtx = { connection: deps.redis.producer, prefix: config.QUEUE_PREFIX };
   const sendQueue = createQueue<SmsSendJob>(QUEUE_NAMES.smsSend, producerCtx);
   const eventQueues = createOutboxQueues(producerCtx);
@@ -178,6 +180,21 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
   /** Accounts synced and failed, or null when another replica holds the sync's lock. */
   const runSenderSyncOnce = () => withAdvisoryLock(db.pool, LOCK_KEYS.senderSync, () => senderSync.runOnce());
 
+  const health = createHealthPass({
+    db,
+    fleet,
+    drivers,
+    queue: sendQueue,
+    publisher,
+    metrics,
+    logger,
+    offlineAfterSeconds: config.SENDER_OFFLINE_AFTER_SECONDS,
+    failoverAfterSeconds: config.FAILOVER_AFTER_SECONDS,
+    maxAttempts: config.SEND_MAX_ATTEMPTS,
+  });
+  /** What the health pass changed, or null when another replica holds its lock. */
+  const runHealthOnce = () => withAdvisoryLock(db.pool, LOCK_KEYS.senderHealth, () => health.runOnce());
+
   let periodic: ReturnType<typeof startPeriodic>[] = [];
   let closing: Promise<void> | undefined;
 
@@ -196,7 +213,8 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     },
     /**
      * Starts draining `sms-send` and, unless `periodic` is false (tests drive them by hand with
-     * runSweeperOnce/runRelayOnce/runSenderSyncOnce), the sweeper, the outbox relay and the sender sync.
+     * runSweeperOnce/runRelayOnce/runSenderSyncOnce/runHealthOnce), the sweeper, the outbox relay, the
+     * sender sync and the health pass.
      */
     start(opts: { periodic?: boolean } = {}): void {
       sender.start();
@@ -206,11 +224,13 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
         startPeriodic("outbox-relay", tuning.outboxIntervalMs, runRelayOnce, logger),
         // Within seconds of boot, not a whole interval: a fresh install lists its phones at once.
         startPeriodic("sender-sync", config.SENDER_SYNC_SECONDS * 1_000, runSenderSyncOnce, logger, SENDER_SYNC_FIRST_WITHIN_MS),
+        startPeriodic("sender-health", healthIntervalMs(config.SENDER_OFFLINE_AFTER_SECONDS), runHealthOnce, logger),
       ];
     },
     runSweeperOnce: () => sweeper.runOnce(),
     runRelayOnce,
     runSenderSyncOnce,
+    runHealthOnce,
     /**
      * Shutdown order: stop the periodic duties, let in-flight sends finish (bounded by the
      * gateway timeout plus a margin, then forced), write their last statuses, publish their

@@ -4,10 +4,11 @@ import { createDb } from "@inboxerr/db";
 import { closeServer, listen } from "@inboxerr/http";
 import { testEnv, waitFor } from "@inboxerr/testing";
 import { Registry } from "prom-client";
-import { createSenderInstruments } from "./prometheus";
+import { createLogger } from "@inboxerr/logger";
+import { createSenderInstruments, registerSendersGauge } from "./prometheus";
 import { createOpsApp } from "./ops";
 
-const { db, close } = createDb(testEnv().databaseUrl, { max: 1 });
+const { db, pool, close } = createDb(testEnv().databaseUrl, { max: 1 });
 const redis = createRedis(testEnv().redisUrl, "producer");
 afterAll(async () => {
   redis.disconnect();
@@ -23,6 +24,7 @@ describe("ops endpoints", () => {
   it("answers alive, ready when Postgres and Redis answer, and every sender series on /metrics", async () => {
     const registry = new Registry();
     createSenderInstruments(registry);
+    registerSendersGauge(registry, pool, createLogger({ service: "ops-test", level: "silent" }));
     const ops = await serve(createOpsApp({ registry, db, redis }));
     try {
       // The producer connection fails fast instead of queueing: ready once it has connected.
@@ -39,7 +41,12 @@ describe("ops endpoints", () => {
       for (const result of ["accepted", "duplicate", "throttled", "permanent", "transient", "expired"]) {
         expect(text).toContain(`inboxerr_sender_sends_total{result="${result}"} 0`);
       }
-      for (const name of ["inboxerr_gateway_request_duration_seconds", "inboxerr_sweeper_reenqueued_total", "inboxerr_sweeper_expired_total", "inboxerr_outbox_republished_total"]) {
+      for (const outcome of ["confirmed", "not_confirmed", "unknown"]) {
+        expect(text).toContain(`inboxerr_failover_cancels_total{outcome="${outcome}"} 0`);
+      }
+      // Read from the run's database, which other files fill: every status is there, whatever its count.
+      for (const status of ["active", "paused", "offline", "retired"]) expect(text).toMatch(new RegExp(`inboxerr_senders\\{status="${status}"\\} \\d+`));
+      for (const name of ["inboxerr_senders_auto_paused_total", "inboxerr_gateway_request_duration_seconds", "inboxerr_sweeper_reenqueued_total", "inboxerr_sweeper_expired_total", "inboxerr_outbox_republished_total"]) {
         expect(text).toContain(`# TYPE ${name}`);
       }
     } finally {
