@@ -16,7 +16,7 @@ import { SIGNING_KEY, startIngest, type Harness as IngestHarness } from "@inboxe
 import { createPrivateDatabase, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 
 /** Webhook events the pipeline acts on (webhook-ingest's REGISTERED_EVENTS). */
-const EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:received", "sms:cancelled", "system:ping"] as const;
+const EVENTS = ["sms:sent", "sms:delivered", "sms:failed", "sms:received", "sms:cancelled"] as const;
 
 /**
  * A clock that runs with real time from an offset the test moves: rate budgets still refill
@@ -145,7 +145,8 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
     // `prefix`: new attempts' jobs (ingest adds them after a pre-transmission failure) must land
     // on the workers' queue. startIngest takes it once h15/ingest's harness does; until then the
     // sweeper re-adds a lost job within sweeperGraceMs (ADR 0019), only slower.
-    const ingestOptions = { databaseUrl: database.url, prefix, ...(opts.redisUrl ? { redisUrl } : {}) };
+    // The api's SECRETS_KEY, so ingest opens the accounts' signing keys at their own URLs.
+    const ingestOptions = { databaseUrl: database.url, prefix, secretsKey: TEST_SECRETS_KEY, ...(opts.redisUrl ? { redisUrl } : {}) };
     const ingest: IngestHarness = await startIngest(ingestOptions as Parameters<typeof startIngest>[0]);
     closers.push(() => ingest.close());
     const admin = await api.user("admin");
@@ -175,7 +176,12 @@ export async function startPhoneFleet(opts: FleetOptions = {}) {
       const account = await expectCall("POST", "/gateway-accounts", 201, { token, body });
       await expectCall("POST", `/gateway-accounts/${account.id}/sync`, 200, { token });
       const driver = createSmsGateDriver({ baseUrl: gateway.url, username: login.username, password: login.password, timeoutMs: 10_000 });
-      if (how.webhooks !== false) for (const event of EVENTS) await driver.registerWebhook({ id: `inboxerr-${event.replace(":", "-")}`, url: ingest.url, event });
+      // Reports at the legacy URL (it reaches every attempt); pings at the account's own URL
+      // (ADR 0020), the only one that names this account's phones. Every account pings, so a
+      // health pass (ADR 0022) never sees a phone that is online as dark.
+      const register = (event: string, url: string) => driver.registerWebhook({ id: `inboxerr-${event.replace(":", "-")}`, url, event });
+      await register("system:ping", `${ingest.url}/${account.id}`);
+      if (how.webhooks !== false) for (const event of EVENTS) await register(event, ingest.url);
       return { id: account.id as string, username: login.username, password: login.password };
     };
 

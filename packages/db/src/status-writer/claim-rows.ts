@@ -48,6 +48,8 @@ export type ClaimRow = {
   live: LiveAttempt | null;
   /** The sender of this user's latest other message to the same number (sticky routing), if any. */
   stickySenderId: string | null;
+  /** messages.sender_id: its latest attempt's sender (a re-attempt avoids it, ADR 0022). */
+  senderId: string | null;
 };
 
 // A job may run a little before scheduled_at (clocks, rounding of the delay); that is on time.
@@ -77,6 +79,7 @@ const CLAIM_ROWS = namedStatement<{
   live_sim_number: number | null;
   live_account_id: string | null;
   sticky_sender_id: string | null;
+  sender_id: string | null;
 }>(
   "inboxerr_sender_claim_rows",
   `
@@ -109,7 +112,7 @@ const CLAIM_ROWS = namedStatement<{
           and not (m.status = 'scheduled' and m.scheduled_at > now() + ${EARLY_SLACK})
           then m.attempts + 1
       end as attempt,
-      m.attempts, m.pinned_sender_id, m.waiting_reason,
+      m.attempts, m.pinned_sender_id, m.waiting_reason, m.sender_id,
       (select count(*)::int from message_attempts a where a.message_id = m.id) as attempt_rows,
       (select count(*)::int from message_attempts a where a.message_id = m.id and a.status <> 'cancelled') as counted_rows,
       l.id as live_id, l.sender_id as live_sender_id, l.n as live_n, l.status as live_status,
@@ -183,6 +186,7 @@ export async function fetchClaimRows(db: Executor, ids: readonly string[]): Prom
               accountId: r.live_account_id,
             },
       stickySenderId: r.sticky_sender_id,
+      senderId: r.sender_id,
     });
   }
   return rows;

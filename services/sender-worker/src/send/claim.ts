@@ -151,7 +151,15 @@ export async function route(
       routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID(), decision === "legacy"));
       continue;
     }
-    const r = routeMessage(fleet, { messageId: row!.id, userId: row!.userId, to: row!.to, pinnedSenderId: row!.pinnedSenderId, stickySenderId: row!.stickySenderId });
+    const r = routeMessage(fleet, {
+      messageId: row!.id,
+      userId: row!.userId,
+      to: row!.to,
+      pinnedSenderId: row!.pinnedSenderId,
+      stickySenderId: row!.stickySenderId,
+      // A re-attempt: the attempt before ended (failed before transmission, or cancelled).
+      avoidSenderId: row!.live === null && row!.attemptRows > 0 ? row!.senderId : null,
+    });
     if (r.kind === "implicit") routed.set(row!.id, implicit(row!, n, n === 1 ? row!.id : randomUUID()));
     else if (r.kind === "wait") {
       // A pin this snapshot does not know yet is a sender made a moment ago: look again soon.

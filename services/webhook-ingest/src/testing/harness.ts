@@ -37,6 +37,8 @@ export async function startIngest(
     /** The queue prefix to publish on (e.g. a fleet's, whose sender-workers take the new attempts' jobs); the caller owns its keys. */
     prefix?: string;
     accountKeyCache?: { ttlMs?: number; recheckMs?: number };
+    /** SECRETS_KEY (base64) that opens gateway accounts' sealed signing keys, e.g. the api harness's. Default: SECRETS. */
+    secretsKey?: string;
     /** Default: silent. */
     logger?: Logger;
   } = {},
@@ -56,7 +58,7 @@ export async function startIngest(
     events: queues,
     sends,
     signingKey: SIGNING_KEY,
-    secrets: SECRETS,
+    secrets: opts.secretsKey ? parseSecretsKey(opts.secretsKey) : SECRETS,
     ...(opts.accountKeyCache ? { accountKeyCache: opts.accountKeyCache } : {}),
     defaultRegion: "GB",
     logger: opts.logger ?? createLogger({ service: "webhook-ingest-test", level: "silent" }),
