@@ -12,6 +12,8 @@ export type IngestInstruments = {
   reattempts: (n: number) => void;
   /** ...and those whose add failed (the sweeper adds them again). */
   reattemptEnqueueFailed: (n: number) => void;
+  /** Attempts the gateway reported sent after it had confirmed their cancel (ADR 0022). */
+  sentAfterCancel: (n: number) => void;
 };
 
 /**
@@ -53,6 +55,12 @@ export function createIngestInstruments(registry: Registry): IngestInstruments {
     help: "New attempts' sms-send jobs not added after commit (the sender-worker's sweeper adds them from Postgres)",
     registers: [registry],
   });
+  // Each one is a message that may have reached its recipient twice: worth an alert at > 0.
+  const sentAfterCancel = new Counter({
+    name: "inboxerr_webhook_sent_after_cancel_total",
+    help: "Attempts the gateway reported sent after it had confirmed their cancel (failover moved the message on): possible double sends",
+    registers: [registry],
+  });
   return {
     // Event names come from the sender: anything unexpected is one label, not a new series.
     received: (event, outcome) => received.inc({ event: isKnownWebhookEvent(event) ? event : "other", outcome }),
@@ -61,6 +69,7 @@ export function createIngestInstruments(registry: Registry): IngestInstruments {
     publishFailed: (n) => publishFailures.inc(n),
     reattempts: (n) => reattempts.inc(n),
     reattemptEnqueueFailed: (n) => reattemptFailures.inc(n),
+    sentAfterCancel: (n) => sentAfterCancel.inc(n),
   };
 }
 

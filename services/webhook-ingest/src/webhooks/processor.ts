@@ -82,6 +82,7 @@ export function createWebhookProcessor(opts: {
     const { outcomes, events, reattempts, sentAfterCancel } = await applyWebhooks(opts.pool, hooks, opts.maxAttempts).finally(done);
     opts.publisher.publish(events);
     opts.reattempts.enqueue(reattempts);
+    if (sentAfterCancel.length > 0) opts.metrics.sentAfterCancel(sentAfterCancel.length);
     for (const x of sentAfterCancel) {
       // The gateway said it cancelled the attempt, then that it sent it: the message (which
       // moved on to a new attempt) may reach its recipient twice (ADR 0022).

@@ -74,6 +74,9 @@ describe("POST /webhooks/sms-gate: sms:cancelled", () => {
     await waitFor(async () => logLines.some((l) => l.attemptId === id && l.messageId === message.id && l.level === 40), {
       message: "the warning",
     });
+    // And counted, for an alert: each is a message that may have gone out twice.
+    const counted = (await h.ingest.registry.getSingleMetric("inboxerr_webhook_sent_after_cancel_total")?.get())?.values[0]?.value;
+    expect(counted).toBeGreaterThanOrEqual(1);
   });
 });
 
