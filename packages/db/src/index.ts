@@ -44,7 +44,7 @@ export {
   type ReportBatchOptions,
   type ReportBatchResult,
 } from "./status-writer/report-batch";
-export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
+export { finishMany, transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
   ATTEMPT_STATUSES,
