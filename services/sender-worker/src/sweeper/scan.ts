@@ -30,7 +30,7 @@ export async function scanPage(
 ): Promise<{ rows: SweepRow[]; next: Cursor }> {
   const cutoff = (ms: number) => sql`now() - make_interval(secs => ${ms / 1000}::double precision)`;
   const live = sql`a.status in ('sending', 'accepted', 'sent')`;
-  const due: Record<SweepKind, SQL> = {
+  const due: Record<Exclude<SweepKind, "reattempt">, SQL> = {
     queued: sql`status = 'queued' and updated_at < ${cutoff(opts.graceMs)}`,
     scheduled: sql`status = 'scheduled' and scheduled_at < ${cutoff(opts.graceMs)}`,
     // A message whose every attempt failed has no next job to give (its last writer failed it).
@@ -42,13 +42,12 @@ export async function scanPage(
       or (status = 'accepted'
         and exists (select 1 from message_attempts a where a.message_id = m.id and a.status = 'sending')))
       and updated_at < ${cutoff(opts.staleMs)}`,
-    reattempt: sql`status in ('sending', 'accepted')
-      and not exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
-      and (select count(*) from message_attempts a where a.message_id = m.id) between 1 and ${opts.maxAttempts - 1}
-      and (select max(a.updated_at) from message_attempts a where a.message_id = m.id) < ${cutoff(opts.graceMs)}`,
   };
   const after = opts.after ? sql`and (updated_at, id) > (${opts.after.updatedAt}::timestamptz, ${opts.after.id}::uuid)` : sql``;
-  const { rows } = await db.execute<{ id: string; priority: number; updated_at: string; n: number }>(sql`
+  const { rows } = await db.execute<{ id: string; priority: number; updated_at: string; n: number }>(
+    kind === "reattempt"
+      ? reattemptPage({ ...opts, after }, cutoff(opts.graceMs))
+      : sql`
     select id, priority, updated_at::text as updated_at,
       -- The live attempt's job, else the next attempt's.
       coalesce(
@@ -58,12 +57,40 @@ export async function scanPage(
     from messages m
     where ${due[kind]} ${after}
     order by updated_at, id
-    limit ${opts.limit}`);
+    limit ${opts.limit}`,
+  );
   const last = rows.at(-1);
   return {
     rows: rows.map((r) => ({ id: r.id, priority: Number(r.priority), n: Number(r.n) })),
     next: last ? { updatedAt: last.updated_at, id: last.id } : null,
   };
+}
+
+/**
+ * A `reattempt` page: sending or accepted, no live attempt, 1 to maxAttempts - 1 attempts,
+ * the last of them ended `graceMs` ago. Most such rows (every accepted message) have a live
+ * attempt: that test goes first, as one anti join, and the counts are read for the few rows
+ * left in one grouped pass. Written as per-row subqueries it cost three index probes per
+ * accepted message every pass, and an estimate high enough to JIT-compile the query each time.
+ * The next attempt's job is n = rows + 1 (no live attempt to resend).
+ */
+function reattemptPage(opts: { maxAttempts: number; limit: number; after: SQL }, cutoff: SQL): SQL {
+  return sql`
+    with cand as materialized (
+      select id, priority, updated_at from messages m
+      where status in ('sending', 'accepted') ${opts.after}
+        and not exists (select 1 from message_attempts a where a.message_id = m.id and a.status in ('sending', 'accepted', 'sent'))
+    )
+    select m.id, m.priority, m.updated_at::text as updated_at, (c.rows + 1)::int as n
+    from cand m
+    join (
+      select a.message_id, count(*) as rows, max(a.updated_at) as last from message_attempts a
+      where a.message_id in (select id from cand)
+      group by a.message_id
+    ) c on c.message_id = m.id
+    where c.rows between 1 and ${opts.maxAttempts - 1} and c.last < ${cutoff}
+    order by m.updated_at, m.id
+    limit ${opts.limit}`;
 }
 
 /** Ids of unsent messages whose validUntil has passed (oldest deadline first). */
