@@ -57,7 +57,7 @@ export {
   type ReportBatchResult,
   type SentAfterCancel,
 } from "./status-writer/report-batch";
-export { transition, transitionMany, type TransitionInput } from "./status-writer/transition";
+export { finishMany, transition, transitionMany, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
   ATTEMPT_STATUSES,

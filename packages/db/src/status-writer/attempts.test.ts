@@ -7,6 +7,7 @@ import { messageAttempts, messages } from "../schema/messages";
 import { connectTestDb, insertMessage, insertUser, randomSuffix } from "../test-support";
 import { beginAttempts, dropAttempts, finishAttempts, setWaitingReasons } from "./attempts";
 import { fetchClaimRows } from "./claim-rows";
+import { finishMany } from "./transition";
 
 const { db, close } = connectTestDb(4);
 afterAll(close);
@@ -57,7 +58,7 @@ describe("attempt writes (ADR 0019)", () => {
     expect(rows.map((r) => [r.id, r.status, r.error])).toEqual([[first, "failed", "refused"]]);
   });
 
-  it("reads the live attempt, the attempt count and the sticky sender with the claim", async () => {
+  it("reads the live attempt, the attempt count, and the sticky sender only where routing needs it, with the claim", async () => {
     const user = await insertUser(db);
     const [s1, s2] = await twoSenders();
     const to = `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`;
@@ -70,9 +71,42 @@ describe("attempt writes (ADR 0019)", () => {
       { id: live, messageId: m.id, senderId: s2!.id, n: 2, status: "sending" },
     ]);
 
-    const row = (await fetchClaimRows(db, [m.id])).get(m.id)!;
-    expect(row).toMatchObject({ attemptRows: 2, pinnedSenderId: s1!.id, stickySenderId: s2!.id, attempt: 2, attemptsCounted: 1 });
+    // Unpinned and with no live attempt: routing picks its sender, sticky first.
+    const fresh = await insertMessage(db, user.id, { to });
+
+    const rows = await fetchClaimRows(db, [m.id, fresh.id]);
+    const row = rows.get(m.id)!;
+    // A live attempt is resent as it is, and a pin routes alone: the sticky sender is not read.
+    expect(row).toMatchObject({ attemptRows: 2, pinnedSenderId: s1!.id, stickySenderId: null, attempt: 2, attemptsCounted: 1 });
     expect(row.live).toEqual({ id: live, senderId: s2!.id, n: 2, status: "sending", deviceId: "phone", simNumber: 2, accountId: s2!.accountId });
+    expect(rows.get(fresh.id)).toMatchObject({ attemptRows: 0, live: null, pinnedSenderId: null, stickySenderId: s2!.id });
+  });
+
+  it("records the gateway's answers and moves their messages in one statement, attempts forward only", async () => {
+    const user = await insertUser(db);
+    const [s1] = await twoSenders();
+    const ok = await insertMessage(db, user.id, { status: "sending", attempts: 1 });
+    const refused = await insertMessage(db, user.id, { status: "sending", attempts: 1 });
+    const [a, b] = [randomUUID(), randomUUID()];
+    await beginAttempts(db, [
+      { id: a, messageId: ok.id, senderId: s1!.id, n: 1, countsCall: false },
+      { id: b, messageId: refused.id, senderId: s1!.id, n: 1, countsCall: false },
+    ]);
+    // A report got to b first: the sender's later answer must not move it back.
+    await db.update(messageAttempts).set({ status: "sent" }).where(eq(messageAttempts.id, b));
+
+    const events = await finishMany(
+      db,
+      [
+        { attemptId: a, to: "accepted" },
+        { attemptId: b, to: "failed", error: "no\u0000pe" },
+      ],
+      [{ messageId: ok.id, to: "accepted" }],
+    );
+    expect(events.map((e) => [e.messageId, e.status])).toEqual([[ok.id, "accepted"]]);
+    expect((await messageOf(ok.id)).status).toBe("accepted");
+    const attempts = await db.select().from(messageAttempts).where(eq(messageAttempts.senderId, s1!.id));
+    expect(Object.fromEntries(attempts.map((r) => [r.id, [r.status, r.error]]))).toEqual({ [a]: ["accepted", null], [b]: ["sent", null] });
   });
 
   it("writes a waiting reason only when it changes, and only on a message still to be sent", async () => {

@@ -71,29 +71,42 @@ export async function setWaitingReasons(db: Executor, items: readonly { messageI
 /** The gateway's answer to an attempt's send request. */
 export type AttemptAnswer = { attemptId: string; to: "accepted" | "failed"; error?: string };
 
-const FINISH_ATTEMPTS = namedStatement(
-  "inboxerr_sender_finish_attempts",
-  `
+/**
+ * The UPDATE that records the gateway's answers, its ids, statuses and errors read from the
+ * three array parameters given: its own statement here, and a CTE of the finish statement
+ * that moves the messages in the same write (transition.ts).
+ */
+export function finishAttemptsSql(ids: string, statuses: string, errors: string): string {
+  return `
     update message_attempts a set
       status = v.status,
       error = coalesce(v.error, a.error),
       accepted_at = case when v.status = 'accepted' then now() else a.accepted_at end,
       failed_at = case when v.status = 'failed' then now() else a.failed_at end,
       updated_at = now()
-    from unnest($1::uuid[], $2::text[], $3::text[]) as v(id, status, error)
+    from unnest(${ids}::uuid[], ${statuses}::text[], ${errors}::text[]) as v(id, status, error)
     -- Forward only: a report (webhook-ingest) may already have moved it past sending.
-    where a.id = v.id and a.status = 'sending'`,
-);
+    where a.id = v.id and a.status = 'sending'`;
+}
+
+const FINISH_ATTEMPTS = namedStatement("inboxerr_sender_finish_attempts", finishAttemptsSql("$1", "$2", "$3"));
+
+/** The three parameters of finishAttemptsSql, in order: ids, statuses, errors. */
+export function finishAttemptsParams(answers: readonly AttemptAnswer[]): [string[], string[], (string | null)[]] {
+  // In attempt id order, the order every writer of message_attempts locks them in.
+  const sorted = [...answers].sort((a, b) => (a.attemptId < b.attemptId ? -1 : a.attemptId > b.attemptId ? 1 : 0));
+  return [
+    sorted.map((a) => a.attemptId),
+    sorted.map((a) => a.to),
+    // A NUL cannot be stored in text; the gateway's reason is free text.
+    sorted.map((a) => a.error?.replaceAll("\u0000", "") ?? null),
+  ];
+}
 
 /** Records the gateway's answer on each attempt that is still `sending`. */
 export async function finishAttempts(db: Executor, answers: readonly AttemptAnswer[]): Promise<void> {
   if (answers.length === 0) return;
-  await FINISH_ATTEMPTS.run(db, [
-    answers.map((a) => a.attemptId),
-    answers.map((a) => a.to),
-    // A NUL cannot be stored in text; the gateway's reason is free text.
-    answers.map((a) => a.error?.replaceAll("\u0000", "") ?? null),
-  ]);
+  await FINISH_ATTEMPTS.run(db, finishAttemptsParams(answers));
 }
 
 const DROP_ATTEMPTS = namedStatement(

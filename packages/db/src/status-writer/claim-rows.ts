@@ -46,7 +46,10 @@ export type ClaimRow = {
    */
   countedRows: number;
   live: LiveAttempt | null;
-  /** The sender of this user's latest other message to the same number (sticky routing), if any. */
+  /**
+   * The sender of this user's latest other message to the same number (sticky routing), if
+   * any; looked up only when routing reads it (no live attempt, no pinned sender), else null.
+   */
   stickySenderId: string | null;
   /** messages.sender_id: its latest attempt's sender (a re-attempt avoids it, ADR 0022). */
   senderId: string | null;
@@ -113,18 +116,33 @@ const CLAIM_ROWS = namedStatement<{
           then m.attempts + 1
       end as attempt,
       m.attempts, m.pinned_sender_id, m.waiting_reason, m.sender_id,
-      (select count(*)::int from message_attempts a where a.message_id = m.id) as attempt_rows,
-      (select count(*)::int from message_attempts a where a.message_id = m.id and a.status <> 'cancelled') as counted_rows,
+      c.attempt_rows, c.counted_rows,
       l.id as live_id, l.sender_id as live_sender_id, l.n as live_n, l.status as live_status,
       s.device_id as live_device_id, s.sim_number as live_sim_number, s.account_id as live_account_id,
-      -- Rides messages_to_created_at_idx: the newest routed message of this user to this number.
-      (select p.sender_id from messages p
-        where p."to" = m."to" and p.user_id = m.user_id and p.id <> m.id and p.sender_id is not null
-        order by p.created_at desc limit 1) as sticky_sender_id
+      -- Routing reads it only for a new attempt with no pin (router.ts), so it is looked up only
+      -- then: rides messages_to_created_at_idx, the newest routed message of this user to this number.
+      case when l.id is null and m.pinned_sender_id is null then
+        (select p.sender_id from messages p
+          where p."to" = m."to" and p.user_id = m.user_id and p.id <> m.id and p.sender_id is not null
+          order by p.created_at desc limit 1)
+      end as sticky_sender_id
     from messages m
     left join retried r on r.id = m.id
-    left join message_attempts l on l.message_id = m.id and l.status in ('sending', 'accepted', 'sent')
+    -- Per row through message_attempts_live_idx (at most one live attempt: the limit changes no
+    -- result). As a plain join, a batch of a few hundred ids was planned as a hash join over a
+    -- scan of every live attempt, whose cost grew with the attempts table.
+    left join lateral (
+      select a.id, a.sender_id, a.n, a.status from message_attempts a
+      where a.message_id = m.id and a.status in ('sending', 'accepted', 'sent')
+      limit 1
+    ) l on true
     left join senders s on s.id = l.sender_id
+    -- Both counts in one pass over the message's attempts (cancelled ones do not count towards
+    -- SEND_MAX_ATTEMPTS, ADR 0022).
+    cross join lateral (
+      select count(*)::int as attempt_rows, (count(*) filter (where a.status <> 'cancelled'))::int as counted_rows
+      from message_attempts a where a.message_id = m.id
+    ) c
     where m.id = any($1::uuid[])`,
 );
 

@@ -2,6 +2,7 @@ import { getTableColumns } from "drizzle-orm";
 import { namedStatement, type Executor } from "../named";
 import { messageEvents, type MessageEvent } from "../schema/messages";
 import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from "../status";
+import { finishAttemptsParams, finishAttemptsSql, type AttemptAnswer } from "./attempts";
 import { allowedTransitionSql, DUE_AT, EVENT_INSERT, eventErrorSql, latencyMsSql, moveAssignments } from "./state-machine.sql";
 
 export interface TransitionInput {
@@ -35,10 +36,9 @@ const EVENT_COLUMNS = Object.entries(getTableColumns(messageEvents));
 // Named, not `*`: see namedStatement.
 const EVENT_RETURNING = EVENT_COLUMNS.map(([, column]) => `"${column.name}"`).join(", ");
 
-const TRANSITION_MANY = namedStatement<Record<string, unknown>>(
-  "inboxerr_transition_many",
-  `
-    with u as (
+/** The batched move; `before` is extra CTEs (ending in a comma) run in the same statement. */
+const transitionManySql = (before = "") => `
+    with ${before} u as (
       update messages m set
         ${moveAssignments({
           to: "v.status",
@@ -60,7 +60,16 @@ const TRANSITION_MANY = namedStatement<Record<string, unknown>>(
     ${EVENT_INSERT}
     select id, user_id, status, ${latencyMsSql("due_at")}, payload::jsonb, sender_id, ${eventErrorSql("status", "error")}
     from u
-    returning ${EVENT_RETURNING}`,
+    returning ${EVENT_RETURNING}`;
+
+const TRANSITION_MANY = namedStatement<Record<string, unknown>>("inboxerr_transition_many", transitionManySql());
+
+// The sender's answers: the attempts' update rides along as a CTE nothing reads, which Postgres
+// runs to completion once the main statement is done (so messages are locked first, then
+// attempts, as webhook-ingest's report batch does). One round trip and one commit, not two.
+const FINISH_MANY = namedStatement<Record<string, unknown>>(
+  "inboxerr_sender_finish_many",
+  transitionManySql(`answered as (${finishAttemptsSql("$9", "$10", "$11")}),`),
 );
 
 /**
@@ -92,6 +101,20 @@ export async function transitionMany(db: Executor, items: readonly TransitionInp
   return events;
 }
 
+/**
+ * The gateway's answers to a batch of sends, in one statement: each attempt that is still
+ * `sending` records its answer (finishAttempts), and each message makes its move (as
+ * transitionMany). Both land or neither does, so no message is left behind its attempt's
+ * answer. Returns the events written.
+ */
+export async function finishMany(db: Executor, answers: readonly AttemptAnswer[], items: readonly TransitionInput[]): Promise<MessageEvent[]> {
+  if (answers.length === 0) return transitionMany(db, items);
+  const [first = [], ...rest] = rounds(items);
+  const events = await applyRound(db, first, finishAttemptsParams(answers));
+  for (const round of rest) events.push(...(await applyRound(db, round)));
+  return events;
+}
+
 /** Splits items into rounds in which each message appears once (one UPDATE can move a row once). */
 function rounds(items: readonly TransitionInput[]): TransitionInput[][] {
   const out: TransitionInput[][] = [];
@@ -111,9 +134,9 @@ function rounds(items: readonly TransitionInput[]): TransitionInput[][] {
   return out;
 }
 
-async function applyRound(db: Executor, items: TransitionInput[]): Promise<MessageEvent[]> {
+async function applyRound(db: Executor, items: TransitionInput[], answers?: unknown[]): Promise<MessageEvent[]> {
   const col = <T>(pick: (i: TransitionInput) => T) => items.map(pick);
-  const result = await TRANSITION_MANY.run(db, [
+  const values = [
     col((i) => i.messageId),
     col((i) => i.to),
     col((i) => i.at?.toISOString() ?? null),
@@ -122,7 +145,8 @@ async function applyRound(db: Executor, items: TransitionInput[]): Promise<Messa
     col((i) => i.userId ?? null),
     col((i) => i.from?.join(",") ?? null),
     col((i) => i.senderId ?? null),
-  ]);
+  ];
+  const result = answers ? await FINISH_MANY.run(db, [...values, ...answers]) : await TRANSITION_MANY.run(db, values);
   return result.rows.map(toMessageEvent);
 }
 

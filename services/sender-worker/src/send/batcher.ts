@@ -4,6 +4,7 @@ import {
   dropAttempts,
   fetchClaimRows,
   finishAttempts,
+  finishMany,
   isDataError,
   transitionMany,
   uncountAttempts,
@@ -137,10 +138,7 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
     return { op: "claim", messageId: item.messageId, row, decision, input };
   });
 
-  // The attempt's answer before the message's move: a crash in between leaves a message whose
-  // live attempt says what happened (the claim then skips it), never an attempt to resend.
-  await finishAttempts(opts.db, answers);
-  const finished = await applyTransitions(opts.db, finishInputs);
+  const finished = await applyFinishes(opts.db, answers, finishInputs);
   if (refused.length > 0) {
     await withTransaction(opts.db, async (tx) => {
       await dropAttempts(tx, dropped);
@@ -234,6 +232,31 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
 }
 
 const skip = (row: ClaimRow): ClaimOutcome => ({ kind: "skip", status: row.status });
+
+/**
+ * The attempts' answers and their messages' moves in one statement (finishMany). Should
+ * Postgres refuse a value in it (a data exception or constraint violation: one item's data),
+ * they go as two writes as before: the answers first, so a crash in between leaves a message
+ * whose live attempt says what happened (the claim then repairs it), never an attempt to
+ * resend; then the moves through applyTransitions, which isolates the bad item.
+ */
+async function applyFinishes(
+  db: Db,
+  answers: AttemptAnswer[],
+  inputs: TransitionInput[],
+): Promise<{ events: MessageEvent[]; failed: Map<TransitionInput, unknown> }> {
+  if (answers.length === 0 || inputs.length === 0) {
+    await finishAttempts(db, answers);
+    return applyTransitions(db, inputs);
+  }
+  try {
+    return { events: await finishMany(db, answers, inputs), failed: new Map() };
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+  }
+  await finishAttempts(db, answers);
+  return applyTransitions(db, inputs);
+}
 
 /**
  * One transitionMany for the whole batch. When Postgres refuses a value in it (SQLSTATE class

@@ -32,7 +32,7 @@ export async function scanPage(
   const live = sql`a.status in ('sending', 'accepted', 'sent')`;
   // Attempts that count towards SEND_MAX_ATTEMPTS: cancelled ones never left the phone (ADR 0022).
   const counted = sql`(select count(*) from message_attempts a where a.message_id = m.id and a.status <> 'cancelled')`;
-  const due: Record<SweepKind, SQL> = {
+  const due: Record<Exclude<SweepKind, "reattempt">, SQL> = {
     queued: sql`status = 'queued' and updated_at < ${cutoff(opts.graceMs)}`,
     scheduled: sql`status = 'scheduled' and scheduled_at < ${cutoff(opts.graceMs)}`,
     // A message whose every attempt failed has no next job to give (its last writer failed it).
@@ -44,14 +44,12 @@ export async function scanPage(
       or (status = 'accepted'
         and exists (select 1 from message_attempts a where a.message_id = m.id and a.status = 'sending')))
       and updated_at < ${cutoff(opts.staleMs)}`,
-    reattempt: sql`status in ('sending', 'accepted')
-      and not exists (select 1 from message_attempts a where a.message_id = m.id and ${live})
-      and exists (select 1 from message_attempts a where a.message_id = m.id)
-      and ${counted} < ${opts.maxAttempts}
-      and (select max(a.updated_at) from message_attempts a where a.message_id = m.id) < ${cutoff(opts.graceMs)}`,
   };
   const after = opts.after ? sql`and (updated_at, id) > (${opts.after.updatedAt}::timestamptz, ${opts.after.id}::uuid)` : sql``;
-  const { rows } = await db.execute<{ id: string; priority: number; updated_at: string; n: number }>(sql`
+  const { rows } = await db.execute<{ id: string; priority: number; updated_at: string; n: number }>(
+    kind === "reattempt"
+      ? reattemptPage({ ...opts, after }, cutoff(opts.graceMs))
+      : sql`
     select id, priority, updated_at::text as updated_at,
       -- The live attempt's job, else the next attempt's.
       coalesce(
@@ -61,12 +59,44 @@ export async function scanPage(
     from messages m
     where ${due[kind]} ${after}
     order by updated_at, id
-    limit ${opts.limit}`);
+    limit ${opts.limit}`,
+  );
   const last = rows.at(-1);
   return {
     rows: rows.map((r) => ({ id: r.id, priority: Number(r.priority), n: Number(r.n) })),
     next: last ? { updatedAt: last.updated_at, id: last.id } : null,
   };
+}
+
+/**
+ * A `reattempt` page: sending or accepted, no live attempt, at least one attempt and fewer
+ * than maxAttempts that count (cancelled ones do not),
+ * the last of them ended `graceMs` ago. Most such rows (every accepted message) have a live
+ * attempt: that test goes first, as one anti join, and the counts are read for the few rows
+ * left in one grouped pass. Written as per-row subqueries it cost three index probes per
+ * accepted message every pass, and an estimate high enough to JIT-compile the query each time.
+ * The next attempt's job is n = rows + 1 (no live attempt to resend).
+ */
+function reattemptPage(opts: { maxAttempts: number; limit: number; after: SQL }, cutoff: SQL): SQL {
+  return sql`
+    with cand as materialized (
+      select id, priority, updated_at from messages m
+      where status in ('sending', 'accepted') ${opts.after}
+        and not exists (select 1 from message_attempts a where a.message_id = m.id and a.status in ('sending', 'accepted', 'sent'))
+    )
+    select m.id, m.priority, m.updated_at::text as updated_at, (c.rows + 1)::int as n
+    from cand m
+    join (
+      select a.message_id, count(*) as rows, count(*) filter (where a.status <> 'cancelled') as counted,
+        max(a.updated_at) as last
+      from message_attempts a
+      where a.message_id in (select id from cand)
+      group by a.message_id
+    ) c on c.message_id = m.id
+    -- Cancelled attempts never left the phone: they do not count towards SEND_MAX_ATTEMPTS (ADR 0022).
+    where c.rows >= 1 and c.counted < ${opts.maxAttempts} and c.last < ${cutoff}
+    order by m.updated_at, m.id
+    limit ${opts.limit}`;
 }
 
 /** Ids of unsent messages whose validUntil has passed (oldest deadline first). */
