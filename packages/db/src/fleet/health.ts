@@ -56,7 +56,7 @@ const MARK_OFFLINE = namedStatement<ChangeRow>(
   "inboxerr_health_mark_offline",
   `
   with changed as (
-    update senders s set status = 'offline', status_changed_at = now()
+    update senders s set status = 'offline'
     where s.status = 'active' and ${UNSEEN}
     returning ${CHANGED_COLUMNS}
   ), ${EVENTS_FROM_CHANGED("sender.offline")}
@@ -67,7 +67,7 @@ const MARK_ONLINE = namedStatement<ChangeRow>(
   "inboxerr_health_mark_online",
   `
   with changed as (
-    update senders s set status = 'active', status_changed_at = now()
+    update senders s set status = 'active'
     where s.status = 'offline' and not (${UNSEEN})
     returning ${CHANGED_COLUMNS}
   ), ${EVENTS_FROM_CHANGED("sender.online")}
@@ -77,8 +77,9 @@ const MARK_ONLINE = namedStatement<ChangeRow>(
 /**
  * `active` senders that went unseen become `offline`; `offline` ones seen again become
  * `active`. Paused and retired senders are never touched (an admin's pause stays). Each
- * change sets status_changed_at and writes its sender.offline / sender.online event in the
- * same statement.
+ * change writes its sender.offline / sender.online event in the same statement. Neither
+ * touches status_changed_at: it starts automatic pause's window, which only a pause or a
+ * resume resets, so a flapping phone cannot wipe the failures that would pause it.
  */
 export async function markSendersOffline(db: Executor, offlineAfterSeconds: number): Promise<SenderChange[]> {
   return (await MARK_OFFLINE.run(db, [offlineAfterSeconds])).rows.map(toChange);
