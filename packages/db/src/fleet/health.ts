@@ -16,6 +16,8 @@ export const AUTO_PAUSE_WINDOW = 10;
 export const AUTO_PAUSE_THRESHOLD = 5;
 /** Attempts older than this never count towards an automatic pause. */
 const AUTO_PAUSE_MAX_AGE = "24 hours";
+/** A sender is looked at only if one of its attempts failed this recently. */
+const AUTO_PAUSE_RECENT_FAILURE = "1 hour";
 
 /** A sender the pass moved, with the status it entered. */
 export type SenderChange = { senderId: string; accountId: string; status: "offline" | "active" | "paused"; pausedReason: string | null };
@@ -111,6 +113,12 @@ const AUTO_PAUSE = namedStatement<ChangeRow>(
     join unnest(array[${quoted(PRE_TRANSMISSION_FAILURES)}]::text[]) as c(code)
       on a.status = 'failed' and a.error ~ ('(^|[^A-Z_])' || c.code || '($|[^A-Z_])')
     where s.status = 'active'
+      -- Only a new failure can tip a sender over, and the pass runs every few seconds: a
+      -- sender without one in the last hour is skipped (message_attempts_sender_id_failed_at_idx).
+      and exists (
+        select 1 from message_attempts f
+        where f.sender_id = s.id and f.status = 'failed' and f.failed_at > now() - interval '${AUTO_PAUSE_RECENT_FAILURE}'
+      )
     group by s.id, c.code
     having count(*) >= ${AUTO_PAUSE_THRESHOLD}
   ), worst as (
@@ -141,22 +149,42 @@ export async function autoPauseSenders(db: Executor): Promise<SenderChange[]> {
 /** An attempt failover asked the gateway to cancel, and the account to ask through. */
 export type FailoverCandidate = { attemptId: string; messageId: string; accountId: string };
 
-// `for update skip locked`: a report (webhook-ingest) moving the same attempt wins, and the
-// next pass sees what it left.
+/** An attempt failover may ask about: accepted (not yet sent) over $2 s ago, and not asked in the last $1 s. */
+const ASKABLE = `a.status = 'accepted'
+      and a.accepted_at < now() - make_interval(secs => $2)
+      and (a.cancel_requested_at is null or a.cancel_requested_at < now() - make_interval(secs => $1))`;
+
+// Two index-backed sources, so a healthy fleet reads nothing: the accepted attempts of unseen
+// senders (message_attempts_sender_id_accepted_at_idx, per sender), and attempts asked about
+// before and still accepted, whatever their sender now (message_attempts_cancel_requested_at_idx):
+// a cancel whose answer was lost, or that the process died before applying, is asked again
+// even once the phone is back. `for update skip locked`: a report (webhook-ingest) moving the
+// same attempt wins, and the next pass sees what it left; the conditions are checked again on
+// the locked row.
 const CLAIM_FAILOVER = namedStatement<{ id: string; message_id: string; account_id: string }>(
   "inboxerr_health_claim_failover",
   `
-  with picked as (
+  with found as (
+    select a.id, a.accepted_at
+    from (select s.id from senders s where ${UNSEEN}) s
+    cross join lateral (
+      select a.id, a.accepted_at from message_attempts a
+      join messages m on m.id = a.message_id
+      where a.sender_id = s.id and ${ASKABLE}
+        and m.status not in (${quoted(TERMINAL_STATUSES)})
+      order by a.accepted_at
+      limit $3
+    ) a
+    union
+    (select a.id, a.accepted_at from message_attempts a
+      join messages m on m.id = a.message_id
+      where a.cancel_requested_at < now() - make_interval(secs => $1) and ${ASKABLE}
+        and m.status not in (${quoted(TERMINAL_STATUSES)})
+      order by a.cancel_requested_at
+      limit $3)
+  ), picked as (
     select a.id from message_attempts a
-    join senders s on s.id = a.sender_id
-    join messages m on m.id = a.message_id
-    where a.status = 'accepted'
-      and a.accepted_at < now() - make_interval(secs => $2)
-      and ${UNSEEN}
-      and m.status not in (${quoted(TERMINAL_STATUSES)})
-      and (a.cancel_requested_at is null or a.cancel_requested_at < now() - make_interval(secs => $1))
-    order by a.accepted_at
-    limit $3
+    where a.id in (select id from found order by accepted_at limit $3) and ${ASKABLE}
     for update of a skip locked
   )
   update message_attempts a set cancel_requested_at = now()
@@ -166,10 +194,11 @@ const CLAIM_FAILOVER = namedStatement<{ id: string; message_id: string; account_
 );
 
 /**
- * Failover's candidates (ADR 0022): attempts `accepted` more than `failoverAfterSeconds` ago on
- * a sender unseen for `offlineAfterSeconds` (whatever its status), of an unfinished message,
- * whose cancel was not requested in the last `offlineAfterSeconds`; oldest first, at most
- * `limit`. Their cancel_requested_at is set in the same statement, before any gateway call.
+ * Failover's candidates (ADR 0022): attempts `accepted` more than `failoverAfterSeconds` ago, of
+ * an unfinished message, whose cancel was not requested in the last `offlineAfterSeconds`, that
+ * are on a sender unseen for `offlineAfterSeconds` (whatever its status) or whose cancel was
+ * requested before (whatever their sender now); oldest first, at most `limit`. Their
+ * cancel_requested_at is set in the same statement, before any gateway call.
  */
 export async function claimFailoverCandidates(
   db: Executor,
