@@ -1,4 +1,5 @@
-import { namedStatement, type Executor } from "../named";
+import type pg from "pg";
+import { namedStatement, withTransaction, type Executor } from "../named";
 import { TERMINAL_STATUSES } from "../status";
 import { PRE_TRANSMISSION_FAILURES } from "./attempt-outcome";
 
@@ -201,10 +202,16 @@ const CLAIM_FAILOVER = namedStatement<{ id: string; message_id: string; account_
  * cancel_requested_at is set in the same statement, before any gateway call.
  */
 export async function claimFailoverCandidates(
-  db: Executor,
+  db: pg.Pool | { $client: pg.Pool },
   opts: { offlineAfterSeconds: number; failoverAfterSeconds: number; limit: number },
 ): Promise<FailoverCandidate[]> {
-  const { rows } = await CLAIM_FAILOVER.run(db, [opts.offlineAfterSeconds, opts.failoverAfterSeconds, opts.limit]);
+  const { rows } = await withTransaction(db, async (tx) => {
+    // The planner cannot know how few senders are unseen (a third, it guesses), so it prices
+    // the per-sender scans high enough for JIT: ~1.4 s compiling a statement that runs in
+    // under 1 ms on a healthy fleet (EXPLAIN ANALYZE, 200 senders, 196k stale accepted attempts).
+    await tx.query("set local jit = off");
+    return CLAIM_FAILOVER.run(tx, [opts.offlineAfterSeconds, opts.failoverAfterSeconds, opts.limit]);
+  });
   return rows.map((r) => ({ attemptId: r.id, messageId: r.message_id, accountId: r.account_id }));
 }
 
