@@ -39,14 +39,26 @@ export type SendResult =
 /**
  * What a cancel (`DELETE /messages/{id}`, ADR 0022) proved.
  * - cancelled: the gateway says the message is `Cancelled`: it will never be sent.
- * - not_cancelled: the gateway answered, but not `Cancelled` (it left Pending: 409; it is
- *   unknown: 404; or the phone has yet to confirm: `Cancelling`). `state` when it said one.
- * - unknown: no answer (network error, timeout, 5xx): nothing is proved either way.
+ * - not_cancelled: the gateway answered about the message, but not `Cancelled` (it left
+ *   Pending: 409; it is unknown: 404; or the phone has yet to confirm: `Cancelling`). `state`
+ *   when it said one.
+ * - unknown: nothing about the message was proved: no answer (network error, timeout), 5xx, or
+ *   any other refusal (401/403 credentials, 429 throttling, a wrong URL).
  * Only `cancelled` lets a new attempt go out; the other two resend nothing.
  */
 export type CancelResult =
   | { kind: "cancelled"; status: number }
   | { kind: "not_cancelled"; state: string | null; reason: string; status: number }
+  | { kind: "unknown"; reason: string; status: number | null };
+
+/**
+ * What the gateway holds for a message (`GET /messages/{id}`), e.g. to learn whether a cancel
+ * whose answer was lost took effect. `state` is SMS Gate's (`Pending`, `Processed`, `Sent`,
+ * `Cancelled`, …); not_found is a 404; unknown is anything else (no answer, 5xx, a refusal).
+ */
+export type MessageStateResult =
+  | { kind: "state"; state: string }
+  | { kind: "not_found" }
   | { kind: "unknown"; reason: string; status: number | null };
 
 export type WebhookRegistration = {
@@ -69,6 +81,8 @@ export interface GatewayDriver {
   send(msg: OutboundSms): Promise<SendResult>;
   /** Asks the gateway to cancel a message it holds (by the id we sent it with). Never throws. */
   cancel(id: string): Promise<CancelResult>;
+  /** The message's state at the gateway (by the id we sent it with). Never throws. */
+  messageState(id: string): Promise<MessageStateResult>;
   /** Throws GatewayRequestError when the gateway does not answer 2xx. */
   registerWebhook(webhook: WebhookRegistration): Promise<RegisteredWebhook>;
   listWebhooks(): Promise<RegisteredWebhook[]>;

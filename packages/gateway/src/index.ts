@@ -1,6 +1,7 @@
 export {
   GatewayRequestError,
   type CancelResult,
+  type MessageStateResult,
   type GatewayDriver,
   type OutboundSms,
   type RegisteredWebhook,

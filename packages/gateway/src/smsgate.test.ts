@@ -279,3 +279,54 @@ describe("SmsGate driver devices", () => {
     await expect(driver().listDevices()).rejects.toMatchObject({ name: "GatewayRequestError", status: 401 });
   });
 });
+
+describe("SmsGate driver cancel", () => {
+  const id = sms.id;
+
+  it("deletes the message by our id and confirms only a Cancelled answer", async () => {
+    handler = (_req, res) => json(res, 200, { id, state: "Cancelled", recipients: [] });
+    expect(await driver().cancel(id)).toEqual({ kind: "cancelled", status: 200 });
+    expect(seen[0]).toMatchObject({ method: "DELETE", url: `/3rdparty/v1/messages/${id}` });
+
+    handler = (_req, res) => json(res, 200, { id, state: "Cancelling" });
+    expect(await driver().cancel(id)).toMatchObject({ kind: "not_cancelled", state: "Cancelling", status: 200 });
+  });
+
+  it("reads 404 and 409 as answers about the message: not cancelled", async () => {
+    for (const status of [404, 409]) {
+      handler = (_req, res) => json(res, status, { message: "message is not pending" });
+      expect(await driver().cancel(id)).toEqual({ kind: "not_cancelled", state: null, reason: "message is not pending", status });
+    }
+  });
+
+  it("reads any other refusal, a 5xx, or no answer as unknown: nothing is proved", async () => {
+    for (const status of [400, 401, 403, 405, 429, 500, 503]) {
+      handler = (_req, res) => json(res, status, { message: `refused ${status}` });
+      expect(await driver().cancel(id)).toEqual({ kind: "unknown", reason: `refused ${status}`, status });
+    }
+    handler = (_req, res) => void hung.add(res);
+    expect(await driver({ timeoutMs: 200 }).cancel(id)).toMatchObject({ kind: "unknown", status: null });
+  });
+});
+
+describe("SmsGate driver messageState", () => {
+  const id = sms.id;
+
+  it("reads the state the gateway holds, or not_found for a 404", async () => {
+    handler = (_req, res) => json(res, 200, { id, state: "Cancelled", recipients: [] });
+    expect(await driver().messageState(id)).toEqual({ kind: "state", state: "Cancelled" });
+    expect(seen[0]).toMatchObject({ method: "GET", url: `/3rdparty/v1/messages/${id}` });
+
+    handler = (_req, res) => json(res, 404, { message: "message not found" });
+    expect(await driver().messageState(id)).toEqual({ kind: "not_found" });
+  });
+
+  it("answers unknown for a refusal, a body without a state, or no answer", async () => {
+    handler = (_req, res) => json(res, 401, { message: "Unauthorized" });
+    expect(await driver().messageState(id)).toEqual({ kind: "unknown", reason: "Unauthorized", status: 401 });
+    handler = (_req, res) => json(res, 200, { id });
+    expect(await driver().messageState(id)).toMatchObject({ kind: "unknown", status: 200 });
+    handler = (_req, res) => void hung.add(res);
+    expect(await driver({ timeoutMs: 200 }).messageState(id)).toMatchObject({ kind: "unknown", status: null });
+  });
+});

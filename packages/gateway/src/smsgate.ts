@@ -2,6 +2,7 @@ import {
   GatewayRequestError,
   type CancelResult,
   type GatewayDriver,
+  type MessageStateResult,
   type OutboundSms,
   type RegisteredWebhook,
   type SendResult,
@@ -116,17 +117,35 @@ export function createSmsGateDriver(opts: SmsGateDriverOptions): GatewayDriver {
       return { kind: "unknown", reason: networkReason(err, opts.timeoutMs), status: null };
     }
     const { status, body } = answer;
-    if (status >= 500) return { kind: "unknown", reason: errorReason(status, body), status };
-    if (status < 200 || status > 299) return { kind: "not_cancelled", state: null, reason: errorReason(status, body), status };
+    // Only these two speak about the message; a refusal (401/403/429, a wrong URL) or a 5xx
+    // proves nothing about it.
+    if (status === 404 || status === 409) return { kind: "not_cancelled", state: null, reason: errorReason(status, body), status };
+    if (status < 200 || status > 299) return { kind: "unknown", reason: errorReason(status, body), status };
     const state = parseJsonObject(body)?.state;
     if (state === "Cancelled") return { kind: "cancelled", status };
     const said = typeof state === "string" ? state : null;
     return { kind: "not_cancelled", state: said, reason: `the gateway answered ${said ?? "no state"}, not Cancelled`, status };
   }
 
+  async function messageState(id: string): Promise<MessageStateResult> {
+    let answer: Answer;
+    try {
+      answer = await call("GET", `/messages/${encodeURIComponent(id)}`);
+    } catch (err) {
+      return { kind: "unknown", reason: networkReason(err, opts.timeoutMs), status: null };
+    }
+    const { status, body } = answer;
+    if (status === 404) return { kind: "not_found" };
+    if (status < 200 || status > 299) return { kind: "unknown", reason: errorReason(status, body), status };
+    const state = parseJsonObject(body)?.state;
+    if (typeof state !== "string" || state === "") return { kind: "unknown", reason: "the gateway answered without a state", status };
+    return { kind: "state", state: cleanGatewayText(state, 100) };
+  }
+
   return {
     send,
     cancel,
+    messageState,
     async registerWebhook(webhook: WebhookRegistration) {
       const answer = await manage("POST", "/webhooks", {
         ...(webhook.id ? { id: webhook.id } : {}),

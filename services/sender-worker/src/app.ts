@@ -193,7 +193,7 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     maxAttempts: config.SEND_MAX_ATTEMPTS,
   });
   /** What the health pass changed, or null when another replica holds its lock. */
-  const runHealthOnce = () => withAdvisoryLock(db.pool, LOCK_KEYS.senderHealth, () => health.runOnce());
+  const runHealthOnce = (signal?: AbortSignal) => withAdvisoryLock(db.pool, LOCK_KEYS.senderHealth, () => health.runOnce(signal));
 
   let periodic: ReturnType<typeof startPeriodic>[] = [];
   let closing: Promise<void> | undefined;
@@ -232,14 +232,16 @@ export function createSenderWorker(deps: SenderWorkerDeps) {
     runSenderSyncOnce,
     runHealthOnce,
     /**
-     * Shutdown order: stop the periodic duties, let in-flight sends finish (bounded by the
+     * Shutdown order: stop the periodic duties while in-flight sends finish (bounded by the
      * gateway timeout plus a margin, then forced), write their last statuses, publish their
      * events, and close the queues. Safe to call twice.
      */
     close(): Promise<void> {
       closing ??= (async () => {
-        await Promise.all(periodic.map((p) => p.stop()));
-        await sender.close(config.SMSGATE_TIMEOUT_MS + tuning.shutdownMarginMs);
+        // Side by side: a health pass cut short still waits for its cancels in flight (up to
+        // SMSGATE_TIMEOUT_MS), as the send drain waits for its sends; both use the queues and
+        // the publisher closed below.
+        await Promise.all([...periodic.map((p) => p.stop()), sender.close(config.SMSGATE_TIMEOUT_MS + tuning.shutdownMarginMs)]);
         await batcher.close();
         await publisher.close();
         await Promise.all([sendQueue, ...eventQueues].map((q) => q.close()));

@@ -73,8 +73,9 @@ export const senders = pgTable(
     label: text("label"),
     status: text("status", { enum: SENDER_STATUSES }).notNull().default("active"),
     pausedReason: text("paused_reason"),
-    // When status last changed (admin or health pass, ADR 0022): automatic pause counts only
-    // attempts made since, so a resumed sender is not paused again for the failures before.
+    // When it was last paused or resumed (an admin, or automatic pause; ADR 0022), not on an
+    // offline/online flap: automatic pause counts only attempts made since, so a resumed sender
+    // is not paused again for the failures before, and a flapping one still is.
     statusChangedAt: tstz("status_changed_at"),
     // NULL = no limit of that kind.
     ratePerMinute: integer("rate_per_minute"),

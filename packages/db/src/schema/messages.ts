@@ -182,10 +182,19 @@ export const messageAttempts = pgTable(
       .where(sql`${t.status} in ${sqlList(LIVE_ATTEMPT_STATUSES)}`),
     // A sender's usage today and this month (GET /senders, budgets rebuilt after a Redis flush).
     index("message_attempts_sender_id_created_at_idx").on(t.senderId, t.createdAt),
-    // Failover's scan: accepted, not yet sent, oldest first (ADR 0022).
-    index("message_attempts_accepted_idx")
-      .on(t.acceptedAt)
+    // Failover's scan (ADR 0022): an unseen sender's accepted, not yet sent attempts, oldest
+    // first; a healthy fleet has no unseen sender, so the pass reads nothing.
+    index("message_attempts_sender_id_accepted_at_idx")
+      .on(t.senderId, t.acceptedAt)
       .where(sql`${t.status} = 'accepted'`),
+    // …and those whose cancel was asked before, whatever their sender now (asked again until answered).
+    index("message_attempts_cancel_requested_at_idx")
+      .on(t.cancelRequestedAt)
+      .where(sql`${t.status} = 'accepted' and ${t.cancelRequestedAt} is not null`),
+    // Automatic pause looks only at senders with a recent failure.
+    index("message_attempts_sender_id_failed_at_idx")
+      .on(t.senderId, t.failedAt)
+      .where(sql`${t.status} = 'failed'`),
   ],
 );
 

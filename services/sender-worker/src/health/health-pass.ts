@@ -21,7 +21,8 @@ export function createHealthPass(deps: FailoverDeps) {
   const failover = createFailover(deps);
 
   return {
-    async runOnce(): Promise<HealthPassSummary> {
+    /** `signal` (shutdown) cuts failover short; see createFailover. */
+    async runOnce(signal?: AbortSignal): Promise<HealthPassSummary> {
       const offline = await markSendersOffline(db.pool, offlineAfterSeconds);
       const online = await markSendersOnline(db.pool, offlineAfterSeconds);
       const paused = await autoPauseSenders(db.pool);
@@ -29,7 +30,7 @@ export function createHealthPass(deps: FailoverDeps) {
       for (const s of online) logger.info({ senderId: s.senderId, accountId: s.accountId }, "sender seen again: active");
       for (const s of paused) logger.warn({ senderId: s.senderId, accountId: s.accountId, reason: s.pausedReason }, "sender paused automatically");
       deps.metrics.sendersAutoPaused.inc(paused.length);
-      return { offline, online, paused, failover: await failover.runOnce() };
+      return { offline, online, paused, failover: await failover.runOnce(signal) };
     },
   };
 }

@@ -118,11 +118,13 @@ describe("health pass", () => {
         createdAt: a.createdAt.toISOString(),
       });
       expect(Date.parse(String(offline[0]!.payload.lastSeenAt))).toBeLessThan(Date.now() - 2_000);
-      expect((await senderRow(a.id)).statusChangedAt).not.toBeNull();
+      // A flap is not a pause: automatic pause's window (status_changed_at) stays where it was.
+      expect((await senderRow(a.id)).statusChangedAt).toBeNull();
 
       await setDevice(dark!, "online");
       await waitFor(async () => (await senderRow(a.id)).status === "active", { timeoutMs: 20_000, message: "the phone's sender active again" });
       expect((await eventsOf(a.id)).map((e) => e.type)).toEqual(["sender.offline", "sender.online"]);
+      expect((await senderRow(a.id)).statusChangedAt).toBeNull();
 
       const stillPaused = await senderRow(b.id);
       expect(stillPaused).toMatchObject({ status: "paused", pausedReason: "maintenance" });

@@ -1,0 +1,4 @@
+DROP INDEX "message_attempts_accepted_idx";--> statement-breakpoint
+CREATE INDEX "message_attempts_sender_id_accepted_at_idx" ON "message_attempts" USING btree ("sender_id","accepted_at") WHERE "message_attempts"."status" = 'accepted';--> statement-breakpoint
+CREATE INDEX "message_attempts_cancel_requested_at_idx" ON "message_attempts" USING btree ("cancel_requested_at") WHERE "message_attempts"."status" = 'accepted' and "message_attempts"."cancel_requested_at" is not null;--> statement-breakpoint
+CREATE INDEX "message_attempts_sender_id_failed_at_idx" ON "message_attempts" USING btree ("sender_id","failed_at") WHERE "message_attempts"."status" = 'failed';
