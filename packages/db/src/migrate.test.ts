@@ -59,7 +59,7 @@ describe("runMigrations", () => {
     expect(await tablesOf(url)).toEqual([
       "api_keys", "batches", "gateway_accounts", "gateway_webhook_events", "idempotency_keys", "inbound_messages",
       "message_attempts", "message_events", "messages", "metrics_applied_events", "metrics_buckets", "metrics_failure_reasons",
-      "metrics_reconcile_state", "metrics_sender_buckets", "senders", "users",
+      "metrics_reconcile_state", "metrics_sender_buckets", "sender_events", "senders", "users",
     ]);
     expect(await runMigrations(url)).toEqual({ applied: 0, total: first.total });
   });
