@@ -48,6 +48,7 @@ export const fields = {
   SIMULATOR_PORT: port(3002),
   SENDER_PORT: port(3003),
   METRICS_WORKER_PORT: port(3004),
+  WEBHOOK_DISPATCHER_PORT: port(3005),
   // ADR 0017: AES-256-GCM key for gateway account secrets stored in Postgres; 32 bytes, base64.
   // Optional: only storing an account with a password or signing key needs it.
   SECRETS_KEY: z
@@ -84,6 +85,33 @@ export const fields = {
   // queue copy applied (Redis lost them); checked every interval.
   METRICS_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
   METRICS_RECONCILE_AFTER_SECONDS: z.coerce.number().positive().default(60),
+  // Customers' webhooks (issue 17, ADR 0023). One attempt's whole time, connect to last byte.
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  // An endpoint whose deliveries fail without one success for this long is disabled
+  // (fractions allowed: tests use seconds' worth).
+  WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().positive().default(5),
+  // http:// endpoints (else https only), and targets resolving to loopback, private,
+  // link-local or metadata addresses: both off in production, on in the dev .env.example.
+  WEBHOOK_ALLOW_INSECURE: bool(false),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool(false),
+  // A delivery's attempts, in seconds: the first is due this[0] after the event, attempt n+1
+  // this[n] after attempt n failed (±20% jitter); past the last, `exhausted`. The default's
+  // 8 attempts span ~28 h, past a day-long outage of the customer's server. Tests compress it.
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default("0,5,300,1800,7200,18000,36000,36000")
+    .transform((v, ctx) => {
+      const steps = v.split(",").map((s) => Number(s.trim()));
+      if (steps.length === 0 || steps.some((n) => !Number.isFinite(n) || n < 0)) {
+        ctx.addIssue({ code: "custom", message: "must be comma-separated seconds, e.g. 0,5,300" });
+        return z.NEVER;
+      }
+      return steps;
+    }),
+  // Deliveries in flight at once per dispatcher replica, and per endpoint within that, so a
+  // slow or dead endpoint holds at most this many of the replica's slots.
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(200),
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
   SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).default(200),
   SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.05),
   SIMULATOR_RATE_LIMIT: z.coerce.number().int().min(0).default(0),

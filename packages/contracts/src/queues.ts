@@ -10,6 +10,8 @@ export const QUEUE_NAMES = {
   smsSend: "sms-send",
   /** The metrics worker's copy of every outbox row. */
   metricsEvents: "metrics-events",
+  /** webhook-dispatcher's copy of every outbox row (issue 17, ADR 0023). */
+  webhookEvents: "webhook-events",
   /**
    * The one outbox queue before each consumer had its own. Nothing new publishes to it; the
    * metrics worker drains what older publishers left there (ADR 0013 says when it can go).
@@ -27,7 +29,7 @@ export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
  * events published after the release listing its queue runs everywhere, or reconcile from the
  * outbox itself (ADR 0013, "Adding a consumer").
  */
-export const OUTBOX_QUEUES = [QUEUE_NAMES.metricsEvents] as const;
+export const OUTBOX_QUEUES = [QUEUE_NAMES.metricsEvents, QUEUE_NAMES.webhookEvents] as const;
 export type OutboxQueueName = (typeof OUTBOX_QUEUES)[number];
 
 export const MESSAGE_STATUS_VALUES = [
@@ -135,6 +137,7 @@ export const JOB_DEFAULTS: Record<QueueName, JobsOptions> = {
     removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
   },
   "metrics-events": OUTBOX_JOB_DEFAULTS,
+  "webhook-events": OUTBOX_JOB_DEFAULTS,
   "message-events": OUTBOX_JOB_DEFAULTS,
 };
 

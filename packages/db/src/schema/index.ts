@@ -61,3 +61,17 @@ export {
   type SenderStatus,
   type WaitingReason,
 } from "./fleet";
+export {
+  WEBHOOK_DELIVERY_STATUSES,
+  WEBHOOK_ENDPOINT_STATUSES,
+  webhookDeliveries,
+  webhookDeliveryAttempts,
+  webhookEndpoints,
+  type NewWebhookDelivery,
+  type NewWebhookEndpoint,
+  type WebhookDelivery,
+  type WebhookDeliveryAttempt,
+  type WebhookDeliveryStatus,
+  type WebhookEndpoint,
+  type WebhookEndpointStatus,
+} from "./customer-webhooks";

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
 import { createdAt, tstz, uuidPk } from "./util";
@@ -31,11 +32,16 @@ export const inboundMessages = pgTable(
     envelopeId: text("envelope_id").notNull(),
     // The phone's clock, as reported; created_at is ours.
     receivedAt: tstz("received_at").notNull(),
+    // When webhook-dispatcher fanned it out as `inbound.received` (ADR 0023): a sibling outbox.
+    publishedAt: tstz("published_at"),
     ...createdAt(),
   },
   (t) => [
     uniqueIndex("inbound_messages_envelope_id_idx").on(t.envelopeId),
     index("inbound_messages_user_id_received_at_idx").on(t.userId, t.receivedAt.desc().nullsFirst()),
+    index("inbound_messages_unpublished_idx")
+      .on(t.createdAt)
+      .where(sql`${t.publishedAt} is null`),
   ],
 );
 

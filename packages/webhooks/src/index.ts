@@ -1,0 +1,4 @@
+export { endpointWants, isWebhookEventType, messageEventType, WEBHOOK_EVENT_TYPES, webhookBody, type WebhookEvent, type WebhookEventType } from "./events";
+export { generateWebhookSecret, signature, signedHeaders, verifySignature } from "./signature";
+export { retryDelayMs } from "./schedule";
+export { checkTarget, checkUrlShape, forbiddenAddressReason, guardedLookup, UnsafeTargetError, type TargetPolicy } from "./target";
