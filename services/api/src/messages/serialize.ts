@@ -1,42 +1,14 @@
 import type { z } from "zod";
-import type { Batch, MessageAttempt, MessageStatus, User } from "@inboxerr/db";
+import type { Batch, MessageAttempt, User } from "@inboxerr/db";
+import { toMessageJson as sharedToMessageJson, type MessageRow } from "@inboxerr/webhooks";
 import type { UserSchema } from "../schemas/auth";
 import type { AttemptSchema, MessageSchema } from "../schemas/messages";
-import type { MessageRow } from "./query";
-
-const MAY_WAIT: ReadonlySet<MessageStatus> = new Set(["scheduled", "queued", "sending", "accepted"]);
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-/** A `messages` row as clients see it (the `Message` schema of /openapi.json). */
-export function toMessageJson({ message: m, from, attemptCount }: MessageRow): z.output<typeof MessageSchema> {
-  return {
-    id: m.id,
-    to: m.to,
-    text: m.text,
-    status: m.status,
-    segments: m.segments,
-    encoding: m.encoding,
-    batchId: m.batchId,
-    customId: m.customId,
-    priority: m.priority,
-    scheduledAt: iso(m.scheduledAt),
-    validUntil: iso(m.validUntil),
-    createdAt: m.createdAt.toISOString(),
-    updatedAt: m.updatedAt.toISOString(),
-    acceptedAt: iso(m.acceptedAt),
-    sentAt: iso(m.sentAt),
-    deliveredAt: iso(m.deliveredAt),
-    failedAt: iso(m.failedAt),
-    error: m.error,
-    senderId: m.senderId,
-    from,
-    attemptCount,
-    // Only a message that may still get a new attempt waits (ADR 0019), whatever a worker left
-    // in the column.
-    waitingReason: MAY_WAIT.has(m.status) ? m.waitingReason : null,
-  };
-}
+// One implementation of the message as clients see it, shared with the webhook-dispatcher's
+// `data` (ADR 0023); the api's schema must still describe it, which this assignment checks.
+export const toMessageJson: (row: MessageRow) => z.output<typeof MessageSchema> = sharedToMessageJson;
 
 export function toAttemptJson(a: MessageAttempt): z.output<typeof AttemptSchema> {
   return {
