@@ -4,6 +4,7 @@ const COLORS: Record<string, string> = {
   api: "\x1b[32m",
   "sender-worker": "\x1b[33m",
   "metrics-worker": "\x1b[34m",
+  "webhook-dispatcher": "\x1b[91m",
 };
 const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO ", 40: "WARN ", 50: "ERROR", 60: "FATAL" };
 const OMIT = new Set(["level", "time", "msg", "service", "pid", "hostname"]);
@@ -13,7 +14,7 @@ const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
 export function formatLine(name: string, line: string): string {
   const color = useColor ? (COLORS[name] ?? "\x1b[37m") : "";
   const reset = useColor ? "\x1b[0m" : "";
-  const tag = `${color}${name.padEnd(17)}${reset}`;
+  const tag = `${color}${name.padEnd(18)}${reset}`;
   let rec: Record<string, unknown>;
   try {
     rec = JSON.parse(line);

@@ -11,6 +11,7 @@ export const SERVICES = [
   { name: "api", dir: "services/api", port: "API_PORT", nodeArgs: ["--max-old-space-size=256"] },
   { name: "sender-worker", dir: "services/sender-worker", port: "SENDER_PORT", nodeArgs: [] },
   { name: "metrics-worker", dir: "services/metrics-worker", port: "METRICS_WORKER_PORT", nodeArgs: [] },
+  { name: "webhook-dispatcher", dir: "services/webhook-dispatcher", port: "WEBHOOK_DISPATCHER_PORT", nodeArgs: [] },
 ] as const;
 
 export type ServiceName = (typeof SERVICES)[number]["name"];

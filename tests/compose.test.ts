@@ -18,7 +18,7 @@ const root = resolve(import.meta.dirname, "..");
 const compose = parse(readFileSync(resolve(root, "docker-compose.yml"), "utf8"), { merge: true }) as {
   services: Record<string, ComposeService>;
 };
-const WORKERS = ["sender-worker", "metrics-worker"];
+const WORKERS = ["sender-worker", "metrics-worker", "webhook-dispatcher"];
 
 describe("docker-compose.yml", () => {
   it("runs each service with the command and directory `pnpm start` uses", () => {

@@ -15,3 +15,4 @@ export { freePort } from "./ports";
 export { startTcpProxy } from "./tcp-proxy";
 export { postgresBinDir, startPostgresServer, type PostgresServer } from "./postgres-server";
 export { hasRedisServer, sampleRedisMemory, startRedisServer, type RedisServer } from "./redis-server";
+export { startDispatcher, type DispatcherProcess } from "./dispatcher";

@@ -1,0 +1,263 @@
+/**
+ * The dispatcher end to end on real Postgres, Redis and HTTP (ADR 0023): message events from
+ * the real status writer and outbox publisher through `webhook-events`, deliveries to local
+ * node:http receivers, signatures checked with the `standardwebhooks` package. A private
+ * database: a dispatcher claims every due delivery in its database, other files' included.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { and, eq, inArray } from "drizzle-orm";
+import type { Redis } from "ioredis";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createOutboxQueues, createRedis, type OutboxQueues } from "@inboxerr/contracts";
+import {
+  createDb,
+  parseSecretsKey,
+  transitionMany,
+  webhookDeliveries,
+  webhookDeliveryAttempts,
+  webhookEndpoints,
+  type DbHandle,
+} from "@inboxerr/db";
+import { createLogger } from "@inboxerr/logger";
+import { createOutboxPublisher } from "@inboxerr/outbox";
+import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { verifySignature, type WebhookEvent } from "@inboxerr/webhooks";
+import { createWebhookDispatcher, type WebhookDispatcher } from "./app";
+import type { DeliverySettings } from "./delivery/engine";
+import { createEndpoint, rotateSecret, startReceiver, type Receiver } from "./testing/receiver";
+
+const env = testEnv();
+const prefix = `${env.queuePrefix}:wd-${uniqueSuffix()}`;
+const secretsKey = parseSecretsKey(randomBytes(32).toString("base64"));
+const logger = createLogger({ service: "webhook-dispatcher-test", level: "silent" });
+const settings: DeliverySettings = {
+  timeoutMs: 3_000,
+  // Compressed: attempts at ~0, 1, 2, 4, 6, 9, 12 s after the event.
+  schedule: [0, 1, 1, 2, 2, 3, 3],
+  concurrency: 200,
+  endpointConcurrency: 10,
+  disableAfterDays: 5,
+  policy: { allowInsecure: true, allowPrivate: true },
+  secretsKey,
+};
+
+let priv: { url: string; drop: () => Promise<void> };
+let handle: DbHandle;
+let producer: Redis;
+let consumer: Redis;
+let queues: OutboxQueues;
+let dispatcher: WebhookDispatcher;
+const receivers: Receiver[] = [];
+
+async function receiver(...args: Parameters<typeof startReceiver>) {
+  const r = await startReceiver(...args);
+  receivers.push(r);
+  return r;
+}
+
+function event(userId: string, n: number, type: WebhookEvent["type"] = "webhook.test"): WebhookEvent {
+  return { id: randomUUID(), type, userId, occurredAt: new Date(), data: { n } };
+}
+
+async function deliveriesOf(endpointId: string) {
+  return handle.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpointId));
+}
+
+beforeAll(async () => {
+  priv = await createPrivateDatabase();
+  handle = createDb(priv.url, { max: 6 });
+  producer = createRedis(env.redisUrl, "producer");
+  consumer = createRedis(env.redisUrl, "worker");
+  queues = createOutboxQueues({ connection: producer, prefix });
+  dispatcher = createWebhookDispatcher({ db: handle.db, connection: consumer, prefix, logger, delivery: settings, endpointCacheMs: 200 });
+  dispatcher.start();
+});
+
+afterAll(async () => {
+  await dispatcher?.close();
+  for (const r of receivers) await r.close();
+  await Promise.all((queues ?? []).map((q) => q.close()));
+  await Promise.all([producer?.quit(), consumer?.quit()]);
+  await deleteKeysByPrefix(env.redisUrl, prefix);
+  await handle?.close();
+  await priv?.drop();
+});
+
+describe("webhook-dispatcher", () => {
+  it("tells a bulk of 1,000 messages' fates once each, signed, with the message as the API shows it", async () => {
+    const user = await createTestUser(handle.db);
+    const rx = await receiver();
+    const endpoint = await createEndpoint(handle.db, secretsKey, user.id, rx.url, ["message.delivered", "message.failed"]);
+    const messages = await insertMessages(handle.db, user.id, 1_000);
+    const publisher = createOutboxPublisher({ pool: handle.pool, queues, logger });
+    // accepted (not asked for by this endpoint), then delivered or failed: the status writer's real events.
+    publisher.publish(await transitionMany(handle.pool, messages.map((m) => ({ messageId: m.id, to: "accepted" as const }))));
+    const fates = new Map(messages.map((m, i) => [m.id, i % 2 === 0 ? "delivered" : "failed"] as const));
+    publisher.publish(
+      await transitionMany(
+        handle.pool,
+        messages.map((m) => (fates.get(m.id) === "delivered" ? { messageId: m.id, to: "delivered" as const } : { messageId: m.id, to: "failed" as const, error: "no signal" })),
+      ),
+    );
+    await publisher.close();
+
+    await waitFor(() => rx.deliveredIds().size >= 1_000, { timeoutMs: 90_000, message: "1,000 deliveries at the receiver" });
+    const hook = new Webhook(endpoint.plainSecret);
+    const idsByMessage = new Map<string, Set<string>>();
+    const eventOfId = new Map<string, string>();
+    for (const r of rx.received) {
+      const body = hook.verify(r.body, r.headers as Record<string, string>) as { type: string; timestamp: string; data: Record<string, unknown> };
+      expect(r.headers["user-agent"]).toBe("Inboxerr-Webhooks/1");
+      const messageId = body.data.id as string;
+      expect(body.type).toBe(`message.${fates.get(messageId)}`);
+      expect(body.data.status).toBe(fates.get(messageId));
+      expect(Object.keys(body.data).sort()).toEqual(
+        ["id", "to", "text", "status", "segments", "encoding", "batchId", "customId", "priority", "scheduledAt", "validUntil", "createdAt", "updatedAt", "acceptedAt", "sentAt", "deliveredAt", "failedAt", "error", "senderId", "from", "attemptCount", "waitingReason"].sort(),
+      );
+      // A retry is the same body under the same id: never a second id for one event.
+      const seen = eventOfId.get(r.id);
+      expect(seen === undefined || seen === `${body.type}/${messageId}`).toBe(true);
+      eventOfId.set(r.id, `${body.type}/${messageId}`);
+      (idsByMessage.get(messageId) ?? idsByMessage.set(messageId, new Set()).get(messageId)!).add(r.id);
+    }
+    expect(idsByMessage.size).toBe(1_000);
+    for (const ids of idsByMessage.values()) expect(ids.size).toBe(1);
+
+    const rows = await deliveriesOf(endpoint.id);
+    expect(rows).toHaveLength(1_000);
+    expect(rows.every((d) => d.status === "succeeded" && d.attempts >= 1 && d.lastStatus === 200)).toBe(true);
+    const attempts = await handle.db.select().from(webhookDeliveryAttempts).where(inArray(webhookDeliveryAttempts.deliveryId, rows.map((d) => d.id)));
+    expect(attempts.length).toBe(rows.reduce((n, d) => n + d.attempts, 0));
+    expect(attempts.every((a) => a.statusCode === 200 && a.response === "ok")).toBe(true);
+  }, 120_000);
+
+  it("retries through an outage of 500s and then delivers every event, under its first id", async () => {
+    const user = await createTestUser(handle.db);
+    const recoverAt = Date.now() + 5_000;
+    const rx = await receiver(() => (Date.now() < recoverAt ? 500 : 200));
+    const endpoint = await createEndpoint(handle.db, secretsKey, user.id, rx.url);
+    const events = Array.from({ length: 50 }, (_, i) => event(user.id, i));
+    await dispatcher.fanOut(events);
+
+    await waitFor(() => rx.deliveredIds().size >= 50, { timeoutMs: 30_000, message: "every event after the outage" });
+    const rows = await deliveriesOf(endpoint.id);
+    expect(rows).toHaveLength(50);
+    for (const d of rows) {
+      expect(d.status).toBe("succeeded");
+      expect(d.attempts).toBeGreaterThan(1);
+      const tries = rx.received.filter((r) => r.id === d.id);
+      expect(tries[0]!.answered).toBe(500);
+      // The body is the stored payload, byte for byte, on every attempt.
+      expect(new Set(tries.map((t) => t.body)).size).toBe(1);
+    }
+    const endpointRow = (await handle.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id)))[0]!;
+    expect(endpointRow.failingSince).toBeNull();
+    expect(endpointRow.lastSuccessAt).not.toBeNull();
+  }, 60_000);
+
+  it("keeps another endpoint's deliveries within a second while one endpoint hangs", async () => {
+    const [slowUser, fastUser] = [await createTestUser(handle.db), await createTestUser(handle.db)];
+    const hang = await receiver(() => "hang");
+    const fast = await receiver();
+    const hung = await createEndpoint(handle.db, secretsKey, slowUser.id, hang.url);
+    await createEndpoint(handle.db, secretsKey, fastUser.id, fast.url);
+    // More than the hanging endpoint's slots: the rest wait, due, and must not block anyone.
+    await dispatcher.fanOut(Array.from({ length: 40 }, (_, i) => event(slowUser.id, i)));
+    await waitFor(() => hang.received.length >= settings.endpointConcurrency, { message: "the hanging endpoint holds its slots" });
+    const sentAt = new Map<number, number>();
+    for (let i = 0; i < 20; i++) {
+      sentAt.set(i, Date.now());
+      await dispatcher.fanOut([event(fastUser.id, i)]);
+    }
+    await waitFor(() => fast.deliveredIds().size >= 20, { timeoutMs: 10_000, message: "the other endpoint's deliveries" });
+    const delays = fast.received.map((r) => r.at - sentAt.get((JSON.parse(r.body) as { data: { n: number } }).data.n)!);
+    expect(Math.max(...delays)).toBeLessThan(1_000);
+    // The cap held: until the first attempts timed out, no more than its slots reached it.
+    const first = hang.received[0]!.at;
+    expect(hang.received.filter((r) => r.at < first + settings.timeoutMs - 500)).toHaveLength(settings.endpointConcurrency);
+    await handle.db.update(webhookEndpoints).set({ status: "disabled" }).where(eq(webhookEndpoints.id, hung.id));
+  }, 60_000);
+
+  it("disables an endpoint that answers 410 and stops its delivery", async () => {
+    const user = await createTestUser(handle.db);
+    const rx = await receiver(() => 410);
+    const endpoint = await createEndpoint(handle.db, secretsKey, user.id, rx.url);
+    await dispatcher.fanOut([event(user.id, 1)]);
+    const row = await waitFor(
+      async () => (await handle.db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, endpoint.id), eq(webhookEndpoints.status, "disabled"))))[0],
+      { message: "the endpoint disabled" },
+    );
+    expect(row.disabledReason).toBe("410 Gone from the endpoint");
+    expect(row.disabledAt).not.toBeNull();
+    const [delivery] = await deliveriesOf(endpoint.id);
+    expect(delivery).toMatchObject({ status: "exhausted", attempts: 1, lastStatus: 410 });
+    // A disabled endpoint gets no new deliveries.
+    await dispatcher.fanOut([event(user.id, 2)]);
+    expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
+    expect(await dispatcher.registry.metrics()).toMatch(/inboxerr_webhook_endpoints_disabled_total\{[^}]*reason="gone"[^}]*\} 1\n/);
+  });
+
+  it("signs with both secrets after a rotation, each signature under its own secret", async () => {
+    const user = await createTestUser(handle.db);
+    const rx = await receiver();
+    const endpoint = await createEndpoint(handle.db, secretsKey, user.id, rx.url);
+    const newSecret = await rotateSecret(handle.db, secretsKey, endpoint.id, endpoint.plainSecret);
+    await dispatcher.fanOut([event(user.id, 1)]);
+    await waitFor(() => rx.deliveredIds().size >= 1, { message: "the delivery after the rotation" });
+    const [r] = rx.received;
+    const headers = r!.headers as Record<string, string>;
+    for (const secret of [newSecret, endpoint.plainSecret]) expect(new Webhook(secret).verify(r!.body, headers)).toMatchObject({ type: "webhook.test" });
+    const [sigNew, sigOld] = headers["webhook-signature"]!.split(" ");
+    const ts = Number(headers["webhook-timestamp"]);
+    expect(verifySignature(newSecret, r!.id, ts, r!.body, sigNew!)).toBe(true);
+    expect(verifySignature(endpoint.plainSecret, r!.id, ts, r!.body, sigOld!)).toBe(true);
+    expect(verifySignature(endpoint.plainSecret, r!.id, ts, r!.body, sigNew!)).toBe(false);
+
+    // Once the old secret's 24 h are over, only the new one signs.
+    await handle.db.update(webhookEndpoints).set({ previousSecretExpiresAt: new Date(Date.now() - 1_000) }).where(eq(webhookEndpoints.id, endpoint.id));
+    await dispatcher.fanOut([event(user.id, 2)]);
+    await waitFor(() => rx.deliveredIds().size >= 2, { message: "the delivery after expiry" });
+    const later = rx.received[1]!.headers as Record<string, string>;
+    expect(later["webhook-signature"]!.split(" ")).toHaveLength(1);
+    expect(() => new Webhook(endpoint.plainSecret).verify(rx.received[1]!.body, later)).toThrow();
+    expect(new Webhook(newSecret).verify(rx.received[1]!.body, later)).toMatchObject({ data: { n: 2 } });
+  });
+
+  it("refuses at delivery an endpoint that resolves to loopback when private targets are not allowed", async () => {
+    // Only one dispatcher may claim this database's deliveries: the permissive one goes first.
+    await dispatcher.close();
+    const strictConsumer = createRedis(env.redisUrl, "worker");
+    const strict = createWebhookDispatcher({
+      db: handle.db,
+      connection: strictConsumer,
+      prefix,
+      logger,
+      delivery: { ...settings, schedule: [0], policy: { allowInsecure: true, allowPrivate: false } },
+    });
+    strict.start();
+    try {
+      const user = await createTestUser(handle.db);
+      const rx = await receiver();
+      // A name (checked at connect, by guardedLookup) and an IP literal (checked before, by checkUrlShape).
+      const byName = await createEndpoint(handle.db, secretsKey, user.id, `http://localhost:${rx.port}/hooks`);
+      const byIp = await createEndpoint(handle.db, secretsKey, user.id, rx.url);
+      await strict.fanOut([event(user.id, 1)]);
+      for (const endpoint of [byName, byIp]) {
+        const [delivery] = await waitFor(async () => {
+          const rows = await deliveriesOf(endpoint.id);
+          return rows[0]?.status === "exhausted" ? rows : undefined;
+        }, { message: "the unsafe delivery recorded" });
+        expect(delivery!.lastError).toMatch(/^unsafe target: .*loopback/);
+        const attempts = await handle.db.select().from(webhookDeliveryAttempts).where(eq(webhookDeliveryAttempts.deliveryId, delivery!.id));
+        expect(attempts).toHaveLength(1);
+        expect(attempts[0]!.statusCode).toBeNull();
+      }
+      expect(rx.received).toHaveLength(0);
+      expect(await strict.registry.metrics()).toMatch(/inboxerr_webhook_deliveries_total\{[^}]*outcome="unsafe"[^}]*\} 2\n/);
+    } finally {
+      await strict.close();
+      await strictConsumer.quit();
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { UnrecoverableError, type Job } from "bullmq";
+import { MicroBatcher } from "@inboxerr/batch";
+import { messageEventJobSchema, type MessageEventJob } from "@inboxerr/contracts";
+import type { Db } from "@inboxerr/db";
+import { withLogContext, type Logger } from "@inboxerr/logger";
+import { loadMessages, messageEventType, type WebhookEvent } from "@inboxerr/webhooks";
+import type { EndpointCache } from "./endpoints";
+import type { FanOut } from "./fanout";
+
+export type MessageEventConsumer = {
+  process: (job: Job<unknown>) => Promise<void>;
+  /** Runs the events in hand; the worker must be closed (or closing) first. */
+  close: () => Promise<void>;
+};
+
+/**
+ * The processor of `webhook-events`: each job (one message_events row) joins a micro-batch;
+ * per batch, the events customers are told of whose owner has a matching endpoint get their
+ * message read in one query (data = the message as the API shows it, status = the event's own)
+ * and are fanned out in one insert. A job completes when its batch's deliveries are committed,
+ * not when they are delivered: a hanging endpoint never holds the queue.
+ */
+export function createMessageEventConsumer(opts: { db: Db; logger: Logger; endpoints: EndpointCache; fanOut: FanOut }): MessageEventConsumer {
+  const batcher = new MicroBatcher<MessageEventJob, void>({
+    maxSize: 1_000,
+    maxConcurrent: 2,
+    lingerMs: 5,
+    run: async (jobs) => {
+      const told = jobs.filter((j) => messageEventType(j.status) !== null);
+      const byUser = await opts.endpoints.forUsers(told.map((j) => j.userId));
+      const wanted = told.filter((j) => (byUser.get(j.userId)?.length ?? 0) > 0);
+      const messages = await loadMessages(opts.db, wanted.map((j) => j.messageId));
+      const events: WebhookEvent[] = [];
+      for (const j of wanted) {
+        const message = messages.get(j.messageId);
+        // A message deleted since (its user was): nothing to tell.
+        if (!message) continue;
+        events.push({
+          id: j.eventId,
+          type: messageEventType(j.status)!,
+          userId: j.userId,
+          occurredAt: new Date(j.occurredAt),
+          data: { ...message, status: j.status },
+        });
+      }
+      await opts.fanOut(events);
+      return jobs.map(() => undefined);
+    },
+  });
+  return {
+    process: (job) =>
+      withLogContext({ jobId: job.id }, async () => {
+        const parsed = messageEventJobSchema.safeParse(job.data);
+        if (!parsed.success) {
+          const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(data)"}: ${i.message}`).join("; ");
+          opts.logger.error({ jobName: job.name, detail }, "invalid event job; dropping it");
+          throw new UnrecoverableError(`invalid event job: ${detail}`);
+        }
+        return batcher.add(parsed.data);
+      }),
+    close: () => batcher.close(),
+  };
+}
