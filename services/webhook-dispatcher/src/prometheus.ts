@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type DeliveryOutcome = "succeeded" | "failed" | "exhausted" | "unsafe";
-export type DisabledReason = "gone" | "failing";
+type DisabledReason = "gone" | "failing";
 
 export type DispatcherInstruments = {
   delivered: (outcome: DeliveryOutcome, seconds: number) => void;

@@ -2,9 +2,9 @@ import { Agent, request } from "undici";
 import { checkUrlShape, guardedLookup, signedHeaders, UnsafeTargetError, type TargetPolicy } from "@inboxerr/webhooks";
 
 /** The first this many bytes of an answer are kept (webhook_delivery_attempts.response). */
-export const RESPONSE_PREFIX_BYTES = 1024;
+const RESPONSE_PREFIX_BYTES = 1024;
 
-export type AttemptRequest = {
+type AttemptRequest = {
   /** The delivery id: the `webhook-id` header, the same on every attempt. */
   id: string;
   url: string;

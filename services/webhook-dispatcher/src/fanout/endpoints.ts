@@ -1,6 +1,6 @@
 import { namedStatement, type Db } from "@inboxerr/db";
 
-export type EndpointRef = { id: string; events: string[] };
+type EndpointRef = { id: string; events: string[] };
 
 export type EndpointCache = {
   /** Active endpoints per owner (null: every admin's, for a shared sender's events). */

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { sealSecret, webhookEndpoints, type Db, type SecretsKey } from "@inboxerr/db";
 import { generateWebhookSecret } from "@inboxerr/webhooks";
 
-export type Received = { id: string; headers: IncomingHttpHeaders; body: string; at: number; answered: number | "hang" };
+type Received = { id: string; headers: IncomingHttpHeaders; body: string; at: number; answered: number | "hang" };
 
 /** What the receiver answers a request with: a status, or "hang" (never answers). */
 export type Answer = (req: { id: string; body: string }) => number | "hang";
