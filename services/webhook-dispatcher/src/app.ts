@@ -11,7 +11,8 @@ import type { Logger } from "@inboxerr/logger";
 import { createDeliveryEngine, type DeliveryEngine, type DeliverySettings } from "./delivery/engine";
 import { createEndpointCache } from "./fanout/endpoints";
 import { createFanOut, type FanOut } from "./fanout/fanout";
-import { createMessageEventConsumer } from "./fanout/message-events";
+import { createMessageEventConsumer, type DeriveEvents } from "./fanout/message-events";
+import { createSourcePoller, type EventSource } from "./fanout/sources";
 import { createDispatcherInstruments } from "./prometheus";
 
 export type WebhookDispatcherOptions = {
@@ -28,6 +29,12 @@ export type WebhookDispatcherOptions = {
   /** How long an owner's endpoints are cached (default 3 s). */
   endpointCacheMs?: number;
   dbProbeIntervalMs?: number;
+  /** The sibling outboxes polled (inbound SMS, sender events), one replica at a time each. */
+  sources?: readonly EventSource[];
+  /** How often the sources are polled (default 500 ms). */
+  sourcePollMs?: number;
+  /** Events implied by a batch of message events (batch.completed). */
+  derive?: DeriveEvents;
 };
 
 export type WebhookDispatcher = {
@@ -69,7 +76,20 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     metrics,
     firstDelayMs: (opts.delivery.schedule[0] ?? 0) * 1000,
   });
-  const consumer = createMessageEventConsumer({ db: opts.db, logger: opts.logger, endpoints, fanOut });
+  const consumer = createMessageEventConsumer({
+    db: opts.db,
+    logger: opts.logger,
+    endpoints,
+    fanOut,
+    ...(opts.derive ? { derive: opts.derive } : {}),
+  });
+  const poller = createSourcePoller({
+    db: opts.db,
+    logger: opts.logger,
+    fanOut,
+    sources: opts.sources ?? [],
+    ...(opts.sourcePollMs ? { intervalMs: opts.sourcePollMs } : {}),
+  });
 
   const retention = JOB_DEFAULTS[QUEUE_NAMES.webhookEvents];
   // A Postgres outage pauses consuming as a whole: events wait in the queue, attempts unspent.
@@ -121,10 +141,12 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     start() {
       void worker.run();
       engine.start();
+      poller.start();
     },
     close: () =>
       (closing ??= (async () => {
         outage.stop();
+        await poller.close();
         const bound = opts.closeTimeoutMs ?? 10_000;
         if (!(await waitAtMost(worker.close(), bound))) {
           opts.logger.warn({ boundMs: bound }, "webhook-events jobs did not finish in time; BullMQ will redeliver them");

@@ -25,6 +25,7 @@ import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessag
 import { verifySignature, type WebhookEvent } from "@inboxerr/webhooks";
 import { createWebhookDispatcher, type WebhookDispatcher } from "./app";
 import type { DeliverySettings } from "./delivery/engine";
+import { createSourcePoller, type EventSource } from "./fanout/sources";
 import { createEndpoint, rotateSecret, startReceiver, type Receiver } from "./testing/receiver";
 
 const env = testEnv();
@@ -56,7 +57,7 @@ async function receiver(...args: Parameters<typeof startReceiver>) {
   return r;
 }
 
-function event(userId: string, n: number, type: WebhookEvent["type"] = "webhook.test"): WebhookEvent {
+function event(userId: string | null, n: number, type: WebhookEvent["type"] = "webhook.test"): WebhookEvent {
   return { id: randomUUID(), type, userId, occurredAt: new Date(), data: { n } };
 }
 
@@ -222,6 +223,34 @@ describe("webhook-dispatcher", () => {
     expect(later["webhook-signature"]!.split(" ")).toHaveLength(1);
     expect(() => new Webhook(endpoint.plainSecret).verify(rx.received[1]!.body, later)).toThrow();
     expect(new Webhook(newSecret).verify(rx.received[1]!.body, later)).toMatchObject({ data: { n: 2 } });
+  });
+
+  it("polls a sibling outbox and sends a shared sender's events (no owner) to every admin's endpoints", async () => {
+    const admin = await createTestUser(handle.db, { role: "admin" });
+    const user = await createTestUser(handle.db);
+    const adminRx = await receiver();
+    const userRx = await receiver();
+    await createEndpoint(handle.db, secretsKey, admin.id, adminRx.url, ["sender.offline"]);
+    await createEndpoint(handle.db, secretsKey, user.id, userRx.url);
+    const pending = [event(null, 1, "sender.offline"), event(null, 2, "sender.offline")];
+    const marked: string[] = [];
+    // A stand-in for the sender_events outbox: what it returns until its rows are stamped.
+    const source: EventSource = {
+      name: "test-source",
+      lockKey: 4_712_170_999,
+      read: async (_db, limit) => pending.filter((e) => !marked.includes(e.id)).slice(0, limit),
+      markPublished: async (_db, ids) => void marked.push(...ids),
+    };
+    const poller = createSourcePoller({ db: handle.db, logger, fanOut: dispatcher.fanOut, sources: [source], intervalMs: 100 });
+    poller.start();
+    try {
+      await waitFor(() => adminRx.deliveredIds().size >= 2, { message: "the admin's deliveries" });
+      expect(marked.sort()).toEqual(pending.map((e) => e.id).sort());
+      expect(adminRx.received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(["sender.offline", "sender.offline"]);
+      expect(userRx.received).toHaveLength(0);
+    } finally {
+      await poller.close();
+    }
   });
 
   it("refuses at delivery an endpoint that resolves to loopback when private targets are not allowed", async () => {

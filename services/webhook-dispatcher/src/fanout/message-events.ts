@@ -20,7 +20,19 @@ export type MessageEventConsumer = {
  * and are fanned out in one insert. A job completes when its batch's deliveries are committed,
  * not when they are delivered: a hanging endpoint never holds the queue.
  */
-export function createMessageEventConsumer(opts: { db: Db; logger: Logger; endpoints: EndpointCache; fanOut: FanOut }): MessageEventConsumer {
+/**
+ * Events a batch of message events implies besides their own (`batch.completed` when a
+ * batch's last message ended, ADR 0023), fanned out with them.
+ */
+export type DeriveEvents = (db: Db, jobs: readonly MessageEventJob[]) => Promise<WebhookEvent[]>;
+
+export function createMessageEventConsumer(opts: {
+  db: Db;
+  logger: Logger;
+  endpoints: EndpointCache;
+  fanOut: FanOut;
+  derive?: DeriveEvents;
+}): MessageEventConsumer {
   const batcher = new MicroBatcher<MessageEventJob, void>({
     maxSize: 1_000,
     maxConcurrent: 2,
@@ -43,6 +55,7 @@ export function createMessageEventConsumer(opts: { db: Db; logger: Logger; endpo
           data: { ...message, status: j.status },
         });
       }
+      if (opts.derive) events.push(...(await opts.derive(opts.db, jobs)));
       await opts.fanOut(events);
       return jobs.map(() => undefined);
     },
