@@ -199,6 +199,28 @@ describe("webhook-dispatcher", () => {
     expect(await dispatcher.registry.metrics()).toMatch(/inboxerr_webhook_endpoints_disabled_total\{[^}]*reason="gone"[^}]*\} 1\n/);
   });
 
+  it("follows no redirect, and disables an endpoint failing for longer than WEBHOOK_DISABLE_AFTER_DAYS", async () => {
+    const user = await createTestUser(handle.db);
+    const elsewhere = await receiver();
+    const rx = await receiver(() => 308, { headers: { location: elsewhere.url } });
+    const endpoint = await createEndpoint(handle.db, secretsKey, user.id, rx.url);
+    const longAgo = new Date(Date.now() - (settings.disableAfterDays + 1) * 86_400_000);
+    await handle.db.update(webhookEndpoints).set({ failingSince: longAgo }).where(eq(webhookEndpoints.id, endpoint.id));
+    await dispatcher.fanOut([event(user.id, 1)]);
+    const row = await waitFor(
+      async () => (await handle.db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.id, endpoint.id), eq(webhookEndpoints.status, "disabled"))))[0],
+      { message: "the endpoint disabled" },
+    );
+    expect(row.disabledReason).toBe(`no successful delivery for ${settings.disableAfterDays} days`);
+    expect(row.failingSince).toEqual(longAgo);
+    const [delivery] = await deliveriesOf(endpoint.id);
+    // A 3xx is an answer like any other failure: retried later (were the endpoint active), never followed.
+    expect(delivery).toMatchObject({ status: "failed", attempts: 1, lastStatus: 308 });
+    expect(rx.received).toHaveLength(1);
+    expect(elsewhere.received).toHaveLength(0);
+    expect(await dispatcher.registry.metrics()).toMatch(/inboxerr_webhook_endpoints_disabled_total\{[^}]*reason="failing"[^}]*\} 1\n/);
+  });
+
   it("signs with both secrets after a rotation, each signature under its own secret", async () => {
     const user = await createTestUser(handle.db);
     const rx = await receiver();

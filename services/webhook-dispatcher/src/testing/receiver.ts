@@ -10,7 +10,7 @@ type Received = { id: string; headers: IncomingHttpHeaders; body: string; at: nu
 export type Answer = (req: { id: string; body: string }) => number | "hang";
 
 /** A customer's endpoint over real HTTP on 127.0.0.1: records every request, answers as told. */
-export async function startReceiver(answer: Answer = () => 200, opts: { delayMs?: number } = {}) {
+export async function startReceiver(answer: Answer = () => 200, opts: { delayMs?: number; headers?: Record<string, string> } = {}) {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
@@ -27,7 +27,7 @@ export async function startReceiver(answer: Answer = () => 200, opts: { delayMs?
         hanging.add(res);
         return;
       }
-      const reply = () => res.writeHead(a, { "content-type": "text/plain" }).end(a < 300 ? "ok" : "no");
+      const reply = () => res.writeHead(a, { "content-type": "text/plain", ...opts.headers }).end(a < 300 ? "ok" : "no");
       if (opts.delayMs) setTimeout(reply, opts.delayMs);
       else reply();
     });
