@@ -8,8 +8,8 @@ export type DispatcherProcess = {
   child: ChildProcess;
   /** The last 20 KB it wrote, for a failure's message. */
   output: () => string;
-  /** SIGTERM, then SIGKILL after graceMs; resolves when it exited. */
-  stop: (graceMs?: number) => Promise<void>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves with its exit code once it exited (null: killed). */
+  stop: (graceMs?: number) => Promise<number | null>;
 };
 
 /**
@@ -29,7 +29,7 @@ export async function startDispatcher(env: Record<string, string>): Promise<Disp
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`webhook-dispatcher exited with ${child.exitCode}:\n${output}`);
@@ -42,11 +42,12 @@ export async function startDispatcher(env: Record<string, string>): Promise<Disp
     child,
     output: () => output,
     async stop(graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
       child.kill("SIGTERM");
-      await exited;
+      const code = await exited;
       clearTimeout(t);
+      return code;
     },
   };
 }

@@ -88,8 +88,13 @@ it("loses no event when the dispatcher is killed -9 mid-run, and keeps each even
   await waitFor(() => first.child.signalCode === "SIGKILL", { message: "the dispatcher dead" });
   const atKill = rx.deliveredIds().size;
   expect(atKill).toBeLessThan(N);
+  // Killed mid-delivery: rows still leased to the dead process, which only a lapsed lease frees.
+  const held = await handle.pool.query<{ n: number }>(
+    "select count(*)::int as n from webhook_deliveries where status in ('pending', 'failed') and leased_until > now()",
+  );
+  expect(held.rows[0]!.n).toBeGreaterThan(0);
 
-  await start();
+  const second = await start();
   await waitFor(() => rx.deliveredIds().size >= N, { timeoutMs: 90_000, message: `all ${N} events after the restart` });
 
   // One webhook-id per event, and each id's body always the same event.
@@ -107,4 +112,6 @@ it("loses no event when the dispatcher is killed -9 mid-run, and keeps each even
     const now = await handle.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.endpointId, endpoint.id));
     return now.every((d) => d.status === "succeeded");
   }, { message: "every delivery recorded as succeeded" });
+  // SIGTERM: a clean exit (pnpm start and the end-to-end test expect 0).
+  expect(await second.stop(), second.output()).toBe(0);
 }, 150_000);
