@@ -186,7 +186,7 @@ export type DeliveryEngine = {
 
 export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: DispatcherInstruments; settings: DeliverySettings }): DeliveryEngine {
   const { db, logger, metrics, settings } = opts;
-  const http: WebhookHttp = createWebhookHttp({ timeoutMs: settings.timeoutMs, policy: settings.policy, connections: settings.endpointConcurrency });
+  const http: WebhookHttp = createWebhookHttp({ timeoutMs: settings.timeoutMs, policy: settings.policy });
   const leaseMs = settings.timeoutMs + leaseMarginMs(settings.timeoutMs);
   const idleMs = settings.idleIntervalMs ?? 250;
   const perEndpoint = new Map<string, number>();

@@ -39,13 +39,15 @@ export type WebhookHttp = {
  * checks them before each attempt. undici's request follows no redirect (that is an
  * interceptor we do not add): a 3xx is an answer like any other non-2xx, a failure.
  */
-export function createWebhookHttp(opts: { timeoutMs: number; policy: TargetPolicy; connections?: number }): WebhookHttp {
+export function createWebhookHttp(opts: { timeoutMs: number; policy: TargetPolicy }): WebhookHttp {
   const agent = new Agent({
     connect: { lookup: guardedLookup(opts.policy), timeout: opts.timeoutMs },
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     keepAliveTimeout: 30_000,
-    ...(opts.connections ? { connections: opts.connections } : {}),
+    // No per-origin connection cap: endpoints of many customers can share a host (one SaaS's
+    // hook URLs), and a cap per origin would let one hanging endpoint queue the others behind
+    // it. The engine's slots bound what is in flight, per endpoint and in all.
   });
 
   async function send(req: AttemptRequest): Promise<AttemptResult> {
