@@ -163,8 +163,9 @@ describe("webhook-dispatcher", () => {
     const fast = await receiver();
     const hung = await createEndpoint(handle.db, secretsKey, slowUser.id, hang.url);
     await createEndpoint(handle.db, secretsKey, fastUser.id, fast.url);
-    // More than the hanging endpoint's slots: the rest wait, due, and must not block anyone.
-    await dispatcher.fanOut(Array.from({ length: 40 }, (_, i) => event(slowUser.id, i)));
+    // More than the replica's slots in all: without the per-endpoint cap it would take every
+    // slot. Its rows beyond its cap wait, due, and must not block anyone.
+    await dispatcher.fanOut(Array.from({ length: settings.concurrency + 50 }, (_, i) => event(slowUser.id, i)));
     await waitFor(() => hang.received.length >= settings.endpointConcurrency, { message: "the hanging endpoint holds its slots" });
     const sentAt = new Map<number, number>();
     for (let i = 0; i < 20; i++) {
