@@ -104,6 +104,12 @@ const CLAIM = namedStatement<LeasedRow>(
              e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
 );
 
+/** Gives back leases a claim took but this replica has no slot for after all. */
+const UNLEASE = namedStatement(
+  "webhook_dispatcher_unlease",
+  `update webhook_deliveries set leased_until = null where id = any($1::uuid[]) and status in ('pending', 'failed')`,
+);
+
 type Outcome = {
   id: string;
   endpointId: string;
@@ -192,6 +198,8 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
   const perEndpoint = new Map<string, number>();
   let total = 0;
   let moreDue = true;
+  /** Bumped whenever work is noted due, so a claim that ran meanwhile does not forget it. */
+  let dueSeq = 0;
   let started = false;
   let stopped = false;
   let claiming: Promise<void> | undefined;
@@ -306,6 +314,7 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
   async function claimOnce(): Promise<void> {
     const free = settings.concurrency - total;
     if (free <= 0 || stopped) return;
+    const seq = dueSeq;
     const full: string[] = [];
     const eps: string[] = [];
     const used: number[] = [];
@@ -319,17 +328,24 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     // Scan a few times the free slots: some rows belong to endpoints with fewer free slots.
     const scan = Math.min(free * 4, 2_000);
     const { rows } = await CLAIM.run(db, [full, eps, used, settings.endpointConcurrency, free, scan, leaseMs]);
-    moreDue = rows.length >= free;
+    // Rows found: more may be due behind them. Work noted during the claim is still there.
+    moreDue = rows.length > 0 || dueSeq !== seq;
+    const excess: string[] = [];
     for (const r of rows) {
-      const used = perEndpoint.get(r.endpoint_id) ?? 0;
-      perEndpoint.set(r.endpoint_id, used + 1);
+      // Fan-out may have taken slots while the claim ran: what no longer fits goes back.
+      const n = perEndpoint.get(r.endpoint_id) ?? 0;
+      if (n >= settings.endpointConcurrency || total >= settings.concurrency) {
+        excess.push(r.id);
+        continue;
+      }
+      perEndpoint.set(r.endpoint_id, n + 1);
       total++;
       deliver(toLeased(r));
     }
-    // A claim cut short by the scan (rows of capped endpoints in the way) may have left more.
-    if (rows.length > 0 && rows.length < free) moreDue = true;
+    if (excess.length > 0) await UNLEASE.run(db, [excess]);
   }
 
+  let lastClaimWarning = 0;
   function kick(): void {
     if (!started || stopped || !settings.secretsKey) return;
     if (claiming) {
@@ -337,18 +353,22 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
       return;
     }
     claiming = claimOnce()
-      .catch((err: unknown) => logger.warn({ err }, "claiming due deliveries failed"))
+      .catch((err: unknown) => {
+        // Every 250 ms while Postgres is down: one line per 10 s says it.
+        if (Date.now() - lastClaimWarning < 10_000) return;
+        lastClaimWarning = Date.now();
+        logger.warn({ err }, "claiming due deliveries failed");
+      })
       .finally(() => {
         claiming = undefined;
-        if (claimAgain && moreDue && total < settings.concurrency) {
-          claimAgain = false;
-          kick();
-        }
+        const again = claimAgain;
         claimAgain = false;
+        if (again && moreDue && total < settings.concurrency) kick();
       });
   }
 
   function noteDue(): void {
+    dueSeq++;
     moreDue = true;
     if (total < settings.concurrency) kick();
   }
