@@ -71,11 +71,13 @@ function leaseMarginMs(timeoutMs: number): number {
  * Due rows of active endpoints that no one holds, oldest due first, at most the free slots of
  * each endpoint ($4 minus what this replica has in flight to it, $2/$3) and $5 in all. Rows of
  * endpoints already at their cap ($1) are passed over in the scan, so a dead endpoint's
- * backlog never fills a claim. `skip locked`: replicas claiming at once take different rows.
+ * backlog never fills a claim. The scan takes no locks (locking every row looked at cost more
+ * than the rest of the claim); only the rows picked are locked, `skip locked`, and re-checked
+ * on their latest version, so replicas claiming at once never lease one row twice.
  */
 const CLAIM = namedStatement<LeasedRow>(
   "webhook_dispatcher_claim",
-  `with locked as (
+  `with scanned as (
      select d.id, d.endpoint_id, d.next_attempt_at
      from webhook_deliveries d
      join webhook_endpoints e on e.id = d.endpoint_id
@@ -86,20 +88,25 @@ const CLAIM = namedStatement<LeasedRow>(
        and d.endpoint_id <> all($1::uuid[])
      order by d.next_attempt_at
      limit $6
-     for update of d skip locked
    ), ranked as (
-     select l.id, l.next_attempt_at,
-            row_number() over (partition by l.endpoint_id order by l.next_attempt_at, l.id) as rn,
+     select s.id, s.next_attempt_at,
+            row_number() over (partition by s.endpoint_id order by s.next_attempt_at, s.id) as rn,
             $4::int - coalesce(u.used, 0) as free
-     from locked l
-     left join unnest($2::uuid[], $3::int[]) as u(endpoint_id, used) on u.endpoint_id = l.endpoint_id
+     from scanned s
+     left join unnest($2::uuid[], $3::int[]) as u(endpoint_id, used) on u.endpoint_id = s.endpoint_id
    ), picked as (
      select id from ranked where rn <= free order by next_attempt_at limit $5
+   ), locked as (
+     select d.id from webhook_deliveries d
+     where d.id in (select id from picked)
+       and d.status in ('pending', 'failed')
+       and (d.leased_until is null or d.leased_until <= now())
+     for update skip locked
    )
    update webhook_deliveries d
    set leased_until = now() + $7::int * interval '1 millisecond'
-   from picked p, webhook_endpoints e
-   where d.id = p.id and e.id = d.endpoint_id
+   from locked l, webhook_endpoints e
+   where d.id = l.id and e.id = d.endpoint_id
    returning d.id, d.endpoint_id, d.attempts, d.payload::text as body,
              e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
 );
