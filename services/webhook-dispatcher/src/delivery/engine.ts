@@ -71,9 +71,9 @@ function leaseMarginMs(timeoutMs: number): number {
  * Due rows of active endpoints that no one holds, oldest due first, at most the free slots of
  * each endpoint ($4 minus what this replica has in flight to it, $2/$3) and $5 in all. Rows of
  * endpoints already at their cap ($1) are passed over in the scan, so a dead endpoint's
- * backlog never fills a claim. The scan takes no locks (locking every row looked at cost more
- * than the rest of the claim); only the rows picked are locked, `skip locked`, and re-checked
- * on their latest version, so replicas claiming at once never lease one row twice.
+ * backlog never fills a claim. The scan takes no locks (it looks at several times the rows it
+ * picks, and each row lock is a write); only the rows picked are locked, `skip locked`, and
+ * re-checked on their latest version, so replicas claiming at once never lease one row twice.
  */
 const CLAIM = namedStatement<LeasedRow>(
   "webhook_dispatcher_claim",
