@@ -132,8 +132,8 @@ type Outcome = {
  * Many attempts' outcomes in one statement: each delivery's update and its attempt row (the
  * attempt is written only for a delivery actually updated), then each endpoint's health once
  * (a success in the batch clears failing_since; a 410 or a failure older than $10 days
- * disables it). `disabled_at = now()` in RETURNING marks the endpoints this statement
- * disabled: now() is the statement's transaction time.
+ * disables it), written only when that changes something. `disabled_at = now()` in RETURNING
+ * marks the endpoints this statement disabled: now() is the statement's transaction time.
  */
 const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newly_disabled: boolean }>(
   "webhook_dispatcher_record",
@@ -176,6 +176,10 @@ const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newl
        updated_at = now()
    from health h
    where e.id = h.endpoint_id
+     -- A healthy endpoint's row is written at most once a second, a failing one's only when
+     -- its state changes: thousands of outcomes a second to one endpoint are not as many writes.
+     and ((h.ok and (e.failing_since is not null or e.last_success_at is null or e.last_success_at < now() - interval '1 second'))
+       or (not h.ok and (e.failing_since is null or h.gone or e.failing_since < now() - $10::float8 * interval '1 day')))
    returning e.id, e.disabled_reason, e.disabled_at = now() as newly_disabled`,
 );
 
