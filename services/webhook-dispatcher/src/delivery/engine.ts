@@ -138,7 +138,7 @@ type Outcome = {
 const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newly_disabled: boolean }>(
   "webhook_dispatcher_record",
   `with x as (
-     select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::boolean[], $6::int[], $7::int[], $8::text[], $9::text[], $11::int[])
+     select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::boolean[], $6::float8[], $7::int[], $8::text[], $9::text[], $11::int[])
        as x(id, endpoint_id, prev, status, gone, delay_ms, code, error, response, duration_ms)
    ), upd as (
      update webhook_deliveries d

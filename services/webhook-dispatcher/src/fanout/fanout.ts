@@ -19,7 +19,7 @@ const INSERT = namedStatement<LeasedRow & { leased: boolean }>(
    ), ins as (
      insert into webhook_deliveries (endpoint_id, user_id, event_id, type, payload, next_attempt_at, leased_until)
      select x.endpoint_id, e.user_id, x.event_id, x.type, x.payload,
-            now() + $6::int * interval '1 millisecond',
+            now() + $6::float8 * interval '1 millisecond',
             case when x.lease then now() + $7::int * interval '1 millisecond' end
      from x join webhook_endpoints e on e.id = x.endpoint_id and e.status = 'active'
      on conflict (endpoint_id, event_id) do nothing
