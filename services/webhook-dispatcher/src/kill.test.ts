@@ -37,14 +37,15 @@ let producer: Redis;
 let queues: OutboxQueues;
 let rx: Receiver;
 const dispatchers: DispatcherProcess[] = [];
+let stalled = false;
 
 beforeAll(async () => {
   priv = await createPrivateDatabase();
   handle = createDb(priv.url, { max: 4 });
   producer = createRedis(env.redisUrl, "producer");
   queues = createOutboxQueues({ connection: producer, prefix });
-  // Answers wait a little, so the killed process has deliveries in flight.
-  rx = await startReceiver(() => 200, { delayMs: 20 });
+  // Answers wait a little; while `stalled`, they never come, so the process dies mid-delivery.
+  rx = await startReceiver(() => (stalled ? "hang" : 200), { delayMs: 20 });
 });
 
 afterAll(async () => {
@@ -65,8 +66,8 @@ const start = async () => {
     SECRETS_KEY: secretsKeyText,
     WEBHOOK_ALLOW_INSECURE: "true",
     WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
-    // A short timeout makes the dead process's leases lapse soon (timeout + margin ≈ 2 s).
-    WEBHOOK_TIMEOUT_MS: "1000",
+    // A short timeout makes the dead process's leases lapse soon (timeout + margin = 4 s).
+    WEBHOOK_TIMEOUT_MS: "2000",
     WEBHOOK_RETRY_SCHEDULE: "0,1,1,1,1,1,1,1",
     WEBHOOK_ENDPOINT_CONCURRENCY: "4",
   });
@@ -84,6 +85,8 @@ it("loses no event when the dispatcher is killed -9 mid-run, and keeps each even
   await publisher.close();
 
   await waitFor(() => rx.deliveredIds().size >= 40, { timeoutMs: 30_000, message: "deliveries under way" });
+  stalled = true;
+  await waitFor(() => rx.received.some((r) => r.answered === "hang"), { message: "attempts in flight" });
   first.child.kill("SIGKILL");
   await waitFor(() => first.child.signalCode === "SIGKILL", { message: "the dispatcher dead" });
   const atKill = rx.deliveredIds().size;
@@ -94,6 +97,7 @@ it("loses no event when the dispatcher is killed -9 mid-run, and keeps each even
   );
   expect(held.rows[0]!.n).toBeGreaterThan(0);
 
+  stalled = false;
   const second = await start();
   await waitFor(() => rx.deliveredIds().size >= N, { timeoutMs: 90_000, message: `all ${N} events after the restart` });
 
