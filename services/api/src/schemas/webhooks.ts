@@ -5,7 +5,7 @@ import { isoDateTime, nullableTimestamp, safeText } from "./common";
 
 const timestamp = () => z.string().meta({ format: "date-time" });
 
-export const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({ id: "WebhookEventType" });
+const WebhookEventTypeSchema = z.enum(WEBHOOK_EVENT_TYPES).meta({ id: "WebhookEventType" });
 
 const url = safeText({ max: 2048 }).meta({
   description:

@@ -10,7 +10,7 @@ import { parseEndpointBody } from "../../webhooks/body";
 import { toWebhookEndpointJson } from "../../webhooks/serialize";
 import { checkEndpointUrl } from "../../webhooks/target";
 
-export const DISABLED_BY_USER = "disabled by user";
+const DISABLED_BY_USER = "disabled by user";
 
 export function updateWebhookEndpointRoute(deps: ApiDeps) {
   return defineRoute({
