@@ -20,8 +20,10 @@ export function signature(secret: string, id: string, timestampSeconds: number, 
   return `v1,${createHmac("sha256", keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest("base64")}`;
 }
 
+export type SignedHeaders = { "webhook-id": string; "webhook-timestamp": string; "webhook-signature": string };
+
 /** The three Standard Webhooks headers of one attempt, signed with every secret given. */
-export function signedHeaders(secrets: readonly string[], id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function signedHeaders(secrets: readonly string[], id: string, timestampSeconds: number, body: string): SignedHeaders {
   return {
     "webhook-id": id,
     "webhook-timestamp": String(timestampSeconds),
