@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [stage...] [--scale=<0..1>] [--profile]`: runs the benchmark stages (all by
- * default: ingest, drain, webhooks, e2e, fleet), each against its own fresh database and queue prefix,
+ * default: ingest, drain, webhooks, e2e, fleet, webhooks-out), each against its own fresh database and queue prefix,
  * and prints every figure beside the baseline measured in the same run, with PASS/MISS per
  * target and a markdown summary for docs/benchmarks.md. Stops by itself: every wait is bounded,
  * and a watchdog ends the run (cleaning up) if it overruns.
@@ -16,8 +16,16 @@ import { e2eStage } from "./stages/e2e";
 import { fleetStage } from "./stages/fleet";
 import { ingestStage } from "./stages/ingest";
 import { webhooksStage } from "./stages/webhooks";
+import { webhooksOutStage } from "./stages/webhooks-out";
 
-const STAGES = { ingest: ingestStage, drain: drainStage, webhooks: webhooksStage, e2e: e2eStage, fleet: fleetStage } as const;
+const STAGES = {
+  ingest: ingestStage,
+  drain: drainStage,
+  webhooks: webhooksStage,
+  e2e: e2eStage,
+  fleet: fleetStage,
+  "webhooks-out": webhooksOutStage,
+} as const;
 type StageName = keyof typeof STAGES;
 
 function parseArgs(argv: string[]): { stages: StageName[]; scale: number; profile: boolean } {

@@ -40,8 +40,16 @@ beforeAll(async () => {
   const key = await api.call("POST", "/api/v1/api-keys", { token, body: { name: "fuzz" } });
   const spare = await api.call("POST", "/api/v1/api-keys", { token, body: { name: "fuzz-spare" } });
   const bulk = await api.call("POST", "/api/v1/messages/bulk", { token, body: { text: "fuzz {{n}}", messages: Array.from({ length: 10 }, (_, n) => ({ to: `+1415555267${n}`, variables: { n } })) } });
-  expect([key.status, spare.status, bulk.status]).toEqual([201, 201, 202]);
-  ids = { messageIds: bulk.body.messages.map((m: { id: string }) => m.id), batchId: bulk.body.batchId, spareApiKeyId: spare.body.id };
+  const endpoint = await api.call("POST", "/api/v1/webhook-endpoints", { token, body: { url: "https://8.8.8.8/fuzz" } });
+  const test = await api.call("POST", `/api/v1/webhook-endpoints/${endpoint.body.id}/test`, { token });
+  expect([key.status, spare.status, bulk.status, endpoint.status, test.status]).toEqual([201, 201, 202, 201, 202]);
+  ids = {
+    messageIds: bulk.body.messages.map((m: { id: string }) => m.id),
+    batchId: bulk.body.batchId,
+    spareApiKeyId: spare.body.id,
+    webhookEndpointId: endpoint.body.id,
+    webhookDeliveryId: test.body.deliveryId,
+  };
   targets = { api: api.base, ingest: new URL(ingest.url).origin, tenant: { userId: user.id, token, apiKey: key.body.key, jwtSecret: TEST_JWT_SECRET }, signingKey: SIGNING_KEY };
   probe = startHealthzProbe({ api: targets.api, ingest: targets.ingest }, { boundMs: HEALTHZ_BOUND_MS });
   // The probe's first requests open connections and warm code paths: not part of any test.

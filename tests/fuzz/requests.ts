@@ -19,9 +19,9 @@ import {
 } from "./values";
 
 /** Ids of the fuzz tenant's real rows, so `{id}` paths reach rows as well as misses. */
-export type RealIds = { messageIds: string[]; batchId: string; spareApiKeyId: string };
+export type RealIds = { messageIds: string[]; batchId: string; spareApiKeyId: string; webhookEndpointId?: string; webhookDeliveryId?: string };
 
-type BodyShape = "register" | "token" | "apiKey" | "message" | "bulk" | "webhook" | "gatewayAccount" | "sender";
+type BodyShape = "register" | "token" | "apiKey" | "message" | "bulk" | "webhook" | "gatewayAccount" | "sender" | "webhookEndpoint" | "replay";
 type Endpoint = { method: string; path: string; body?: BodyShape; query?: Record<string, fc.Arbitrary<unknown>> };
 
 const API_BODY_LIMIT = 5 * 1024 * 1024;
@@ -60,6 +60,21 @@ export const API_ENDPOINTS: Endpoint[] = [
   { method: "GET", path: "/api/v1/senders/{id}" },
   { method: "GET", path: "/api/v1/senders/{id}/events", query: { limit: bigNumber, cursor: hostileString() } },
   { method: "PATCH", path: "/api/v1/senders/{id}", body: "sender" },
+  { method: "POST", path: "/api/v1/webhook-endpoints", body: "webhookEndpoint" },
+  { method: "GET", path: "/api/v1/webhook-endpoints", query: { limit: bigNumber, cursor: hostileString() } },
+  { method: "GET", path: "/api/v1/webhook-endpoints/{id}" },
+  { method: "PATCH", path: "/api/v1/webhook-endpoints/{id}", body: "webhookEndpoint" },
+  { method: "DELETE", path: "/api/v1/webhook-endpoints/{id}" },
+  { method: "POST", path: "/api/v1/webhook-endpoints/{id}/rotate-secret" },
+  { method: "POST", path: "/api/v1/webhook-endpoints/{id}/test" },
+  { method: "POST", path: "/api/v1/webhook-endpoints/{id}/replay", body: "replay" },
+  {
+    method: "GET",
+    path: "/api/v1/webhook-endpoints/{id}/deliveries",
+    query: { status: mostly(fc.constantFrom("pending", "failed", "succeeded", "exhausted", "bogus")), type: mostly(fc.constantFrom("message.sent", "webhook.test", "bogus")), eventId: junk, limit: bigNumber, cursor: hostileString() },
+  },
+  { method: "GET", path: "/api/v1/webhook-deliveries/{id}" },
+  { method: "POST", path: "/api/v1/webhook-deliveries/{id}/retry" },
   { method: "GET", path: "/openapi.json" },
   { method: "GET", path: "/docs" },
   { method: "GET", path: "/docs/" },
@@ -103,7 +118,8 @@ function queryArb(known: Record<string, fc.Arbitrary<unknown>> = {}): fc.Arbitra
 }
 
 function pathArb(ep: Endpoint, ids: RealIds): fc.Arbitrary<string> {
-  const id = fc.oneof(fc.constantFrom(...ids.messageIds, ids.batchId, ids.spareApiKeyId), fc.uuid(), junkSegment);
+  const real = [...ids.messageIds, ids.batchId, ids.spareApiKeyId, ids.webhookEndpointId, ids.webhookDeliveryId].filter((i) => i !== undefined);
+  const id = fc.oneof(fc.constantFrom(...real), fc.uuid(), junkSegment);
   const base = ep.path.includes("{id}") ? id.map((i) => ep.path.replace("{id}", i)) : fc.constant(ep.path);
   const mutate = fc.oneof(
     { weight: 12, arbitrary: fc.constant((p: string) => p) },
@@ -153,6 +169,11 @@ function shapedBody(shape: BodyShape | undefined, limit: number, ids: RealIds): 
     case "gatewayAccount":
       // A base URL the api would accept points nowhere: nothing here syncs the accounts it makes.
       return shaped({ name: mostly(hostileString(80)), baseUrl: mostly(fc.oneof(fc.constant("http://127.0.0.1:1/3rdparty/v1"), hostileString(200))), username: mostly(hostileString(80)), password, webhookSigningKey: password, shared: junk, status: mostly(fc.constantFrom("active", "disabled", "bogus")) });
+    case "webhookEndpoint":
+      // IP literals: judged without DNS whatever the policy, so no lookup waits on the network.
+      return shaped({ url: mostly(fc.oneof(fc.constantFrom("https://127.0.0.1:1/hook", "http://8.8.8.8/hook", "https://[::1]/x", "https://u:p@8.8.8.8/"), hostileString(200))), description: text, events: mostly(fc.oneof(fc.array(fc.constantFrom("message.sent", "webhook.test", "bogus", ""), { maxLength: 60 }), junk)), status: mostly(fc.constantFrom("active", "disabled", "bogus")) });
+    case "replay":
+      return shaped({ since: dateish, until: dateish });
     case "sender":
       return shaped({ label: text, ratePerMinute: bigNumber, dailyCap: bigNumber, monthlyUniqueCap: bigNumber, status: mostly(fc.constantFrom("active", "paused", "retired", "offline", "bogus")), pausedReason: text });
     default:

@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { BENCH_SECRETS, serviceEnv } from "../harness/env";
 import type { Cleanup } from "../harness/cleanup";
+import { startChildServer } from "../harness/child";
 import { okPerSecond, runLoad } from "../harness/load";
 import { runPaced } from "../harness/paced";
 import { ratioCheck, type Comparison, type StageResult } from "../harness/report";
@@ -158,26 +157,6 @@ export async function webhooksStage(ctx: StageContext): Promise<StageResult> {
 
 /** The baseline server in its own process; resolves with its webhook URL. */
 async function startBareExpress(cleanup: Cleanup): Promise<{ url: string; pid: number | undefined }> {
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("../baselines/bare-express.ts", import.meta.url).pathname], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  cleanup.defer("stop bare express", async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(t);
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("bare express did not start in 30 s")), 30_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const m = /^listening (\d+)$/.exec(line);
-      if (!m) return;
-      clearTimeout(t);
-      resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`bare express exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}${PATH}`, pid: child.pid };
+  const { port, pid } = await startChildServer(new URL("../baselines/bare-express.ts", import.meta.url), cleanup);
+  return { url: `http://127.0.0.1:${port}${PATH}`, pid };
 }

@@ -60,6 +60,7 @@ describe("runMigrations", () => {
       "api_keys", "batches", "gateway_accounts", "gateway_webhook_events", "idempotency_keys", "inbound_messages",
       "message_attempts", "message_events", "messages", "metrics_applied_events", "metrics_buckets", "metrics_failure_reasons",
       "metrics_reconcile_state", "metrics_sender_buckets", "sender_events", "senders", "users",
+      "webhook_deliveries", "webhook_delivery_attempts", "webhook_endpoints",
     ]);
     expect(await runMigrations(url)).toEqual({ applied: 0, total: first.total });
   });

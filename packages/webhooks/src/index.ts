@@ -2,4 +2,9 @@ export { endpointWants, isWebhookEventType, messageEventType, WEBHOOK_EVENT_TYPE
 export { generateWebhookSecret, signature, signedHeaders, verifySignature, type SignedHeaders } from "./signature";
 export { retryDelayMs } from "./schedule";
 export { checkTarget, checkUrlShape, forbiddenAddressReason, guardedLookup, UnsafeTargetError, type TargetPolicy } from "./target";
-export { loadMessageRow, loadMessages, messageRowFields, senderOfMessage, toMessageJson, type MessageJson, type MessageRow } from "./resources";
+export { batchStatusCounts, toBatchJson, type BatchCounts } from "./resources/batch";
+export { toInboundJson, type InboundFields } from "./resources/inbound";
+export { batchCompletions } from "./sources/batch-completed";
+export { claimInboundEvents, markInboundPublished } from "./sources/inbound";
+export { claimSenderEvents, markSenderEventsPublished } from "./sources/sender-events";
+export { loadMessageRow, loadMessages, messageRowFields, senderOfMessage, toMessageJson, type MessageJson, type MessageRow } from "./resources/message";

@@ -21,6 +21,9 @@ export const API_CONFIG_KEYS = [
   "SMSGATE_DEVICE_ID",
   "SMSGATE_SIM_NUMBER",
   "SMSGATE_TIMEOUT_MS",
+  // ADR 0023: which customers' webhook URLs an endpoint may have (checked again at delivery).
+  "WEBHOOK_ALLOW_INSECURE",
+  "WEBHOOK_ALLOW_PRIVATE_TARGETS",
 ] as const;
 
 export type ApiConfig = Config<(typeof API_CONFIG_KEYS)[number]>;

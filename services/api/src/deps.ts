@@ -25,7 +25,7 @@ export type ApiDeps = {
   logger: Logger;
   metrics: ApiInstruments;
   phones: PhoneNormalizer;
-  /** SECRETS_KEY, parsed; null when unset (storing gateway secrets then answers 503, ADR 0017). */
+  /** SECRETS_KEY, parsed; null when unset (storing gateway or webhook endpoint secrets then answers 503, ADR 0017, 0023). */
   secrets: SecretsKey | null;
   /** Bound on every post-commit Redis call (enqueue, publish): the answer never waits on Redis. */
   redisTimeoutMs: number;

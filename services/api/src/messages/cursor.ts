@@ -1,3 +1,4 @@
+import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { AppError } from "@inboxerr/http";
 import { isUuid } from "../http/ids";
 
@@ -20,4 +21,9 @@ export function decodeCursor(value: string): Cursor {
     });
   }
   return { at, id };
+}
+
+/** A timestamp column as a cursor's `at`: exact to the microsecond and in UTC whatever the session time zone. */
+export function cursorTimestamp(column: AnyColumn): SQL<string> {
+  return sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Batch, MessageAttempt, User } from "@inboxerr/db";
+import type { MessageAttempt, User } from "@inboxerr/db";
 import { toMessageJson as sharedToMessageJson, type MessageRow } from "@inboxerr/webhooks";
 import type { UserSchema } from "../schemas/auth";
 import type { AttemptSchema, MessageSchema } from "../schemas/messages";
@@ -28,8 +28,4 @@ export function toAttemptJson(a: MessageAttempt): z.output<typeof AttemptSchema>
 
 export function toUserJson(u: Pick<User, "id" | "email" | "name" | "role" | "createdAt">): z.output<typeof UserSchema> {
   return { id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt.toISOString() };
-}
-
-export function toBatchJson(b: Batch, counts: Record<string, number>) {
-  return { id: b.id, total: b.total, createdAt: b.createdAt.toISOString(), counts };
 }

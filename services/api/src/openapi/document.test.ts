@@ -51,6 +51,17 @@ describe("/openapi.json", () => {
         "GET /api/v1/senders/{id}",
         "PATCH /api/v1/senders/{id}",
         "GET /api/v1/senders/{id}/events",
+        "POST /api/v1/webhook-endpoints",
+        "GET /api/v1/webhook-endpoints",
+        "GET /api/v1/webhook-endpoints/{id}",
+        "PATCH /api/v1/webhook-endpoints/{id}",
+        "DELETE /api/v1/webhook-endpoints/{id}",
+        "POST /api/v1/webhook-endpoints/{id}/rotate-secret",
+        "POST /api/v1/webhook-endpoints/{id}/test",
+        "POST /api/v1/webhook-endpoints/{id}/replay",
+        "GET /api/v1/webhook-endpoints/{id}/deliveries",
+        "GET /api/v1/webhook-deliveries/{id}",
+        "POST /api/v1/webhook-deliveries/{id}/retry",
       ].sort(),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["apiKeyAuth", "bearerAuth"]);
@@ -58,8 +69,9 @@ describe("/openapi.json", () => {
       const open = key.includes("/auth/register") || key.includes("/auth/token");
       expect(op.security, key).toEqual(open ? undefined : [{ bearerAuth: [] }, { apiKeyAuth: [] }]);
       expect(op.responses["500"]?.content, key).toHaveProperty(["application/problem+json"]);
-      // Actions on a resource (cancel, sync) take no body.
-      if (key.startsWith("POST") && !key.endsWith("/cancel") && !key.endsWith("/sync")) expect(op.requestBody, key).toBeDefined();
+      // Actions on a resource (cancel, sync, rotate-secret, test, retry) take no body.
+      const action = ["/cancel", "/sync", "/rotate-secret", "/test", "/retry"].some((a) => key.endsWith(a));
+      if (key.startsWith("POST") && !action) expect(op.requestBody, key).toBeDefined();
     }
     const bulk = doc.paths["/api/v1/messages/bulk"].post;
     expect(bulk.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/BulkSendRequest" });
@@ -85,6 +97,18 @@ describe("/openapi.json", () => {
     expect(JSON.stringify(schemas.MessageDetail)).toContain("#/components/schemas/Attempt");
     const list = doc.paths["/api/v1/messages"].get;
     expect(list.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: "query", name: "senderId", required: false })]));
+  });
+
+  it("documents webhook event types as an enum and the secret only where it is shown", async () => {
+    const doc = (await api.call("GET", "/openapi.json")).body;
+    const schemas = doc.components.schemas;
+    expect(schemas.WebhookEventType.enum).toEqual(expect.arrayContaining(["message.delivered", "inbound.received", "webhook.test"]));
+    expect(JSON.stringify(schemas.CreateWebhookEndpointRequest.properties.events)).toContain("#/components/schemas/WebhookEventType");
+    expect(schemas.CreatedWebhookEndpoint.required).toContain("secret");
+    expect(schemas.WebhookEndpoint.properties).not.toHaveProperty("secret");
+    expect(schemas.RotatedWebhookSecret.required).toEqual(expect.arrayContaining(["secret", "previousSecretExpiresAt"]));
+    const create = doc.paths["/api/v1/webhook-endpoints"].post;
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["201", "422", "503"]));
   });
 
   it("serves the interactive docs at /docs", async () => {

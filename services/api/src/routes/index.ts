@@ -28,6 +28,17 @@ import { listSenderEventsRoute } from "./senders/senders.events";
 import { getSenderRoute } from "./senders/senders.get";
 import { listSendersRoute } from "./senders/senders.list";
 import { updateSenderRoute } from "./senders/senders.update";
+import { getWebhookDeliveryRoute } from "./webhook-deliveries/webhook-deliveries.get";
+import { retryWebhookDeliveryRoute } from "./webhook-deliveries/webhook-deliveries.retry";
+import { createWebhookEndpointRoute } from "./webhook-endpoints/webhook-endpoints.create";
+import { listWebhookDeliveriesRoute } from "./webhook-endpoints/webhook-endpoints.deliveries";
+import { deleteWebhookEndpointRoute } from "./webhook-endpoints/webhook-endpoints.delete";
+import { getWebhookEndpointRoute } from "./webhook-endpoints/webhook-endpoints.get";
+import { listWebhookEndpointsRoute } from "./webhook-endpoints/webhook-endpoints.list";
+import { replayWebhookEndpointRoute } from "./webhook-endpoints/webhook-endpoints.replay";
+import { rotateWebhookSecretRoute } from "./webhook-endpoints/webhook-endpoints.rotate-secret";
+import { testWebhookEndpointRoute } from "./webhook-endpoints/webhook-endpoints.send-test";
+import { updateWebhookEndpointRoute } from "./webhook-endpoints/webhook-endpoints.update";
 
 export type RateLimiters = { register: RequestHandler; login: RequestHandler; loginAccount: AccountLoginLimit };
 
@@ -60,5 +71,16 @@ export function apiRoutes(deps: ApiDeps, limits: RateLimiters): Route[] {
     getSenderRoute(deps),
     updateSenderRoute(deps),
     listSenderEventsRoute(deps),
+    createWebhookEndpointRoute(deps),
+    listWebhookEndpointsRoute(deps),
+    getWebhookEndpointRoute(deps),
+    updateWebhookEndpointRoute(deps),
+    deleteWebhookEndpointRoute(deps),
+    rotateWebhookSecretRoute(deps),
+    testWebhookEndpointRoute(deps),
+    replayWebhookEndpointRoute(deps),
+    listWebhookDeliveriesRoute(deps),
+    getWebhookDeliveryRoute(deps),
+    retryWebhookDeliveryRoute(deps),
   ];
 }

@@ -4,11 +4,15 @@ import {
   inboundMessages,
   metricsBuckets,
   senders,
+  webhookDeliveries,
+  webhookDeliveryAttempts,
   type DbOrTx,
   type InboundMessage,
   type MessageStatus,
   type NewSender,
   type Sender,
+  type WebhookDelivery,
+  type WebhookDeliveryStatus,
 } from "@inboxerr/db";
 import { uniqueSuffix } from "@inboxerr/testing";
 
@@ -70,4 +74,55 @@ let nextNumber = 0;
 export function uniquePhone(): string {
   nextNumber = nextNumber === 0 ? 1000 + Math.floor(Math.random() * 8000) : nextNumber + 1;
   return `+1646555${String(nextNumber % 10_000).padStart(4, "0")}`;
+}
+
+export type DeliveryRow = {
+  createdAt: Date;
+  status?: WebhookDeliveryStatus;
+  type?: string;
+  attempts?: Array<{ statusCode: number | null; error?: string; response?: string; durationMs?: number }>;
+};
+
+/**
+ * Deliveries of an endpoint as the dispatcher would have left them: each with its attempts,
+ * `leased_until` and `next_attempt_at` set as if mid-flight or done, so a reset shows.
+ */
+export async function insertDeliveries(db: DbOrTx, endpoint: { id: string; userId: string }, rows: DeliveryRow[]): Promise<WebhookDelivery[]> {
+  const inserted = await db
+    .insert(webhookDeliveries)
+    .values(
+      rows.map((r) => {
+        const type = r.type ?? "message.delivered";
+        const last = r.attempts?.at(-1);
+        return {
+          endpointId: endpoint.id,
+          userId: endpoint.userId,
+          eventId: randomUUID(),
+          type,
+          payload: { type, timestamp: r.createdAt.toISOString(), data: { id: randomUUID() } },
+          status: r.status ?? "succeeded",
+          attempts: r.attempts?.length ?? 0,
+          nextAttemptAt: r.status === "failed" ? new Date(Date.now() + 3_600_000) : null,
+          leasedUntil: new Date(Date.now() + 60_000),
+          lastStatus: last?.statusCode ?? null,
+          lastError: last?.error ?? null,
+          lastResponse: last?.response ?? null,
+          createdAt: r.createdAt,
+          updatedAt: r.createdAt,
+        };
+      }),
+    )
+    .returning();
+  const attempts = inserted.flatMap((d, i) =>
+    (rows[i]!.attempts ?? []).map((a, n) => ({
+      deliveryId: d.id,
+      n: n + 1,
+      statusCode: a.statusCode,
+      error: a.error ?? null,
+      response: a.response ?? null,
+      durationMs: a.durationMs ?? 12,
+    })),
+  );
+  if (attempts.length) await db.insert(webhookDeliveryAttempts).values(attempts);
+  return inserted;
 }

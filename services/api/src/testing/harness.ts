@@ -41,6 +41,10 @@ export async function startTestApi(overrides: { config?: Partial<ApiConfig>; wai
     SMSGATE_TIMEOUT_MS: 10_000,
     SMSGATE_DEVICE_ID: undefined,
     SMSGATE_SIM_NUMBER: undefined,
+    // Tests' receivers listen on http://127.0.0.1 (the dev .env.example's policy); the SSRF
+    // tests turn these off.
+    WEBHOOK_ALLOW_INSECURE: true,
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
     ...overrides.config,
   };
   const logger = createLogger({ service: "api-test", level: process.env.TEST_LOG_LEVEL ?? "silent" });

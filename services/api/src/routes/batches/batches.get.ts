@@ -1,10 +1,10 @@
-import { and, count, eq } from "drizzle-orm";
-import { batches, MESSAGE_STATUSES, messages } from "@inboxerr/db";
+import { and, eq } from "drizzle-orm";
+import { batches } from "@inboxerr/db";
 import { notFound } from "@inboxerr/http";
+import { batchStatusCounts, toBatchJson } from "@inboxerr/webhooks";
 import type { ApiDeps } from "../../deps";
 import { resourceId } from "../../http/ids";
 import { defineRoute } from "../../http/route";
-import { toBatchJson } from "../../messages/serialize";
 import { IdParams } from "../../schemas/common";
 import { BatchSchema } from "../../schemas/messages";
 
@@ -27,14 +27,8 @@ export function getBatchRoute(deps: ApiDeps) {
         .from(batches)
         .where(and(eq(batches.id, id), eq(batches.userId, principal.userId)));
       if (!batch) throw notFound("Batch");
-      const rows = await deps.db
-        .select({ status: messages.status, n: count() })
-        .from(messages)
-        .where(eq(messages.batchId, id))
-        .groupBy(messages.status);
-      const counts = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0]));
-      for (const r of rows) counts[r.status] = r.n;
-      res.json(toBatchJson(batch, counts));
+      const counts = await batchStatusCounts(deps.db, [id]);
+      res.json(toBatchJson(batch, counts.get(id)!));
     },
   });
 }

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, isNull, lt, sql, type SQL } from "drizzle-orm";
 import { unionAll } from "drizzle-orm/pg-core";
-import { inboundMessages, type InboundMessage } from "@inboxerr/db";
+import { inboundMessages } from "@inboxerr/db";
+import { toInboundJson } from "@inboxerr/webhooks";
 import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
 import { decodeCursor, encodeCursor } from "../../messages/cursor";
@@ -63,16 +64,4 @@ export function listInboundMessagesRoute(deps: ApiDeps) {
       res.json({ data: data.map((r) => toInboundJson(r.row)), nextCursor });
     },
   });
-}
-
-function toInboundJson(m: InboundMessage) {
-  return {
-    id: m.id,
-    from: m.fromNumber,
-    text: m.text,
-    deviceId: m.deviceId,
-    userId: m.userId,
-    receivedAt: m.receivedAt.toISOString(),
-    createdAt: m.createdAt.toISOString(),
-  };
 }
