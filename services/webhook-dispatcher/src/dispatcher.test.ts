@@ -9,8 +9,9 @@ import { and, eq, inArray } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOutboxQueues, createRedis, type OutboxQueues } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis, QUEUE_NAMES, type OutboxQueues } from "@inboxerr/contracts";
 import {
+  batches,
   createDb,
   parseSecretsKey,
   transitionMany,
@@ -26,6 +27,7 @@ import { verifySignature, type WebhookEvent } from "@inboxerr/webhooks";
 import { createWebhookDispatcher, type WebhookDispatcher } from "./app";
 import type { DeliverySettings } from "./delivery/engine";
 import { createSourcePoller, type EventSource } from "./fanout/sources";
+import { deriveBatchCompleted } from "./fanout/wiring";
 import { createEndpoint, rotateSecret, startReceiver, type Receiver } from "./testing/receiver";
 
 const env = testEnv();
@@ -71,7 +73,15 @@ beforeAll(async () => {
   producer = createRedis(env.redisUrl, "producer");
   consumer = createRedis(env.redisUrl, "worker");
   queues = createOutboxQueues({ connection: producer, prefix });
-  dispatcher = createWebhookDispatcher({ db: handle.db, connection: consumer, prefix, logger, delivery: settings, endpointCacheMs: 200 });
+  dispatcher = createWebhookDispatcher({
+    db: handle.db,
+    connection: consumer,
+    prefix,
+    logger,
+    delivery: settings,
+    endpointCacheMs: 200,
+    derive: deriveBatchCompleted,
+  });
   dispatcher.start();
 });
 
@@ -132,6 +142,31 @@ describe("webhook-dispatcher", () => {
     expect(attempts.length).toBe(rows.reduce((n, d) => n + d.attempts, 0));
     expect(attempts.every((a) => a.statusCode === 200 && a.response === "ok")).toBe(true);
   }, 120_000);
+
+  it("tells batch.completed once, when the batch's last message ends", async () => {
+    const user = await createTestUser(handle.db);
+    const rx = await receiver();
+    await createEndpoint(handle.db, secretsKey, user.id, rx.url, ["batch.completed"]);
+    const [batch] = await handle.db.insert(batches).values({ userId: user.id, total: 4 }).returning();
+    const messages = await insertMessages(handle.db, user.id, 4, { batchId: batch!.id });
+    const publisher = createOutboxPublisher({ pool: handle.pool, queues, logger });
+    // Three end, then (once their events are fanned out) the last: only then is the batch done.
+    const first = await transitionMany(handle.pool, messages.slice(0, 3).map((m) => ({ messageId: m.id, to: "delivered" as const })));
+    publisher.publish(first);
+    const webhookQueue = queues.find((q) => q.name === QUEUE_NAMES.webhookEvents)!;
+    await waitFor(async () => (await Promise.all(first.map((e) => webhookQueue.getJob(e.id).then((j) => j?.isCompleted())))).every(Boolean), {
+      message: "the first three events fanned out",
+    });
+    expect(await handle.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.userId, user.id))).toHaveLength(0);
+    publisher.publish(await transitionMany(handle.pool, [{ messageId: messages[3]!.id, to: "failed" as const, error: "no signal" }]));
+    await publisher.close();
+    await waitFor(() => rx.deliveredIds().size >= 1, { message: "batch.completed" });
+    const body = JSON.parse(rx.received[0]!.body) as { type: string; data: { id: string; total: number; counts: Record<string, number> } };
+    expect(body.type).toBe("batch.completed");
+    expect(body.data).toMatchObject({ id: batch!.id, total: 4, counts: { delivered: 3, failed: 1 } });
+    const rows = await handle.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.eventId, batch!.id));
+    expect(rows).toHaveLength(1);
+  });
 
   it("retries through an outage of 500s and then delivers every event, under its first id", async () => {
     const user = await createTestUser(handle.db);

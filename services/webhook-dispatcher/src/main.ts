@@ -5,6 +5,7 @@ import { closeServer, listenOrExit, onShutdownSignal } from "@inboxerr/http";
 import { createLogger } from "@inboxerr/logger";
 import { createWebhookDispatcher } from "./app";
 import { WEBHOOK_DISPATCHER_CONFIG_KEYS } from "./config";
+import { deriveBatchCompleted, EVENT_SOURCES } from "./fanout/wiring";
 
 const config = loadConfig(WEBHOOK_DISPATCHER_CONFIG_KEYS);
 
@@ -33,6 +34,8 @@ const dispatcher = createWebhookDispatcher({
     policy: { allowInsecure: config.WEBHOOK_ALLOW_INSECURE, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_TARGETS },
     secretsKey: config.SECRETS_KEY ? parseSecretsKey(config.SECRETS_KEY) : undefined,
   },
+  sources: EVENT_SOURCES,
+  derive: deriveBatchCompleted,
   // Attempts in flight finish (each bounded by WEBHOOK_TIMEOUT_MS) before the process exits.
   closeTimeoutMs: config.WEBHOOK_TIMEOUT_MS + 2_000,
 });

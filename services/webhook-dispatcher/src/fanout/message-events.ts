@@ -55,7 +55,8 @@ export function createMessageEventConsumer(opts: {
           data: { ...message, status: j.status },
         });
       }
-      if (opts.derive) events.push(...(await opts.derive(opts.db, jobs)));
+      // Only owners with an endpoint can be told of a batch's end: others cost no query.
+      if (opts.derive && wanted.length > 0) events.push(...(await opts.derive(opts.db, wanted)));
       await opts.fanOut(events);
       return jobs.map(() => undefined);
     },
