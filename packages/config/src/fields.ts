@@ -112,6 +112,10 @@ export const fields = {
   // slow or dead endpoint holds at most this many of the replica's slots.
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(2000).default(200),
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  // ADR 0023: webhook-dispatcher fans out, from Postgres, message events published this long
+  // ago that its queue never delivered (Redis lost them); checked every interval.
+  WEBHOOK_RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(30),
+  WEBHOOK_RECONCILE_AFTER_SECONDS: z.coerce.number().positive().default(60),
   SIMULATOR_LATENCY_MS: z.coerce.number().int().min(0).default(200),
   SIMULATOR_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.05),
   SIMULATOR_RATE_LIMIT: z.coerce.number().int().min(0).default(0),

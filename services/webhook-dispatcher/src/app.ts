@@ -12,6 +12,7 @@ import { createDeliveryEngine, type DeliveryEngine, type DeliverySettings } from
 import { createEndpointCache } from "./fanout/endpoints";
 import { createFanOut, type FanOut } from "./fanout/fanout";
 import { createMessageEventConsumer, type DeriveEvents } from "./fanout/message-events";
+import { createWebhookReconciler, type WebhookReconciler } from "./fanout/reconcile";
 import { createSourcePoller, type EventSource } from "./fanout/sources";
 import { createDispatcherInstruments } from "./prometheus";
 
@@ -35,6 +36,11 @@ export type WebhookDispatcherOptions = {
   sourcePollMs?: number;
   /** Events implied by a batch of message events (batch.completed). */
   derive?: DeriveEvents;
+  /**
+   * The pass that fans out message events the queue lost (a Redis wipe): every `intervalMs`,
+   * events published more than `afterMs` ago with no delivery. Off when omitted.
+   */
+  reconcile?: { intervalMs: number; afterMs: number; pageSize?: number };
 };
 
 export type WebhookDispatcher = {
@@ -44,6 +50,7 @@ export type WebhookDispatcher = {
   /** Deliveries for events of any source (sender events, inbound SMS, batch.completed). */
   fanOut: FanOut;
   engine: DeliveryEngine;
+  reconciler: WebhookReconciler | undefined;
   start: () => void;
   close: () => Promise<void>;
 };
@@ -83,6 +90,20 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     fanOut,
     ...(opts.derive ? { derive: opts.derive } : {}),
   });
+  const reconciler = opts.reconcile
+    ? createWebhookReconciler({
+        db: opts.db,
+        logger: opts.logger,
+        endpoints,
+        fanOut,
+        ...(opts.derive ? { derive: opts.derive } : {}),
+        afterMs: opts.reconcile.afterMs,
+        ...(opts.reconcile.pageSize ? { pageSize: opts.reconcile.pageSize } : {}),
+      })
+    : undefined;
+  const stopReconcile = new AbortController();
+  let reconcileTimer: NodeJS.Timeout | undefined;
+  let reconciling: Promise<unknown> | undefined;
   const poller = createSourcePoller({
     db: opts.db,
     logger: opts.logger,
@@ -138,14 +159,27 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     registry,
     fanOut,
     engine,
+    reconciler,
     start() {
       void worker.run();
       engine.start();
       poller.start();
+      if (reconciler && opts.reconcile) {
+        reconcileTimer = setInterval(() => {
+          reconciling ??= reconciler
+            .runOnce(stopReconcile.signal)
+            .catch((err: unknown) => opts.logger.warn({ err }, "webhook reconcile pass failed; the next one retries"))
+            .finally(() => (reconciling = undefined));
+        }, opts.reconcile.intervalMs);
+        reconcileTimer.unref();
+      }
     },
     close: () =>
       (closing ??= (async () => {
         outage.stop();
+        if (reconcileTimer) clearInterval(reconcileTimer);
+        stopReconcile.abort();
+        await reconciling;
         await poller.close();
         const bound = opts.closeTimeoutMs ?? 10_000;
         if (!(await waitAtMost(worker.close(), bound))) {

@@ -36,6 +36,7 @@ const dispatcher = createWebhookDispatcher({
   },
   sources: EVENT_SOURCES,
   derive: deriveBatchCompleted,
+  reconcile: { intervalMs: config.WEBHOOK_RECONCILE_INTERVAL_SECONDS * 1000, afterMs: config.WEBHOOK_RECONCILE_AFTER_SECONDS * 1000 },
   // Attempts in flight finish (each bounded by WEBHOOK_TIMEOUT_MS) before the process exits.
   closeTimeoutMs: config.WEBHOOK_TIMEOUT_MS + 2_000,
 });

@@ -14,18 +14,18 @@ export type MessageEventConsumer = {
 };
 
 /**
- * The processor of `webhook-events`: each job (one message_events row) joins a micro-batch;
- * per batch, the events customers are told of whose owner has a matching endpoint get their
- * message read in one query (data = the message as the API shows it, status = the event's own)
- * and are fanned out in one insert. A job completes when its batch's deliveries are committed,
- * not when they are delivered: a hanging endpoint never holds the queue.
- */
-/**
  * Events a batch of message events implies besides their own (`batch.completed` when a
  * batch's last message ended, ADR 0023), fanned out with them.
  */
 export type DeriveEvents = (db: Db, jobs: readonly MessageEventJob[]) => Promise<WebhookEvent[]>;
 
+/**
+ * The processor of `webhook-events`: each job (one message_events row) joins a micro-batch;
+ * per batch, the events customers are told of whose owner has a matching endpoint get their
+ * message read in one query (data = the message as the API shows it, status = the event's own)
+ * and are fanned out in one insert (fanOutMessageEvents). A job completes when its batch's deliveries are committed,
+ * not when they are delivered: a hanging endpoint never holds the queue.
+ */
 export function createMessageEventConsumer(opts: {
   db: Db;
   logger: Logger;
@@ -38,26 +38,7 @@ export function createMessageEventConsumer(opts: {
     maxConcurrent: 2,
     lingerMs: 5,
     run: async (jobs) => {
-      const told = jobs.filter((j) => messageEventType(j.status) !== null);
-      const byUser = await opts.endpoints.forUsers(told.map((j) => j.userId));
-      const wanted = told.filter((j) => (byUser.get(j.userId)?.length ?? 0) > 0);
-      const messages = await loadMessages(opts.db, wanted.map((j) => j.messageId));
-      const events: WebhookEvent[] = [];
-      for (const j of wanted) {
-        const message = messages.get(j.messageId);
-        // A message deleted since (its user was): nothing to tell.
-        if (!message) continue;
-        events.push({
-          id: j.eventId,
-          type: messageEventType(j.status)!,
-          userId: j.userId,
-          occurredAt: new Date(j.occurredAt),
-          data: { ...message, status: j.status },
-        });
-      }
-      // Only owners with an endpoint can be told of a batch's end: others cost no query.
-      if (opts.derive && wanted.length > 0) events.push(...(await opts.derive(opts.db, wanted)));
-      await opts.fanOut(events);
+      await fanOutMessageEvents(opts, jobs);
       return jobs.map(() => undefined);
     },
   });
@@ -74,4 +55,35 @@ export function createMessageEventConsumer(opts: {
       }),
     close: () => batcher.close(),
   };
+}
+
+/**
+ * Fans out a batch of message events (from the queue, or from the outbox by the reconcile
+ * pass): those customers are told of whose owner has an endpoint get their message read in one
+ * query (data = the message as the API shows it, status = the event's own), plus what they
+ * imply (batch.completed), in one insert.
+ */
+export async function fanOutMessageEvents(
+  opts: { db: Db; endpoints: EndpointCache; fanOut: FanOut; derive?: DeriveEvents },
+  jobs: readonly MessageEventJob[],
+): Promise<void> {
+  const told = jobs.filter((j) => messageEventType(j.status) !== null);
+  const byUser = await opts.endpoints.forUsers(told.map((j) => j.userId));
+  const wanted = told.filter((j) => (byUser.get(j.userId)?.length ?? 0) > 0);
+  const messages = await loadMessages(opts.db, wanted.map((j) => j.messageId));
+  const events: WebhookEvent[] = [];
+  for (const j of wanted) {
+    const message = messages.get(j.messageId);
+    // A message deleted since (its user was): nothing to tell.
+    if (!message) continue;
+    events.push({
+      id: j.eventId,
+      type: messageEventType(j.status)!,
+      userId: j.userId,
+      occurredAt: new Date(j.occurredAt),
+      data: { ...message, status: j.status },
+    });
+  }
+  if (opts.derive) events.push(...(await opts.derive(opts.db, jobs)));
+  await opts.fanOut(events);
 }
