@@ -33,7 +33,7 @@ beforeAll(async () => {
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       let verified = false;
-      let parsed: any = null;
+      let parsed: any;
       try {
         parsed = new Webhook(secret).verify(body, req.headers as Record<string, string>);
         verified = true;
@@ -134,5 +134,20 @@ describe("customers' webhooks through six processes", () => {
     const completions = received.filter((r) => r.type === "batch.completed");
     expect(new Set(completions.map((r) => r.id)).size).toBe(1);
     expect(completions[0]!.data).toMatchObject({ id: bulk.batchId, total: TOTAL });
-  }, 300_000);
+
+    // Replay: every delivery since the endpoint was made goes again, under its original id.
+    const originalIds = new Set(received.map((r) => r.id));
+    const firstRound = received.length;
+    const replay = await fetch(`${api}/webhook-endpoints/${endpoint.id}/replay`, post({ since: endpoint.createdAt }, auth));
+    const replayed = await json(replay);
+    expect(replay.status, JSON.stringify(replayed)).toBe(202);
+    expect(replayed.replayed).toBe(originalIds.size);
+    await waitFor(() => new Set(received.slice(firstRound).map((r) => r.id)).size === originalIds.size, {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+      message: "every delivery replayed",
+    });
+    const again = received.slice(firstRound);
+    expect(again.every((r) => originalIds.has(r.id) && r.verified)).toBe(true);
+  }, 420_000);
 });
