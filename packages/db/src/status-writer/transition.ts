@@ -94,10 +94,11 @@ const CLAIM_COMMIT = namedStatement<Record<string, unknown>>(
     ev as (${EVENTS_OF_MOVES}),
     ${beginAttemptsSql({ ids: "$9", messageIds: "$10", senderIds: "$11", ns: "$12", counts: "$13" }, { afterMove: "$14", moved: "u" })},
     w as (${setWaitingSql("$15", "$16")})
-    -- One row even when nothing moved: the attempts opened ride on every row.
-    select o.opened, ${EVENT_RETURNING.split(", ").map((c) => `ev.${c}`).join(", ")}
-    from (select coalesce(array_agg(a.id::text), '{}') as opened from a) o
-    left join ev on true`,
+    -- One row even when nothing moved; the attempts opened ride on the first, comma-joined
+    -- (pg parses a returned array character by character, and on every row it would repeat).
+    select case when coalesce(e.rn, 1) = 1 then o.opened end as opened, ${EVENT_RETURNING.split(", ").map((c) => `e.${c}`).join(", ")}
+    from (select string_agg(a.id::text, ',') as opened from a) o
+    left join (select ev.*, row_number() over () as rn from ev) e on true`,
 );
 
 /** A new attempt in the claim commit; `afterMove`: opened only if its message moved to `sending` in the same commit. */
@@ -133,7 +134,8 @@ export async function commitClaimMany(
     waits.map((w) => w.messageId),
     waits.map((w) => w.reason),
   ]);
-  const opened = new Set((rows[0]?.opened as string[] | undefined) ?? []);
+  const joined = rows[0]?.opened as string | null | undefined;
+  const opened = new Set(joined ? joined.split(",") : []);
   return { events: rows.filter((r) => r.id !== null && r.id !== undefined).map(toMessageEvent), opened };
 }
 
