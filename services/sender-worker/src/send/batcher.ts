@@ -63,8 +63,9 @@ export type StatusBatcherOptions = {
  * same time the results' attempt answers and their `transitionMany` (one conditional UPDATE +
  * outbox insert), the throttled calls' take-back (only when some call was throttled); then one
  * budgets reserve in Redis for the claims that route, and one statement for the claims' moves,
- * attempt rows and waiting reasons (commitClaims). The claim stays conditional: a job whose claim moved nothing does not send.
- * Events are published after the commit, off the jobs' critical path.
+ * attempt rows and waiting reasons (commitClaims). The claim stays conditional: a job whose
+ * claim moved nothing does not send. Events are published after the commit, off the jobs'
+ * critical path.
  */
 export function createStatusBatcher(opts: StatusBatcherOptions) {
   const batch = new MicroBatcher<Item, Result>({
