@@ -109,11 +109,13 @@ describe("commitClaimMany (the claim commit in one statement)", () => {
     ]);
   });
 
-  it("writes nothing and leaves it to the transaction when a message is moved twice or a wait names a moved one", async () => {
+  it("writes nothing and leaves it to the transaction when a row would be written twice", async () => {
     const w = await world();
     const twice = [...w.inputs, { messageId: w.ids.claim, to: "expired" as const }];
     expect(await commitClaimMany(db, twice, w.attempts, w.waits)).toBeUndefined();
     expect(await commitClaimMany(db, w.inputs, w.attempts, [...w.waits, { messageId: w.ids.again, reason: "paused" }])).toBeUndefined();
+    const againMoved = [...w.inputs, { messageId: w.ids.again, to: "accepted" as const }];
+    expect(await commitClaimMany(db, againMoved, w.attempts, w.waits)).toBeUndefined();
     const [claim] = await db.select().from(messages).where(eq(messages.id, w.ids.claim));
     expect(claim).toMatchObject({ status: "queued", senderId: null });
     expect(await db.select().from(messageAttempts).where(eq(messageAttempts.messageId, w.ids.claim))).toEqual([]);

@@ -110,12 +110,12 @@ export type ClaimAttempt = NewAttempt & { afterMove: boolean };
  * messages' sender (as beginAttempts; an `afterMove` attempt only if its message's move to
  * `sending` happened here, so a claim a racing writer beat opens nothing), and the waiting
  * reasons (as setWaitingReasons). The same writes, in the same order, as those three in one
- * transaction, provided each message appears once among the moves, and the waits name
- * messages neither moved nor given an attempt here, and no move to `sending` carries an attempt
- * for the implicit sender (NULL) of a message whose sender_id is set (the transaction then
- * cleared it, a second write of a moved row): returns undefined, writing nothing, when the
- * moves name a message twice or a wait overlaps; the caller checks the last one (it has the rows).
- * Returns the events and the ids of the attempts opened.
+ * transaction, as long as no row is written twice, which one statement cannot do. Returns
+ * undefined, writing nothing, when it would be: the moves name a message twice, an attempt not
+ * `afterMove` names a moved message, or a wait names a moved message or one given an attempt.
+ * One case is the caller's to rule out, as it has the rows: a move to `sending` whose attempt is
+ * the implicit sender's (NULL) on a message whose sender_id is set (the transaction cleared
+ * it after the move). Returns the events and the ids of the attempts opened.
  */
 export async function commitClaimMany(
   db: Executor,
@@ -125,7 +125,10 @@ export async function commitClaimMany(
 ): Promise<{ events: MessageEvent[]; opened: Set<string> } | undefined> {
   const moves = rounds(items);
   if (moves.length > 1) return undefined;
-  const touched = new Set([...items.map((i) => i.messageId.toLowerCase()), ...attempts.map((a) => a.messageId.toLowerCase())]);
+  const moved = new Set(items.map((i) => i.messageId.toLowerCase()));
+  // An attempt that does not wait for its move, on a moved message: the transaction wrote that row twice.
+  if (attempts.some((a) => !a.afterMove && moved.has(a.messageId.toLowerCase()))) return undefined;
+  const touched = new Set([...moved, ...attempts.map((a) => a.messageId.toLowerCase())]);
   if (waits.some((w) => touched.has(w.messageId.toLowerCase()))) return undefined;
   const { rows } = await CLAIM_COMMIT.run(db, [
     ...roundParams(moves[0] ?? []),
