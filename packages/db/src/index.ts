@@ -57,7 +57,7 @@ export {
   type ReportBatchResult,
   type SentAfterCancel,
 } from "./status-writer/report-batch";
-export { finishMany, transition, transitionMany, type TransitionInput } from "./status-writer/transition";
+export { commitClaimMany, finishMany, transition, transitionMany, type ClaimAttempt, type TransitionInput } from "./status-writer/transition";
 export {
   apiKeys,
   ATTEMPT_STATUSES,

@@ -18,27 +18,53 @@ export type NewAttempt = {
   countsCall: boolean;
 };
 
-const BEGIN_ATTEMPTS = namedStatement<{ id: string; message_id: string }>(
-  "inboxerr_sender_begin_attempts",
-  `
-    with a as (
+/**
+ * The attempts' insert (CTE `a`) and their messages' update (CTE `am`), reading ids, message
+ * ids, senders, numbers and counts from the five array parameters given. With `claim`, the
+ * statement also moves messages itself (CTE `claim.moved`, returning id and status): an item
+ * flagged in the `claim.afterMove` array opens only if its message moved to `sending` there,
+ * and a moved message's row is left to that move (a row is written once per statement).
+ */
+export function beginAttemptsSql(
+  p: { ids: string; messageIds: string; senderIds: string; ns: string; counts: string },
+  claim?: { afterMove: string; moved: string },
+): string {
+  const source = claim
+    ? `unnest(${p.ids}::uuid[], ${p.messageIds}::uuid[], ${p.senderIds}::uuid[], ${p.ns}::int[], ${claim.afterMove}::boolean[]) as v(id, message_id, sender_id, n, after_move)
+      where not v.after_move or exists (select 1 from ${claim.moved} x where x.id = v.message_id and x.status = 'sending')`
+    : `unnest(${p.ids}::uuid[], ${p.messageIds}::uuid[], ${p.senderIds}::uuid[], ${p.ns}::int[]) as v(id, message_id, sender_id, n)`;
+  return `
+    a as (
       insert into message_attempts (id, message_id, sender_id, n, status)
       select v.id, v.message_id, v.sender_id, v.n, 'sending'
-      from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[]) as v(id, message_id, sender_id, n)
+      from ${source}
       order by v.message_id
       -- A racing replica opened this message's live attempt (or attempt n) first: not ours.
       on conflict do nothing
       returning id, message_id, sender_id
-    ), m as (
+    ), am as (
       update messages m set sender_id = a.sender_id, waiting_reason = null,
         attempts = m.attempts + case when c.counts then 1 else 0 end,
         updated_at = case when c.counts then now() else m.updated_at end
-      from a join unnest($2::uuid[], $5::boolean[]) as c(message_id, counts) on c.message_id = a.message_id
+      from a join unnest(${p.messageIds}::uuid[], ${p.counts}::boolean[]) as c(message_id, counts) on c.message_id = a.message_id
       where m.id = a.message_id
         and (c.counts or (m.sender_id, m.waiting_reason) is distinct from (a.sender_id, null::text))
-    )
+        ${claim ? `and not exists (select 1 from ${claim.moved} x where x.id = m.id)` : ""}
+    )`;
+}
+
+const BEGIN_ATTEMPTS = namedStatement<{ id: string; message_id: string }>(
+  "inboxerr_sender_begin_attempts",
+  `
+    with ${beginAttemptsSql({ ids: "$1", messageIds: "$2", senderIds: "$3", ns: "$4", counts: "$5" })}
     select id, message_id from a`,
 );
+
+/** beginAttempts' five parameters, in the order beginAttemptsSql reads them. */
+export function beginAttemptsParams(attempts: readonly NewAttempt[]): unknown[] {
+  const col = <T>(pick: (a: NewAttempt) => T) => attempts.map(pick);
+  return [col((a) => a.id), col((a) => a.messageId), col((a) => a.senderId), col((a) => a.n), col((a) => a.countsCall)];
+}
 
 /**
  * Opens one `sending` attempt per item and points its message at the attempt's sender (and
@@ -48,19 +74,20 @@ const BEGIN_ATTEMPTS = namedStatement<{ id: string; message_id: string }>(
  */
 export async function beginAttempts(db: Executor, attempts: readonly NewAttempt[]): Promise<Set<string>> {
   if (attempts.length === 0) return new Set();
-  const col = <T>(pick: (a: NewAttempt) => T) => attempts.map(pick);
-  const { rows } = await BEGIN_ATTEMPTS.run(db, [col((a) => a.id), col((a) => a.messageId), col((a) => a.senderId), col((a) => a.n), col((a) => a.countsCall)]);
+  const { rows } = await BEGIN_ATTEMPTS.run(db, beginAttemptsParams(attempts));
   return new Set(rows.map((r) => r.id));
 }
 
-const SET_WAITING = namedStatement(
-  "inboxerr_sender_set_waiting",
-  `
+/** The waiting reasons' UPDATE, reading ids and reasons from the two array parameters given. */
+export function setWaitingSql(ids: string, reasons: string): string {
+  return `
     update messages m set waiting_reason = v.reason
-    from unnest($1::uuid[], $2::text[]) as v(id, reason)
+    from unnest(${ids}::uuid[], ${reasons}::text[]) as v(id, reason)
     where m.id = v.id and m.waiting_reason is distinct from v.reason
-      and m.status in ('queued', 'scheduled', 'sending', 'accepted')`,
-);
+      and m.status in ('queued', 'scheduled', 'sending', 'accepted')`;
+}
+
+const SET_WAITING = namedStatement("inboxerr_sender_set_waiting", setWaitingSql("$1", "$2"));
 
 /** Records why each message waits for an attempt; a row that already says so is not written. */
 export async function setWaitingReasons(db: Executor, items: readonly { messageId: string; reason: WaitingReason }[]): Promise<void> {

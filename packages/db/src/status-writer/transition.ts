@@ -2,7 +2,8 @@ import { getTableColumns } from "drizzle-orm";
 import { namedStatement, type Executor } from "../named";
 import { messageEvents, type MessageEvent } from "../schema/messages";
 import { isMessageStatus, MESSAGE_STATUSES, type MessageStatus } from "../status";
-import { finishAttemptsParams, finishAttemptsSql, type AttemptAnswer } from "./attempts";
+import type { WaitingReason } from "../schema/fleet";
+import { beginAttemptsParams, beginAttemptsSql, finishAttemptsParams, finishAttemptsSql, setWaitingSql, type AttemptAnswer, type NewAttempt } from "./attempts";
 import { allowedTransitionSql, DUE_AT, EVENT_INSERT, eventErrorSql, latencyMsSql, moveAssignments } from "./state-machine.sql";
 
 export interface TransitionInput {
@@ -36,9 +37,9 @@ const EVENT_COLUMNS = Object.entries(getTableColumns(messageEvents));
 // Named, not `*`: see namedStatement.
 const EVENT_RETURNING = EVENT_COLUMNS.map(([, column]) => `"${column.name}"`).join(", ");
 
-/** The batched move; `before` is extra CTEs (ending in a comma) run in the same statement. */
-const transitionManySql = (before = "") => `
-    with ${before} u as (
+/** The batched move as CTE `u`: messages moved, with what their events need. */
+const MOVE_CTE = `
+    u as (
       update messages m set
         ${moveAssignments({
           to: "v.status",
@@ -56,11 +57,19 @@ const transitionManySql = (before = "") => `
         and (v.from_list is null or m.status = any(string_to_array(v.from_list, ',')))
         and ${allowedTransitionSql("m.status", "v.status")}
       returning m.id, m.user_id, m.status, ${DUE_AT} as due_at, v.payload, m.sender_id, m.error
-    )
+    )`;
+
+/** The outbox rows of the messages `u` moved. */
+const EVENTS_OF_MOVES = `
     ${EVENT_INSERT}
     select id, user_id, status, ${latencyMsSql("due_at")}, payload::jsonb, sender_id, ${eventErrorSql("status", "error")}
     from u
     returning ${EVENT_RETURNING}`;
+
+/** The batched move; `before` is extra CTEs (ending in a comma) run in the same statement. */
+const transitionManySql = (before = "") => `
+    with ${before} ${MOVE_CTE}
+    ${EVENTS_OF_MOVES}`;
 
 const TRANSITION_MANY = namedStatement<Record<string, unknown>>("inboxerr_transition_many", transitionManySql());
 
@@ -71,6 +80,67 @@ const FINISH_MANY = namedStatement<Record<string, unknown>>(
   "inboxerr_sender_finish_many",
   transitionManySql(`answered as (${finishAttemptsSql("$9", "$10", "$11")}),`),
 );
+
+// The claim commit (the sender's, ADR 0019) in one statement instead of a transaction of three
+// or four (BEGIN, the moves, the attempts, the waiting reasons, COMMIT: five round trips, each
+// waiting on the sender's busy event loop): the moves (u) with their events (ev), then the new
+// attempts (a), a claim's attempt only if its move to `sending` happened in u, their messages'
+// sender (am, on rows u did not move), and the waiting reasons (w). Messages are locked in the
+// order the transaction locked them: the moves', then the attempts' messages, then the waits'.
+const CLAIM_COMMIT = namedStatement<Record<string, unknown>>(
+  "inboxerr_sender_claim_commit",
+  `
+    with ${MOVE_CTE},
+    ev as (${EVENTS_OF_MOVES}),
+    ${beginAttemptsSql({ ids: "$9", messageIds: "$10", senderIds: "$11", ns: "$12", counts: "$13" }, { afterMove: "$14", moved: "u" })},
+    w as (${setWaitingSql("$15", "$16")})
+    -- One row even when nothing moved; the attempts opened ride on the first, comma-joined
+    -- (pg parses a returned array character by character, and on every row it would repeat).
+    select case when coalesce(e.rn, 1) = 1 then o.opened end as opened, ${EVENT_RETURNING.split(", ").map((c) => `e.${c}`).join(", ")}
+    from (select string_agg(a.id::text, ',') as opened from a) o
+    left join (select ev.*, row_number() over () as rn from ev) e on true`,
+);
+
+/** A new attempt in the claim commit; `afterMove`: opened only if its message moved to `sending` in the same commit. */
+export type ClaimAttempt = NewAttempt & { afterMove: boolean };
+
+/**
+ * The sender's claim commit (ADR 0019), in one statement: the moves (as transitionMany: to
+ * `sending`, with the attempt's sender, or an expiry), the new `sending` attempts with their
+ * messages' sender (as beginAttempts; an `afterMove` attempt only if its message's move to
+ * `sending` happened here, so a claim a racing writer beat opens nothing), and the waiting
+ * reasons (as setWaitingReasons). The same writes, in the same order, as those three in one
+ * transaction, as long as no row is written twice, which one statement cannot do. Returns
+ * undefined, writing nothing, when it would be: the moves name a message twice, an attempt not
+ * `afterMove` names a moved message, or a wait names a moved message or one given an attempt.
+ * One case is the caller's to rule out, as it has the rows: a move to `sending` whose attempt is
+ * the implicit sender's (NULL) on a message whose sender_id is set (the transaction cleared
+ * it after the move). Returns the events and the ids of the attempts opened.
+ */
+export async function commitClaimMany(
+  db: Executor,
+  items: readonly TransitionInput[],
+  attempts: readonly ClaimAttempt[],
+  waits: readonly { messageId: string; reason: WaitingReason }[],
+): Promise<{ events: MessageEvent[]; opened: Set<string> } | undefined> {
+  const moves = rounds(items);
+  if (moves.length > 1) return undefined;
+  const moved = new Set(items.map((i) => i.messageId.toLowerCase()));
+  // An attempt that does not wait for its move, on a moved message: the transaction wrote that row twice.
+  if (attempts.some((a) => !a.afterMove && moved.has(a.messageId.toLowerCase()))) return undefined;
+  const touched = new Set([...moved, ...attempts.map((a) => a.messageId.toLowerCase())]);
+  if (waits.some((w) => touched.has(w.messageId.toLowerCase()))) return undefined;
+  const { rows } = await CLAIM_COMMIT.run(db, [
+    ...roundParams(moves[0] ?? []),
+    ...beginAttemptsParams(attempts),
+    attempts.map((a) => a.afterMove),
+    waits.map((w) => w.messageId),
+    waits.map((w) => w.reason),
+  ]);
+  const joined = rows[0]?.opened as string | null | undefined;
+  const opened = new Set(joined ? joined.split(",") : []);
+  return { events: rows.filter((r) => r.id !== null && r.id !== undefined).map(toMessageEvent), opened };
+}
 
 /**
  * Moves one message to `to` if the state machine allows it from its current status, and
@@ -135,8 +205,15 @@ function rounds(items: readonly TransitionInput[]): TransitionInput[][] {
 }
 
 async function applyRound(db: Executor, items: TransitionInput[], answers?: unknown[]): Promise<MessageEvent[]> {
+  const values = roundParams(items);
+  const result = answers ? await FINISH_MANY.run(db, [...values, ...answers]) : await TRANSITION_MANY.run(db, values);
+  return result.rows.map(toMessageEvent);
+}
+
+/** MOVE_CTE's eight parameters for one round. */
+function roundParams(items: readonly TransitionInput[]): unknown[] {
   const col = <T>(pick: (i: TransitionInput) => T) => items.map(pick);
-  const values = [
+  return [
     col((i) => i.messageId),
     col((i) => i.to),
     col((i) => i.at?.toISOString() ?? null),
@@ -146,8 +223,6 @@ async function applyRound(db: Executor, items: TransitionInput[], answers?: unkn
     col((i) => i.from?.join(",") ?? null),
     col((i) => i.senderId ?? null),
   ];
-  const result = answers ? await FINISH_MANY.run(db, [...values, ...answers]) : await TRANSITION_MANY.run(db, values);
-  return result.rows.map(toMessageEvent);
 }
 
 /** Raw rows carry snake_case names and driver values (bigint as text); map like drizzle does. */

@@ -59,12 +59,13 @@ export type StatusBatcherOptions = {
 /**
  * The sender's only writer of message status. Concurrent jobs hand it their claims and
  * results; it folds them into one pass per batch, so a batch of N jobs costs a fixed handful
- * of round trips instead of N times as many: one read of the rows being claimed, the results'
- * attempt answers and their `transitionMany` (one conditional UPDATE + outbox insert), the
- * throttled calls' take-back (only when some call was throttled), one budgets reserve in Redis
- * for the claims that route, and one transaction for the claims' moves, attempt rows and
- * waiting reasons. The claim stays conditional: a job whose claim moved nothing does not send.
- * Events are published after the commit, off the jobs' critical path.
+ * of round trips instead of N times as many: one read of the rows being claimed, and at the
+ * same time the results' attempt answers and their `transitionMany` (one conditional UPDATE +
+ * outbox insert), the throttled calls' take-back (only when some call was throttled); then one
+ * budgets reserve in Redis for the claims that route, and one statement for the claims' moves,
+ * attempt rows and waiting reasons (commitClaims). The claim stays conditional: a job whose
+ * claim moved nothing does not send. Events are published after the commit, off the jobs'
+ * critical path.
  */
 export function createStatusBatcher(opts: StatusBatcherOptions) {
   const batch = new MicroBatcher<Item, Result>({
@@ -102,26 +103,54 @@ type Plan =
 async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result | ItemFailure)[]> {
   opts.metrics.statusBatchSize.observe(items.length);
   const maxAttempts = opts.maxAttempts ?? DEFAULT_SEND_MAX_ATTEMPTS;
-  const rows = await fetchClaimRows(opts.db, items.flatMap((i) => (i.op === "claim" ? [i.messageId] : [])));
 
-  // Results first (they are this replica's sends finishing), then the claims in one transaction.
+  // The results (this replica's sends finishing) go to Postgres while the claims' rows are
+  // read: neither waits for the other's round trip (each waits on this busy event loop too).
+  // The read's decisions do not depend on the results: it sees them or not, as it may see
+  // another batch's, committed a moment before or after.
   const finishInputs: TransitionInput[] = [];
   const answers: AttemptAnswer[] = [];
   const refused: string[] = [];
   const dropped: string[] = [];
-  const claimInputs: TransitionInput[] = [];
-  const plans = items.map((item): Plan => {
+  for (const item of items) {
     if (item.op === "refused") {
       refused.push(item.messageId);
       if (item.attemptId) dropped.push(item.attemptId);
-      return { op: "refused" };
+    } else if (item.op === "finish") {
+      if (item.finish.attempt) answers.push(item.finish.attempt);
+      if (item.finish.to) finishInputs.push(finishInput(item.finish));
     }
+  }
+  const finishing = (async () => {
+    const finished = await applyFinishes(opts.db, answers, finishInputs);
+    if (refused.length > 0) {
+      await withTransaction(opts.db, async (tx) => {
+        await dropAttempts(tx, dropped);
+        await uncountAttempts(tx, refused);
+      });
+    }
+    return finished;
+  })();
+  // Awaited below, after the read: until then a rejection must not count as unhandled.
+  finishing.catch(() => undefined);
+  const claimIds = items.flatMap((i) => (i.op === "claim" ? [i.messageId] : []));
+  let rows = new Map<string, ClaimRow>();
+  let claimError: unknown;
+  try {
+    if (claimIds.length > 0) rows = await fetchClaimRows(opts.db, claimIds);
+  } catch (err) {
+    // The claims fail (below); the results stand or fall on their own.
+    claimError = err;
+  }
+  const finished = await finishing;
+
+  const claimInputs: TransitionInput[] = [];
+  let f = 0;
+  const plans = items.map((item): Plan => {
+    if (item.op === "refused") return { op: "refused" };
     if (item.op === "finish") {
-      const { messageId, to, error, payload, attempt } = item.finish;
-      if (attempt) answers.push(attempt);
-      const input = to ? { messageId, to, error, payload } : undefined;
-      if (input) finishInputs.push(input);
-      return { op: "finish", messageId, to, input };
+      const input = item.finish.to ? finishInputs[f++] : undefined;
+      return { op: "finish", messageId: item.finish.messageId, to: item.finish.to, input };
     }
     const row = rows.get(item.messageId);
     const decision = decide(row, maxAttempts);
@@ -138,32 +167,25 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
     return { op: "claim", messageId: item.messageId, row, decision, input };
   });
 
-  const finished = await applyFinishes(opts.db, answers, finishInputs);
-  if (refused.length > 0) {
-    await withTransaction(opts.db, async (tx) => {
-      await dropAttempts(tx, dropped);
-      await uncountAttempts(tx, refused);
-    });
-  }
-
   const claims = plans.filter((p): p is ClaimPlan => p.op === "claim");
   let routed = new Map<string, Routed>();
   let claimed: { events: MessageEvent[]; opened: Set<string> } | undefined;
-  let claimError: unknown;
-  try {
-    routed = await route(opts.routing, claims, rows);
-    // The first attempt moves its message queued|scheduled → sending; a waiting one stays.
-    for (const c of claims) {
-      const moves = (c.decision === "claim" && routed.get(c.messageId)?.kind === "attempt") || c.decision === "reclaim";
-      if (!moves) continue;
-      // The attempt's sender goes in with the move: one write of the row, and the event names it.
-      const r = routed.get(c.messageId);
-      const senderId = r?.kind === "attempt" ? r.attempt.senderId : null;
-      claimInputs.push({ messageId: c.messageId, to: "sending", ...(senderId ? { senderId } : {}) });
+  if (claimError === undefined) {
+    try {
+      routed = await route(opts.routing, claims, rows);
+      // The first attempt moves its message queued|scheduled → sending; a waiting one stays.
+      for (const c of claims) {
+        const moves = (c.decision === "claim" && routed.get(c.messageId)?.kind === "attempt") || c.decision === "reclaim";
+        if (!moves) continue;
+        // The attempt's sender goes in with the move: one write of the row, and the event names it.
+        const r = routed.get(c.messageId);
+        const senderId = r?.kind === "attempt" ? r.attempt.senderId : null;
+        claimInputs.push({ messageId: c.messageId, to: "sending", ...(senderId ? { senderId } : {}) });
+      }
+      claimed = await commitClaims(opts.db, claims, claimInputs, routed);
+    } catch (err) {
+      claimError = err;
     }
-    claimed = await commitClaims(opts.db, claims, claimInputs, routed);
-  } catch (err) {
-    claimError = err;
   }
   const grants = [...routed.values()].flatMap((r) => (r.kind === "attempt" && r.grant ? [r.grant] : []));
   const opened = claimed?.opened ?? new Set<string>();
@@ -232,6 +254,8 @@ async function flush(opts: StatusBatcherOptions, items: Item[]): Promise<(Result
 }
 
 const skip = (row: ClaimRow): ClaimOutcome => ({ kind: "skip", status: row.status });
+
+const finishInput = ({ messageId, to, error, payload }: Finish): TransitionInput => ({ messageId, to: to!, error, payload });
 
 /**
  * The attempts' answers and their messages' moves in one statement (finishMany). Should

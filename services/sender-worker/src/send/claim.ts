@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import {
   beginAttempts,
+  commitClaimMany,
   setWaitingReasons,
   transitionMany,
   withTransaction,
+  type ClaimAttempt,
   type ClaimRow,
   type Db,
   type MessageEvent,
@@ -193,9 +195,10 @@ export async function route(
 }
 
 /**
- * The claim commit (ADR 0019): in one transaction, the first attempt's move to `sending`
- * (and any expiry), the new attempt rows with their message's sender, and the waiting
- * reasons. An attempt whose claim did not move its message (a racing writer) is not opened.
+ * The claim commit (ADR 0019): at once, the first attempt's move to `sending` (and any
+ * expiry), the new attempt rows with their message's sender, and the waiting reasons. An
+ * attempt whose claim did not move its message (a racing writer) is not opened. One statement
+ * (commitClaimMany) when it can be; otherwise the same writes in one transaction.
  */
 export async function commitClaims(
   db: Db,
@@ -207,16 +210,20 @@ export async function commitClaims(
     const r = routed.get(c.messageId);
     return r?.kind === "wait" && c.row?.waitingReason !== r.reason ? [{ messageId: c.messageId, reason: r.reason }] : [];
   });
-  const hasAttempts = [...routed.values()].some((r) => r.kind === "attempt");
-  if (inputs.length === 0 && waits.length === 0 && !hasAttempts) return { events: [], opened: new Set() };
+  const planned = claims.flatMap((c): ClaimAttempt[] => {
+    const r = routed.get(c.messageId);
+    return r?.kind === "attempt" ? [{ ...r.attempt, afterMove: c.decision === "claim" }] : [];
+  });
+  if (inputs.length === 0 && waits.length === 0 && planned.length === 0) return { events: [], opened: new Set() };
+  // A claim for the implicit sender (NULL) of a message that names a sender: the transaction
+  // clears it after the move, a second write of the row one statement cannot make.
+  const clears = planned.some((a) => a.afterMove && a.senderId === null && claims.some((c) => c.messageId === a.messageId && c.row?.senderId != null));
+  const once = clears ? undefined : await commitClaimMany(db, inputs, planned, waits);
+  if (once) return once;
   return withTransaction(db, async (tx) => {
     const events = inputs.length > 0 ? await transitionMany(tx, inputs) : [];
     const claimedNow = new Set(events.filter((e) => e.status === "sending").map((e) => e.messageId));
-    const attempts = claims.flatMap((c) => {
-      const r = routed.get(c.messageId);
-      if (r?.kind !== "attempt") return [];
-      return c.decision !== "claim" || claimedNow.has(c.messageId) ? [r.attempt] : [];
-    });
+    const attempts = planned.filter((a) => !a.afterMove || claimedNow.has(a.messageId));
     const opened = await beginAttempts(tx, attempts);
     await setWaitingReasons(tx, waits);
     return { events, opened };

@@ -66,7 +66,9 @@ export function createSendWorker(opts: SendWorkerOptions) {
   worker.on("failed", (job, err) => {
     if (!job) return;
     const final = err.name === "UnrecoverableError" || job.attemptsMade >= (job.opts.attempts ?? 1);
-    opts.logger[final ? "warn" : "info"]({ jobId: job.id, attemptsMade: job.attemptsMade, reason: err.message }, final ? "send job failed for good" : "send job will retry");
+    // messageId by hand: the processor runs no log context (see createSendProcessor).
+    const messageId = typeof job.data?.messageId === "string" ? job.data.messageId : undefined;
+    opts.logger[final ? "warn" : "info"]({ jobId: job.id, messageId, attemptsMade: job.attemptsMade, reason: err.message }, final ? "send job failed for good" : "send job will retry");
   });
 
   return {
