@@ -121,15 +121,18 @@ export const webhookDeliveryAttempts = pgTable(
 
 /**
  * What a retry or a replay writes to a delivery: due now, from the start of the schedule
- * again. A lease still running is left alone (its attempt is in flight): the row is marked,
- * and that attempt's outcome makes it due again.
+ * again. A lease still running on a delivery not yet done is left alone (its attempt is in
+ * flight, and a second one beside it would send the id twice at once): the row is marked, and
+ * that attempt's outcome makes it due again. A done delivery's lease is only a leftover.
  */
 export function sendAgain() {
+  const inFlight = sql`(${webhookDeliveries.status} in ('pending', 'failed') and coalesce(${webhookDeliveries.leasedUntil} > now(), false))`;
   return {
     status: "pending" as const,
     nextAttemptAt: sql`now()`,
     scheduleStep: 0,
-    redeliver: sql`coalesce(${webhookDeliveries.leasedUntil} > now(), false)`,
+    leasedUntil: sql`case when ${inFlight} then ${webhookDeliveries.leasedUntil} end`,
+    redeliver: inFlight,
     updatedAt: new Date(),
   };
 }
