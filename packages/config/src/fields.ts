@@ -101,8 +101,10 @@ export const fields = {
     .string()
     .default("0,5,300,1800,7200,18000,36000,36000")
     .transform((v, ctx) => {
-      const steps = v.split(",").map((s) => Number(s.trim()));
-      if (steps.length === 0 || steps.some((n) => !Number.isFinite(n) || n < 0)) {
+      const parts = v.split(",").map((s) => s.trim());
+      const steps = parts.map(Number);
+      // Number("") is 0: an empty step ("", "0,,5") would pass as an immediate retry.
+      if (parts.some((s) => s === "") || steps.some((n) => !Number.isFinite(n) || n < 0)) {
         ctx.addIssue({ code: "custom", message: "must be comma-separated seconds, e.g. 0,5,300" });
         return z.NEVER;
       }

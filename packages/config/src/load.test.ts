@@ -51,6 +51,14 @@ describe("parseConfig", () => {
     expect(parseConfig(["TRUST_PROXY"], { TRUST_PROXY: "10.0.0.0/8" }).TRUST_PROXY).toBe("10.0.0.0/8");
   });
 
+  it("reads WEBHOOK_RETRY_SCHEDULE as seconds, refusing an empty step", () => {
+    expect(parseConfig(["WEBHOOK_RETRY_SCHEDULE"], { WEBHOOK_RETRY_SCHEDULE: "0, 5,300" }).WEBHOOK_RETRY_SCHEDULE).toEqual([0, 5, 300]);
+    // Number("") is 0: each of these would otherwise add an immediate retry.
+    for (const v of ["0,,5", "5,", ",5", " "]) {
+      expect(() => parseConfig(["WEBHOOK_RETRY_SCHEDULE"], { WEBHOOK_RETRY_SCHEDULE: v }), JSON.stringify(v)).toThrow(/WEBHOOK_RETRY_SCHEDULE/);
+    }
+  });
+
   it("rejects a lowercase or malformed phone region", () => {
     expect(() => parseConfig(["DEFAULT_PHONE_REGION"], { DEFAULT_PHONE_REGION: "gb" })).toThrow(
       /DEFAULT_PHONE_REGION: must be an ISO 3166-1/,

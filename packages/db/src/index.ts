@@ -135,3 +135,5 @@ export {
   type WebhookEndpoint,
   type WebhookEndpointStatus,
 } from "./schema/index";
+// Not in schema/index.ts: drizzle reads that module as the schema, tables only.
+export { sendAgain } from "./schema/customer-webhooks";

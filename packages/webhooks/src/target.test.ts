@@ -22,10 +22,28 @@ describe("webhook targets", () => {
   });
 
   it("refuses a name that resolves to loopback, at the check and at connect", async () => {
-    await expect(checkTarget("https://localhost/hook", strict)).rejects.toThrow(/loopback/);
+    await expect(checkTarget("https://localhost/hook", strict)).rejects.toThrow("localhost resolves to a non-public address (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)");
     await expect(checkTarget("https://localhost/hook", { ...strict, allowPrivate: true })).resolves.toBeInstanceOf(URL);
     const lookup = guardedLookup(strict);
     const err = await new Promise((resolve) => lookup("localhost", {}, (e) => resolve(e)));
     expect(err).toBeInstanceOf(UnsafeTargetError);
+    // Neither the internal address nor the resolver's error code reaches the tenant.
+    expect((err as Error).message).not.toMatch(/127\.0\.0\.1|::1|loopback/);
+  });
+
+  it("says only that a name does not resolve, not the resolver's error", async () => {
+    await expect(checkTarget("https://nowhere.invalid/hook", strict)).rejects.toThrow(/^nowhere\.invalid does not resolve$/);
+    const err = await new Promise((resolve) => guardedLookup(strict)("nowhere.invalid", {}, (e) => resolve(e)));
+    expect((err as Error).message).toBe("nowhere.invalid does not resolve");
+  });
+
+  it("refuses IPv4-compatible IPv6 addresses (::/96) besides :: and ::1", () => {
+    for (const ip of ["::7f00:1", "::a01:203", "::808:808"]) expect(forbiddenAddressReason(ip), ip).toMatch(/IPv4-compatible/);
+    // A URL writes [::127.0.0.1] as [::7f00:1], and [::8.8.8.8] as [::808:808].
+    expect(() => checkUrlShape("https://[::127.0.0.1]/", strict)).toThrow(/IPv4-compatible/);
+    expect(() => checkUrlShape("https://[::8.8.8.8]/", strict)).toThrow(/IPv4-compatible/);
+    expect(forbiddenAddressReason("::")).toMatch(/unspecified/);
+    expect(forbiddenAddressReason("::1")).toMatch(/loopback/);
+    expect(forbiddenAddressReason("2606:4700:4700::1111")).toBeNull();
   });
 });

@@ -18,14 +18,23 @@ export class UnsafeTargetError extends Error {
   override name = "UnsafeTargetError";
 }
 
+// What a tenant is told of a name that resolves to an address it may not use, or does not
+// resolve: not the address nor the resolver's error, which would map the network inside.
+const NON_PUBLIC = "resolves to a non-public address";
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96") as [ipaddr.IPv6, number];
+
 /**
  * Why an address may not be a target, or null when it may: only global unicast addresses pass
- * (ipaddr.js's `unicast` range). An IPv4-mapped IPv6 address is judged as its IPv4 address.
+ * (ipaddr.js's `unicast` range). An IPv4-mapped IPv6 address is judged as its IPv4 address; an
+ * IPv4-compatible one (::a.b.c.d, deprecated, still routed to a.b.c.d by some stacks) is refused.
  */
 export function forbiddenAddressReason(address: string): string | null {
   if (!ipaddr.isValid(address)) return "not an IP address";
   const range = ipaddr.process(address).range();
-  return range === "unicast" ? null : `${address} is a ${range} address`;
+  if (range !== "unicast") return `${address} is a ${range} address`;
+  // Addresses come as dns.lookup and WHATWG URL write them (::7f00:1, never ::127.0.0.1).
+  if (ipaddr.IPv6.isValid(address) && ipaddr.IPv6.parse(address).match(IPV4_COMPATIBLE)) return `${address} is an IPv4-compatible IPv6 address`;
+  return null;
 }
 
 /**
@@ -70,11 +79,11 @@ export async function checkTarget(raw: string, policy: TargetPolicy): Promise<UR
   try {
     addresses = await lookupAll(host);
   } catch (err) {
-    throw new UnsafeTargetError(`${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? "DNS error"})`);
+    throw new UnsafeTargetError(`${host} does not resolve`);
   }
   for (const { address } of addresses) {
     const reason = forbiddenAddressReason(address);
-    if (reason) throw new UnsafeTargetError(`${host} resolves to ${reason} (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)`);
+    if (reason) throw new UnsafeTargetError(`${host} ${NON_PUBLIC} (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)`);
   }
   return url;
 }
@@ -90,13 +99,14 @@ export function guardedLookup(policy: TargetPolicy): LookupFunction {
     lookupAll(hostname).then(
       (addresses) => {
         const bad = addresses.map((a) => forbiddenAddressReason(a.address)).find((r) => r !== null);
-        if (bad) return callback(new UnsafeTargetError(`${hostname} resolves to ${bad} (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)`));
+        if (bad) return callback(new UnsafeTargetError(`${hostname} ${NON_PUBLIC} (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)`));
         if (options.all) return callback(null, addresses);
         const [first] = addresses;
         if (!first) return callback(new UnsafeTargetError(`${hostname} does not resolve`));
         callback(null, first.address, first.family);
       },
-      (err: unknown) => callback(err),
+      // Not the resolver's error (its code, its servers): it ends up in last_error, which the tenant reads.
+      (_err: unknown) => callback(new Error(`${hostname} does not resolve`)),
     );
   }) as unknown as LookupFunction;
 }

@@ -57,8 +57,13 @@ export type WebhookDispatcher = {
 
 const DUE_COUNT = namedStatement<{ n: number }>(
   "webhook_dispatcher_due_count",
-  `select count(*)::int as n from webhook_deliveries
-   where status in ('pending', 'failed') and next_attempt_at <= now() and (leased_until is null or leased_until <= now())`,
+  // Per active endpoint through the claim's index: a disabled endpoint's backlog is not due
+  // (it is not sent until re-enabled) and is not read.
+  `select count(*)::int as n
+   from webhook_endpoints e
+   join webhook_deliveries d on d.endpoint_id = e.id
+   where e.status = 'active'
+     and d.status in ('pending', 'failed') and d.next_attempt_at <= now() and (d.leased_until is null or d.leased_until <= now())`,
 );
 
 /** Builds the webhook-dispatcher (consumer, delivery engine, ops app) without starting it: main.ts does. */

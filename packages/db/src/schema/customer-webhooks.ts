@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, jsonb, pgTable, smallint, text, unique, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, smallint, text, unique, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
 import { createdAt, sqlList, timestamps, tstz, uuidPk } from "./util";
 
@@ -66,10 +66,17 @@ export const webhookDeliveries = pgTable(
     // The body sent, byte for byte on every attempt: {type, timestamp, data}.
     payload: jsonb("payload").notNull(),
     status: text("status", { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default("pending"),
+    // Attempts ever made (webhook_delivery_attempts.n counts on from it across replays).
     attempts: integer("attempts").notNull().default(0),
+    // Attempts made since the delivery was last set going (fan-out, retry, replay): its place
+    // in WEBHOOK_RETRY_SCHEDULE, so a replayed exhausted delivery gets the schedule again.
+    scheduleStep: integer("schedule_step").notNull().default(0),
     nextAttemptAt: tstz("next_attempt_at").defaultNow(),
     // A dispatcher holds it until then (it is being delivered); a crashed holder's lease lapses.
     leasedUntil: tstz("leased_until"),
+    // Retried or replayed while an attempt was in flight: that attempt's outcome makes it due
+    // again at once (a second attempt alongside the first would send the id twice at once).
+    redeliver: boolean("redeliver").notNull().default(false),
     lastStatus: smallint("last_status"),
     lastError: text("last_error"),
     // The first 1 KB of the last answer's body.
@@ -82,9 +89,12 @@ export const webhookDeliveries = pgTable(
     // Fan-out is idempotent: an event redelivered to the dispatcher makes no second delivery.
     unique("webhook_deliveries_endpoint_id_event_id_key").on(t.endpointId, t.eventId),
     index("webhook_deliveries_endpoint_id_created_at_idx").on(t.endpointId, t.createdAt.desc()),
-    // The due scan: only deliveries still to be tried.
-    index("webhook_deliveries_due_idx")
-      .on(t.nextAttemptAt)
+    // GET /webhook-endpoints/:id/deliveries?status=…, newest first.
+    index("webhook_deliveries_endpoint_id_status_created_at_idx").on(t.endpointId, t.status, t.createdAt.desc()),
+    // The claim, endpoint by endpoint: only deliveries still to be tried, so a disabled or capped
+    // endpoint's backlog is never read.
+    index("webhook_deliveries_endpoint_due_idx")
+      .on(t.endpointId, t.nextAttemptAt)
       .where(sql`${t.status} in ('pending', 'failed')`),
   ],
 );
@@ -108,6 +118,24 @@ export const webhookDeliveryAttempts = pgTable(
   },
   (t) => [index("webhook_delivery_attempts_delivery_id_n_idx").on(t.deliveryId, t.n)],
 );
+
+/**
+ * What a retry or a replay writes to a delivery: due now, from the start of the schedule
+ * again. A lease still running on a delivery not yet done is left alone (its attempt is in
+ * flight, and a second one beside it would send the id twice at once): the row is marked, and
+ * that attempt's outcome makes it due again. A done delivery's lease is only a leftover.
+ */
+export function sendAgain() {
+  const inFlight = sql`(${webhookDeliveries.status} in ('pending', 'failed') and coalesce(${webhookDeliveries.leasedUntil} > now(), false))`;
+  return {
+    status: "pending" as const,
+    nextAttemptAt: sql`now()`,
+    scheduleStep: 0,
+    leasedUntil: sql`case when ${inFlight} then ${webhookDeliveries.leasedUntil} end`,
+    redeliver: inFlight,
+    updatedAt: new Date(),
+  };
+}
 
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
 export type NewWebhookEndpoint = typeof webhookEndpoints.$inferInsert;

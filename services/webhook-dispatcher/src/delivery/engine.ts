@@ -27,6 +27,10 @@ export type LeasedDelivery = {
   endpointId: string;
   /** Attempts made before this one. */
   attempts: number;
+  /** Attempts since it was last set going (fan-out, retry, replay): its place in the schedule. */
+  scheduleStep: number;
+  /** leased_until as this replica set it: its outcome is the delivery's while this is still there. */
+  lease: string;
   body: string;
   url: string;
   secret: string;
@@ -39,6 +43,10 @@ export type LeasedRow = {
   id: string;
   endpoint_id: string;
   attempts: number;
+  /** Absent from the fan-out insert's rows: a new delivery is at step 0. */
+  schedule_step?: number;
+  /** leased_until::text: exact to the microsecond, unlike a Date. */
+  lease: string;
   body: string;
   url: string;
   secret: string;
@@ -51,6 +59,8 @@ export function toLeased(r: LeasedRow): LeasedDelivery {
     id: r.id,
     endpointId: r.endpoint_id,
     attempts: r.attempts,
+    scheduleStep: r.schedule_step ?? 0,
+    lease: r.lease,
     body: r.body,
     url: r.url,
     secret: r.secret,
@@ -68,34 +78,37 @@ function leaseMarginMs(timeoutMs: number): number {
 }
 
 /**
- * Due rows of active endpoints that no one holds, oldest due first, at most the free slots of
- * each endpoint ($4 minus what this replica has in flight to it, $2/$3) and $5 in all. Rows of
- * endpoints already at their cap ($1) are passed over in the scan, so a dead endpoint's
- * backlog never fills a claim. The scan takes no locks (it looks at several times the rows it
- * picks, and each row lock is a write); only the rows picked are locked, `skip locked`, and
- * re-checked on their latest version, so replicas claiming at once never lease one row twice.
+ * Due rows of active endpoints that no one holds, fairly: each active endpoint's oldest due
+ * rows, at most its free slots ($2 for the endpoints listed in $1, $3 for the others), through
+ * the per-endpoint due index, so a disabled endpoint's backlog is never read and a capped one's
+ * (free 0) is not either; then every endpoint's first row before anyone's second, endpoints
+ * failing (failing_since) after the healthy ones, $4 in all. Only the rows picked are locked,
+ * `skip locked`, and re-checked on their latest version, so replicas claiming at once never
+ * lease one row twice.
  */
-const CLAIM = namedStatement<LeasedRow>(
+// Exported for fairness.test.ts, which EXPLAINs it against a disabled endpoint's backlog.
+export const CLAIM = namedStatement<LeasedRow & { failing: boolean }>(
   "webhook_dispatcher_claim",
-  `with scanned as (
-     select d.id, d.endpoint_id, d.next_attempt_at
-     from webhook_deliveries d
-     join webhook_endpoints e on e.id = d.endpoint_id
-     where d.status in ('pending', 'failed')
-       and d.next_attempt_at <= now()
-       and (d.leased_until is null or d.leased_until <= now())
-       and e.status = 'active'
-       and d.endpoint_id <> all($1::uuid[])
-     order by d.next_attempt_at
-     limit $6
-   ), ranked as (
-     select s.id, s.next_attempt_at,
-            row_number() over (partition by s.endpoint_id order by s.next_attempt_at, s.id) as rn,
-            $4::int - coalesce(u.used, 0) as free
-     from scanned s
-     left join unnest($2::uuid[], $3::int[]) as u(endpoint_id, used) on u.endpoint_id = s.endpoint_id
+  `with eps as (
+     select e.id, coalesce(u.free, $3::int) as free, e.failing_since is not null as failing
+     from webhook_endpoints e
+     left join unnest($1::uuid[], $2::int[]) as u(endpoint_id, free) on u.endpoint_id = e.id
+     where e.status = 'active'
+   ), due as (
+     select d.id, d.next_attempt_at, eps.failing,
+            row_number() over (partition by eps.id order by d.next_attempt_at, d.id) as rn
+     from eps cross join lateral (
+       select d.id, d.next_attempt_at from webhook_deliveries d
+       where d.endpoint_id = eps.id
+         and d.status in ('pending', 'failed')
+         and d.next_attempt_at <= now()
+         and (d.leased_until is null or d.leased_until <= now())
+       order by d.next_attempt_at
+       limit least(eps.free, $4::int)
+     ) d
+     where eps.free > 0
    ), picked as (
-     select id from ranked where rn <= free order by next_attempt_at limit $5
+     select id from due order by failing, rn, next_attempt_at limit $4
    ), locked as (
      select d.id from webhook_deliveries d
      where d.id in (select id from picked)
@@ -104,11 +117,11 @@ const CLAIM = namedStatement<LeasedRow>(
      for update skip locked
    )
    update webhook_deliveries d
-   set leased_until = now() + $7::int * interval '1 millisecond'
+   set leased_until = now() + $5::int * interval '1 millisecond'
    from locked l, webhook_endpoints e
    where d.id = l.id and e.id = d.endpoint_id
-   returning d.id, d.endpoint_id, d.attempts, d.payload::text as body,
-             e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
+   returning d.id, d.endpoint_id, d.attempts, d.schedule_step, d.leased_until::text as lease, d.payload::text as body,
+             e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.failing_since is not null as failing`,
 );
 
 /** Gives back leases a claim took but this replica has no slot for after all. */
@@ -120,8 +133,8 @@ const UNLEASE = namedStatement(
 type Outcome = {
   id: string;
   endpointId: string;
-  /** Attempts before this one: the update applies only if no one else recorded one meanwhile. */
-  prevAttempts: number;
+  /** The lease the attempt was made under: the delivery's state changes only if it still holds it. */
+  lease: string;
   status: "succeeded" | "failed" | "exhausted";
   gone: boolean;
   delayMs: number;
@@ -129,37 +142,52 @@ type Outcome = {
 };
 
 /**
- * Many attempts' outcomes in one statement: each delivery's update and its attempt row (the
- * attempt is written only for a delivery actually updated), then each endpoint's health once
- * (a success in the batch clears failing_since; a 410 or a failure older than $10 days
- * disables it), written only when that changes something. `disabled_at = now()` in RETURNING
- * marks the endpoints this statement disabled: now() is the statement's transaction time.
+ * Many attempts' outcomes in one statement. Every attempt is counted and gets its attempt row
+ * (n = the delivery's attempts after it). Only an outcome whose lease is still the delivery's
+ * (`live`) changes its state; a stale one (its lease lapsed and the row was claimed again, or it
+ * was handed back) is only logged, and changes no endpoint health. A delivery retried or
+ * replayed while in flight (`redeliver`) is made due again now, from the schedule's start,
+ * whatever the outcome. The rows are locked first so `live` and `redeliver` are read as they
+ * are when written. Then each endpoint's health once (a live success in the batch clears
+ * failing_since; a 410 or a failure older than $10 days disables it), written only when that
+ * changes something. `disabled_at = now()` in RETURNING marks the endpoints this statement
+ * disabled: now() is the statement's transaction time.
  */
 const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newly_disabled: boolean }>(
   "webhook_dispatcher_record",
   `with x as (
-     select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::boolean[], $6::float8[], $7::int[], $8::text[], $9::text[], $11::int[])
-       as x(id, endpoint_id, prev, status, gone, delay_ms, code, error, response, duration_ms)
+     select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::boolean[], $6::float8[], $7::int[], $8::text[], $9::text[], $11::int[])
+       as x(id, endpoint_id, lease, status, gone, delay_ms, code, error, response, duration_ms)
+   ), cur as (
+     select d.id, d.leased_until is not distinct from x.lease as live
+     from webhook_deliveries d join x on x.id = d.id
+     order by d.id
+     for update of d
    ), upd as (
      update webhook_deliveries d
-     set status = x.status,
-         attempts = d.attempts + 1,
-         next_attempt_at = case when x.status = 'failed' then now() + x.delay_ms * interval '1 millisecond' else d.next_attempt_at end,
-         leased_until = null,
-         last_status = x.code,
-         last_error = x.error,
-         last_response = x.response,
+     set attempts = d.attempts + 1,
+         status = case when not c.live then d.status when d.redeliver then 'pending' else x.status end,
+         schedule_step = case when not c.live then d.schedule_step when d.redeliver then 0 else d.schedule_step + 1 end,
+         next_attempt_at = case when not c.live then d.next_attempt_at
+                                when d.redeliver then now()
+                                when x.status = 'failed' then now() + x.delay_ms * interval '1 millisecond'
+                                else d.next_attempt_at end,
+         leased_until = case when c.live then null else d.leased_until end,
+         redeliver = case when c.live then false else d.redeliver end,
+         last_status = case when c.live then x.code else d.last_status end,
+         last_error = case when c.live then x.error else d.last_error end,
+         last_response = case when c.live then x.response else d.last_response end,
          delivered_at = case when x.status = 'succeeded' then now() else d.delivered_at end,
          updated_at = now()
-     from x
-     where d.id = x.id and d.attempts = x.prev
-     returning d.id, d.attempts
+     from x join cur c on c.id = x.id
+     where d.id = x.id
+     returning d.id, d.attempts, c.live
    ), attempts as (
      insert into webhook_delivery_attempts (delivery_id, n, status_code, error, response, duration_ms)
      select upd.id, upd.attempts, x.code, x.error, x.response, x.duration_ms from upd join x on x.id = upd.id
    ), health as (
-     select endpoint_id, bool_or(status = 'succeeded') as ok, bool_or(gone) as gone
-     from x group by endpoint_id
+     select x.endpoint_id, bool_or(x.status = 'succeeded') as ok, bool_or(x.gone) as gone
+     from x join upd on upd.id = x.id and upd.live group by x.endpoint_id
    )
    update webhook_endpoints e
    set last_success_at = case when h.ok then now() else e.last_success_at end,
@@ -219,20 +247,63 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
   const running = new Set<Promise<void>>();
   const opened = new Map<string, string>();
 
-  const reserve = (endpointId: string): boolean => {
-    if (stopped || !settings.secretsKey) return false;
+  // Slots are taken by attempts that cannot be cut short, so a few hanging endpoints could
+  // hold them all. Past half the slots, an endpoint not proven healthy (its last outcome here a
+  // 2xx, no attempt in flight for long) gets one slot at most, and endpoints known to be bad
+  // (failing, or an attempt in flight for long) hold half the slots at most, two each: new
+  // events for healthy endpoints still find a slot.
+  const half = Math.max(1, Math.floor(settings.concurrency / 2));
+  const slowMs = Math.min(2_000, Math.max(100, Math.floor(settings.timeoutMs / 2)));
+  /** Start times of the attempts in flight per endpoint, oldest first. */
+  const startedAt = new Map<string, number[]>();
+  /** Whether each endpoint's last outcome here was a success (absent: not known). */
+  const healthy = new Map<string, boolean>();
+  const slow = (endpointId: string, now: number): boolean => {
+    const oldest = startedAt.get(endpointId)?.[0];
+    return oldest !== undefined && now - oldest > slowMs;
+  };
+  const bad = (endpointId: string, now: number): boolean => healthy.get(endpointId) === false || slow(endpointId, now);
+  const badHeld = (now: number): number => {
+    let n = 0;
+    for (const [id, used] of perEndpoint) if (bad(id, now)) n += used;
+    return n;
+  };
+  const mayTake = (endpointId: string): boolean => {
     const used = perEndpoint.get(endpointId) ?? 0;
     if (total >= settings.concurrency || used >= settings.endpointConcurrency) return false;
-    perEndpoint.set(endpointId, used + 1);
+    const now = Date.now();
+    if (bad(endpointId, now)) return used < 2 && badHeld(now) < half;
+    return total < half || used === 0 || healthy.get(endpointId) === true;
+  };
+  const take = (endpointId: string): void => {
+    perEndpoint.set(endpointId, (perEndpoint.get(endpointId) ?? 0) + 1);
+    const starts = startedAt.get(endpointId);
+    if (starts) starts.push(Date.now());
+    else startedAt.set(endpointId, [Date.now()]);
     total++;
+  };
+  const reserve = (endpointId: string): boolean => {
+    if (stopped || !settings.secretsKey || !mayTake(endpointId)) return false;
+    take(endpointId);
     return true;
   };
   const release = (endpointId: string): void => {
     const used = (perEndpoint.get(endpointId) ?? 1) - 1;
-    if (used <= 0) perEndpoint.delete(endpointId);
-    else perEndpoint.set(endpointId, used);
+    if (used <= 0) {
+      perEndpoint.delete(endpointId);
+      startedAt.delete(endpointId);
+    } else {
+      perEndpoint.set(endpointId, used);
+      // Which attempt ended is not known here: the oldest is dropped, so an endpoint answering
+      // at all is not taken for a slow one.
+      startedAt.get(endpointId)?.shift();
+    }
     total--;
     if (moreDue) kick();
+  };
+  const noteHealth = (endpointId: string, ok: boolean): void => {
+    if (!healthy.has(endpointId) && healthy.size >= 10_000) healthy.clear();
+    healthy.set(endpointId, ok);
   };
 
   const recorder = new MicroBatcher<Outcome, void>({
@@ -244,7 +315,7 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
       const rows = await RECORD.run(db, [
         items.map((o) => o.id),
         items.map((o) => o.endpointId),
-        items.map((o) => o.prevAttempts),
+        items.map((o) => o.lease),
         items.map((o) => o.status),
         items.map((o) => o.gone),
         items.map((o) => o.delayMs),
@@ -293,21 +364,22 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
       release(d.endpointId);
     }
     const code = result.statusCode;
-    const n = d.attempts + 1;
     let status: Outcome["status"];
     let delayMs = 0;
     const gone = code === 410;
     if (code !== null && code >= 200 && code < 300) status = "succeeded";
     else if (gone) status = "exhausted";
     else {
-      const delay = retryDelayMs(n, settings.schedule);
+      // The schedule's place, not the attempt count: a replayed exhausted delivery starts it again.
+      const delay = retryDelayMs(d.scheduleStep + 1, settings.schedule);
       status = delay === null ? "exhausted" : "failed";
       delayMs = delay ?? 0;
     }
+    noteHealth(d.endpointId, status === "succeeded");
     const outcome: DeliveryOutcome = result.unsafe ? "unsafe" : status;
     metrics.delivered(outcome, result.durationMs / 1000);
     try {
-      await recorder.add({ id: d.id, endpointId: d.endpointId, prevAttempts: d.attempts, status, gone, delayMs, result });
+      await recorder.add({ id: d.id, endpointId: d.endpointId, lease: d.lease, status, gone, delayMs, result });
       // A retry due at once (a schedule step of 0) is for the due loop to pick up.
       if (status === "failed" && delayMs < idleMs) noteDue();
     } catch (err) {
@@ -326,31 +398,30 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     const free = settings.concurrency - total;
     if (free <= 0 || stopped) return;
     const seq = dueSeq;
-    const full: string[] = [];
     const eps: string[] = [];
-    const used: number[] = [];
+    const freeOf: number[] = [];
+    const now = Date.now();
     for (const [id, n] of perEndpoint) {
-      if (n >= settings.endpointConcurrency) full.push(id);
-      else {
-        eps.push(id);
-        used.push(n);
-      }
+      eps.push(id);
+      if (!mayTake(id)) freeOf.push(0);
+      else if (bad(id, now)) freeOf.push(2 - n);
+      else freeOf.push(total < half || healthy.get(id) === true ? settings.endpointConcurrency - n : 1);
     }
-    // Scan a few times the free slots: some rows belong to endpoints with fewer free slots.
-    const scan = Math.min(free * 4, 2_000);
-    const { rows } = await CLAIM.run(db, [full, eps, used, settings.endpointConcurrency, free, scan, leaseMs]);
+    // What the others may take is checked again row by row below; this keeps the claim close to it.
+    const others = total < half ? settings.endpointConcurrency : 1;
+    const { rows } = await CLAIM.run(db, [eps, freeOf, others, free, leaseMs]);
     // Rows found: more may be due behind them. Work noted during the claim is still there.
     moreDue = rows.length > 0 || dueSeq !== seq;
     const excess: string[] = [];
     for (const r of rows) {
-      // Fan-out may have taken slots while the claim ran: what no longer fits goes back.
-      const n = perEndpoint.get(r.endpoint_id) ?? 0;
-      if (n >= settings.endpointConcurrency || total >= settings.concurrency) {
+      if (r.failing && !healthy.has(r.endpoint_id)) noteHealth(r.endpoint_id, false);
+      // Fan-out may have taken slots while the claim ran, and the bounds above change with
+      // each row taken: what no longer fits goes back.
+      if (!mayTake(r.endpoint_id)) {
         excess.push(r.id);
         continue;
       }
-      perEndpoint.set(r.endpoint_id, n + 1);
-      total++;
+      take(r.endpoint_id);
       deliver(toLeased(r));
     }
     if (excess.length > 0) await UNLEASE.run(db, [excess]);

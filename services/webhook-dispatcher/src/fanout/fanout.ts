@@ -25,7 +25,7 @@ const INSERT = namedStatement<LeasedRow & { leased: boolean }>(
      on conflict (endpoint_id, event_id) do nothing
      returning id, endpoint_id, attempts, payload, leased_until
    )
-   select ins.id, ins.endpoint_id, ins.attempts, ins.payload::text as body, ins.leased_until is not null as leased,
+   select ins.id, ins.endpoint_id, ins.attempts, ins.payload::text as body, ins.leased_until is not null as leased, ins.leased_until::text as lease,
           e.url, e.secret, e.previous_secret, e.previous_secret_expires_at
    from ins join webhook_endpoints e on e.id = ins.endpoint_id`,
 );

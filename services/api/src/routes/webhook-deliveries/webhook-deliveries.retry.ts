@@ -1,5 +1,5 @@
-import { and, eq, sql } from "drizzle-orm";
-import { webhookDeliveries } from "@inboxerr/db";
+import { and, eq } from "drizzle-orm";
+import { sendAgain, webhookDeliveries } from "@inboxerr/db";
 import { notFound } from "@inboxerr/http";
 import type { ApiDeps } from "../../deps";
 import { resourceId } from "../../http/ids";
@@ -26,7 +26,7 @@ export function retryWebhookDeliveryRoute(deps: ApiDeps) {
       const id = resourceId(params.id, "Webhook delivery");
       const [row] = await deps.db
         .update(webhookDeliveries)
-        .set({ status: "pending", nextAttemptAt: sql`now()`, leasedUntil: null, updatedAt: new Date() })
+        .set(sendAgain())
         .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.userId, principal.userId)))
         .returning();
       if (!row) throw notFound("Webhook delivery");

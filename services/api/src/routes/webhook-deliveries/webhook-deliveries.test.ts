@@ -182,4 +182,14 @@ describe("replay and retry", () => {
     expect(Math.abs(row!.nextAttemptAt!.getTime() - Date.now())).toBeLessThan(5_000);
     expect((await rowsOf([sibling!.id]))[0]).toEqual(sibling);
   });
+
+  it("retry of a delivery in flight keeps its lease and marks it to go out again when that attempt ends", async () => {
+    const { token, endpoint } = await endpointOfNewUser();
+    const [inFlight] = await insertDeliveries(api.db.db, endpoint, [{ createdAt: at("2026-03-01T10:00:00Z"), status: "pending" }]);
+    const res = await api.call("POST", `/api/v1/webhook-deliveries/${inFlight!.id}/retry`, { token });
+    expect(res.status).toBe(202);
+    const [row] = await rowsOf([inFlight!.id]);
+    // A second attempt beside the one in flight would send the id twice at once.
+    expect(row).toMatchObject({ status: "pending", leasedUntil: inFlight!.leasedUntil, redeliver: true, scheduleStep: 0 });
+  });
 });

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { webhookDeliveries } from "@inboxerr/db";
+import { sendAgain, webhookDeliveries } from "@inboxerr/db";
 import type { ApiDeps } from "../../deps";
 import { defineRoute } from "../../http/route";
 import { IdParams } from "../../schemas/common";
@@ -26,7 +26,7 @@ export function replayWebhookEndpointRoute(deps: ApiDeps) {
       const endpoint = await endpointOf(deps, principal, params.id);
       const result = await deps.db
         .update(webhookDeliveries)
-        .set({ status: "pending", nextAttemptAt: sql`now()`, leasedUntil: null, updatedAt: new Date() })
+        .set(sendAgain())
         .where(
           and(
             eq(webhookDeliveries.endpointId, endpoint.id),
