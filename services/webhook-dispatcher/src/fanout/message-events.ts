@@ -41,7 +41,12 @@ export function createMessageEventConsumer(opts: {
       const told = jobs.filter((j) => messageEventType(j.status) !== null);
       const byUser = await opts.endpoints.forUsers(told.map((j) => j.userId));
       const wanted = told.filter((j) => (byUser.get(j.userId)?.length ?? 0) > 0);
-      const messages = await loadMessages(opts.db, wanted.map((j) => j.messageId));
+      // The messages and the batches they end are read at once: neither needs the other.
+      const [messages, derived] = await Promise.all([
+        loadMessages(opts.db, wanted.map((j) => j.messageId)),
+        // Only owners with an endpoint can be told of a batch's end: others cost no query.
+        opts.derive && wanted.length > 0 ? opts.derive(opts.db, wanted) : [],
+      ]);
       const events: WebhookEvent[] = [];
       for (const j of wanted) {
         const message = messages.get(j.messageId);
@@ -55,8 +60,7 @@ export function createMessageEventConsumer(opts: {
           data: { ...message, status: j.status },
         });
       }
-      // Only owners with an endpoint can be told of a batch's end: others cost no query.
-      if (opts.derive && wanted.length > 0) events.push(...(await opts.derive(opts.db, wanted)));
+      events.push(...derived);
       await opts.fanOut(events);
       return jobs.map(() => undefined);
     },
