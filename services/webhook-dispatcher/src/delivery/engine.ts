@@ -113,18 +113,23 @@ const CLAIM = namedStatement<LeasedRow>(
 
 /**
  * Leases rows by id: those this replica's fan-out inserted without a slot, as slots free. The
- * same conditions as the claim's, on each row's latest version (a row another replica is
- * claiming is waited for, then passed over), without the claim's scan of everything due.
+ * claim's conditions and locking (`skip locked`: a row another replica is claiming or
+ * recording is passed over, never waited for) without its scan of everything due.
  */
 const LEASE_BY_ID = namedStatement<LeasedRow>(
   "webhook_dispatcher_lease_by_id",
-  `update webhook_deliveries d
+  `with locked as (
+     select d.id from webhook_deliveries d
+     where d.id = any($1::uuid[])
+       and d.status in ('pending', 'failed')
+       and d.next_attempt_at <= now()
+       and (d.leased_until is null or d.leased_until <= now())
+     for update skip locked
+   )
+   update webhook_deliveries d
    set leased_until = now() + $2::int * interval '1 millisecond'
-   from webhook_endpoints e
-   where d.id = any($1::uuid[]) and e.id = d.endpoint_id and e.status = 'active'
-     and d.status in ('pending', 'failed')
-     and d.next_attempt_at <= now()
-     and (d.leased_until is null or d.leased_until <= now())
+   from locked l, webhook_endpoints e
+   where d.id = l.id and e.id = d.endpoint_id and e.status = 'active'
    returning d.id, d.endpoint_id, d.attempts, d.payload::text as body,
              e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
 );
