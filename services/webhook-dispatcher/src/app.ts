@@ -22,11 +22,7 @@ export type WebhookDispatcherOptions = {
   prefix: string;
   logger: Logger;
   delivery: DeliverySettings;
-  /**
-   * webhook-events jobs in flight (default 400). A job is held until its batch's rows commit
-   * (~100 ms and more), so this, not the attempts, bounded the intake: at 200 the fan-out fed
-   * ~1,500 events/s while half of WEBHOOK_CONCURRENCY's slots stood idle (bench webhooks-out).
-   */
+  /** webhook-events jobs in flight; what one fan-out batch can hold (default 200). */
   concurrency?: number;
   /** How long close() waits for jobs and attempts in flight (default 10 s). */
   closeTimeoutMs?: number;
@@ -105,7 +101,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     onResume: (downMs) => opts.logger.info({ downMs }, "postgres answers again; resuming webhook-events"),
   });
   const worker = createWorker(QUEUE_NAMES.webhookEvents, outage.wrap(consumer.process), ctx, {
-    concurrency: opts.concurrency ?? 400,
+    concurrency: opts.concurrency ?? 200,
     autorun: false,
     removeOnComplete: keepJobs(retention.removeOnComplete),
     removeOnFail: keepJobs(retention.removeOnFail),

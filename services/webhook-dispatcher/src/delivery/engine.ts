@@ -111,32 +111,6 @@ const CLAIM = namedStatement<LeasedRow>(
              e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
 );
 
-/**
- * Leases rows by id: those this replica's fan-out inserted without a slot, as slots free. The
- * claim's conditions and locking (`skip locked`: a row another replica is claiming or
- * recording is passed over, never waited for) without its scan of everything due.
- */
-const LEASE_BY_ID = namedStatement<LeasedRow>(
-  "webhook_dispatcher_lease_by_id",
-  `with locked as (
-     select d.id from webhook_deliveries d
-     where d.id = any($1::uuid[])
-       and d.status in ('pending', 'failed')
-       and d.next_attempt_at <= now()
-       and (d.leased_until is null or d.leased_until <= now())
-     for update skip locked
-   )
-   update webhook_deliveries d
-   set leased_until = now() + $2::int * interval '1 millisecond'
-   from locked l, webhook_endpoints e
-   where d.id = l.id and e.id = d.endpoint_id and e.status = 'active'
-   returning d.id, d.endpoint_id, d.attempts, d.payload::text as body,
-             e.url, e.secret, e.previous_secret, e.previous_secret_expires_at`,
-);
-
-/** Rows remembered for LEASE_BY_ID at most; past that they wait for the claim like any due row. */
-const MAX_WAITING = 20_000;
-
 /** Gives back leases a claim took but this replica has no slot for after all. */
 const UNLEASE = namedStatement(
   "webhook_dispatcher_unlease",
@@ -216,11 +190,8 @@ export type DeliveryEngine = {
   release: (endpointId: string) => void;
   /** Sends a delivery leased to this replica, in a slot reserve() took for it. */
   deliver: (d: LeasedDelivery) => void;
-  /**
-   * Due rows may be waiting for a slot: claim as soon as one frees. `waiting`: rows this replica
-   * inserted, due now, that got no slot; they are leased by id first.
-   */
-  noteDue: (waiting?: readonly { id: string; endpointId: string }[]) => void;
+  /** Due rows may be waiting for a slot: claim as soon as one frees. */
+  noteDue: () => void;
   /** Whether leases can be taken (SECRETS_KEY is set). */
   canDeliver: boolean;
   leaseMs: number;
@@ -246,11 +217,6 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
   let claimAgain = false;
   let timer: NodeJS.Timeout | undefined;
   const running = new Set<Promise<void>>();
-  /** Per endpoint, the ids of rows noted waiting, oldest first. */
-  const waiting = new Map<string, string[]>();
-  let waitingCount = 0;
-  /** Set by the idle tick: the next claim scans, so rows no one noted (retries) are not starved by noted ones. */
-  let scanNext = true;
   const opened = new Map<string, string>();
 
   const reserve = (endpointId: string): boolean => {
@@ -266,7 +232,6 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     if (used <= 0) perEndpoint.delete(endpointId);
     else perEndpoint.set(endpointId, used);
     total--;
-    if (waiting.has(endpointId)) moreDue = true;
     if (moreDue) kick();
   };
 
@@ -357,48 +322,9 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     void p.finally(() => running.delete(p));
   };
 
-  /** Leases noted rows of endpoints with free slots; false when there were none to try. */
-  async function leaseWaiting(free: number): Promise<boolean> {
-    const ids: string[] = [];
-    for (const [endpointId, list] of waiting) {
-      const room = Math.min(settings.endpointConcurrency - (perEndpoint.get(endpointId) ?? 0), free - ids.length);
-      if (room <= 0) continue;
-      ids.push(...list.splice(0, room));
-      if (list.length === 0) waiting.delete(endpointId);
-      if (ids.length >= free) break;
-    }
-    if (ids.length === 0) return false;
-    waitingCount -= ids.length;
-    const { rows } = await LEASE_BY_ID.run(db, [ids, leaseMs]);
-    // Rows no longer due (another replica took them, the endpoint went) are simply forgotten,
-    // and the slots they leave are filled by the next claim, at once.
-    moreDue = true;
-    claimAgain = true;
-    await startClaimed(rows);
-    return true;
-  }
-
-  /** Starts claimed rows in free slots; what no longer fits (fan-out took slots meanwhile) goes back. */
-  async function startClaimed(rows: readonly LeasedRow[]): Promise<void> {
-    const excess: string[] = [];
-    for (const r of rows) {
-      const n = perEndpoint.get(r.endpoint_id) ?? 0;
-      if (n >= settings.endpointConcurrency || total >= settings.concurrency) {
-        excess.push(r.id);
-        continue;
-      }
-      perEndpoint.set(r.endpoint_id, n + 1);
-      total++;
-      deliver(toLeased(r));
-    }
-    if (excess.length > 0) await UNLEASE.run(db, [excess]);
-  }
-
   async function claimOnce(): Promise<void> {
     const free = settings.concurrency - total;
     if (free <= 0 || stopped) return;
-    if (!scanNext && (await leaseWaiting(free))) return;
-    scanNext = false;
     const seq = dueSeq;
     const full: string[] = [];
     const eps: string[] = [];
@@ -415,8 +341,19 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     const { rows } = await CLAIM.run(db, [full, eps, used, settings.endpointConcurrency, free, scan, leaseMs]);
     // Rows found: more may be due behind them. Work noted during the claim is still there.
     moreDue = rows.length > 0 || dueSeq !== seq;
-    // A row the scan leased may also be noted: its LEASE_BY_ID later finds it leased and skips it.
-    await startClaimed(rows);
+    const excess: string[] = [];
+    for (const r of rows) {
+      // Fan-out may have taken slots while the claim ran: what no longer fits goes back.
+      const n = perEndpoint.get(r.endpoint_id) ?? 0;
+      if (n >= settings.endpointConcurrency || total >= settings.concurrency) {
+        excess.push(r.id);
+        continue;
+      }
+      perEndpoint.set(r.endpoint_id, n + 1);
+      total++;
+      deliver(toLeased(r));
+    }
+    if (excess.length > 0) await UNLEASE.run(db, [excess]);
   }
 
   let lastClaimWarning = 0;
@@ -441,14 +378,7 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
       });
   }
 
-  function noteDue(rows?: readonly { id: string; endpointId: string }[]): void {
-    for (const r of rows ?? []) {
-      if (waitingCount >= MAX_WAITING) break;
-      const list = waiting.get(r.endpointId);
-      if (list) list.push(r.id);
-      else waiting.set(r.endpointId, [r.id]);
-      waitingCount++;
-    }
+  function noteDue(): void {
     dueSeq++;
     moreDue = true;
     if (total < settings.concurrency) kick();
@@ -472,7 +402,6 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
       // The idle poll: retries coming due, rows a lapsed lease freed, rows another replica left.
       timer = setInterval(() => {
         moreDue = true;
-        scanNext = true;
         kick();
       }, idleMs);
       timer.unref();

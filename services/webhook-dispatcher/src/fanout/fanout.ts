@@ -82,12 +82,12 @@ export function createFanOut(opts: {
     opts.metrics.fannedOut(rows.length);
     // Slots reserved for pairs that were already there (or whose endpoint went) are given back.
     const started = new Map<string, number>();
-    const waiting: { id: string; endpointId: string }[] = [];
+    let waiting = false;
     for (const r of rows) {
       if (r.leased) {
         started.set(r.endpoint_id, (started.get(r.endpoint_id) ?? 0) + 1);
         opts.engine.deliver(toLeased(r));
-      } else waiting.push({ id: r.id, endpointId: r.endpoint_id });
+      } else waiting = true;
     }
     leases.forEach((leased, i) => {
       if (!leased) return;
@@ -96,7 +96,7 @@ export function createFanOut(opts: {
       if (n > 0) started.set(id, n - 1);
       else opts.engine.release(id);
     });
-    if (waiting.length > 0 && opts.firstDelayMs === 0) opts.engine.noteDue(waiting);
+    if (waiting && opts.firstDelayMs === 0) opts.engine.noteDue();
     return { created: rows.length };
   };
 }
