@@ -70,7 +70,12 @@ export async function fanOutMessageEvents(
   const told = jobs.filter((j) => messageEventType(j.status) !== null);
   const byUser = await opts.endpoints.forUsers(told.map((j) => j.userId));
   const wanted = told.filter((j) => (byUser.get(j.userId)?.length ?? 0) > 0);
-  const messages = await loadMessages(opts.db, wanted.map((j) => j.messageId));
+  // The messages and the batches they end are read at once: neither needs the other.
+  const [messages, derived] = await Promise.all([
+    loadMessages(opts.db, wanted.map((j) => j.messageId)),
+    // Only owners with an endpoint can be told of a batch's end: others cost no query.
+    opts.derive && wanted.length > 0 ? opts.derive(opts.db, wanted) : [],
+  ]);
   const events: WebhookEvent[] = [];
   for (const j of wanted) {
     const message = messages.get(j.messageId);
@@ -84,6 +89,6 @@ export async function fanOutMessageEvents(
       data: { ...message, status: j.status },
     });
   }
-  if (opts.derive) events.push(...(await opts.derive(opts.db, jobs)));
+  events.push(...derived);
   await opts.fanOut(events);
 }
