@@ -78,6 +78,18 @@ describe("eventBulkJobs", () => {
       expect((await queue.getJob(event.eventId))?.data).toEqual(event);
     }
   });
+
+  it("leaves out the events a queue does not take: webhook-events gets only the customer-visible ones", () => {
+    const statuses = ["queued", "sending", "accepted", "delivered", "scheduled", "failed"] as const;
+    const events = statuses.map(
+      (status): MessageEventJob => ({ eventId: randomUUID(), messageId: randomUUID(), userId: randomUUID(), status, occurredAt: new Date().toISOString(), latencyMs: null }),
+    );
+    const names = (queue: QueueName) => eventBulkJobs(queue, events).map((j) => j.name);
+    expect(names(QUEUE_NAMES.metricsEvents)).toEqual([...statuses]);
+    expect(names(QUEUE_NAMES.legacyMessageEvents)).toEqual([...statuses]);
+    expect(names(QUEUE_NAMES.webhookEvents)).toEqual(["accepted", "delivered", "failed"]);
+    expect(eventBulkJobs(QUEUE_NAMES.webhookEvents, events.slice(0, 2))).toEqual([]);
+  });
 });
 
 describe("createQueue", () => {

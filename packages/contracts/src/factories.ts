@@ -1,6 +1,6 @@
-import { Queue, Worker, type Processor, type WorkerOptions } from "bullmq";
+import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { JOB_DEFAULTS, OUTBOX_QUEUES, sendJobId, toQueuePriority, type QueueName } from "./queues";
+import { JOB_DEFAULTS, OUTBOX_QUEUES, queueTakes, sendJobId, toQueuePriority, type QueueName } from "./queues";
 import type { MessageEventJob, SmsSendJob } from "./queues";
 
 export type QueueContext = { connection: Redis; prefix: string };
@@ -78,7 +78,7 @@ export async function enqueueSends(queue: Queue<SmsSendJob>, sends: readonly Sen
   await queue.addBulk(jobs);
 }
 
-/** The queues every outbox row goes to: one per consumer (OUTBOX_QUEUES). */
+/** The outbox's queues: one per consumer (OUTBOX_QUEUES), each taking the statuses it reads. */
 export type OutboxQueues = readonly Queue<MessageEventJob>[];
 
 /** Opens one producer queue per outbox consumer; close each when done. */
@@ -87,10 +87,14 @@ export function createOutboxQueues(ctx: QueueContext): OutboxQueues {
 }
 
 /**
- * The addBulk entries that put outbox rows on one consumer's queue: jobId = event id, so a
- * repeat (the relay republishing, a retry after one queue failed) is a no-op in a queue that
- * has it. Only packages/outbox publishes; tests use this to stand in for a publisher.
+ * The addBulk entries that put outbox rows on one consumer's queue: only the rows it takes
+ * (queueTakes; none is an empty list, and no addBulk is owed), jobId = event id, so a repeat
+ * (the relay republishing, a retry after one queue failed) is a no-op in a queue that has it.
+ * Only packages/outbox publishes; tests use this to stand in for a publisher.
  */
 export function eventBulkJobs(queue: QueueName, events: readonly MessageEventJob[]) {
-  return events.map((e) => ({ name: e.status, data: e, opts: { ...JOB_DEFAULTS[queue], jobId: e.eventId } }));
+  const opts = JOB_DEFAULTS[queue];
+  const jobs: { name: string; data: MessageEventJob; opts: JobsOptions }[] = [];
+  for (const e of events) if (queueTakes(queue, e.status)) jobs.push({ name: e.status, data: e, opts: { ...opts, jobId: e.eventId } });
+  return jobs;
 }

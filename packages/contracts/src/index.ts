@@ -1,6 +1,9 @@
 export {
   QUEUE_NAMES,
   OUTBOX_QUEUES,
+  OUTBOX_QUEUE_STATUSES,
+  CUSTOMER_VISIBLE_STATUSES,
+  queueTakes,
   MESSAGE_STATUS_VALUES,
   JOB_DEFAULTS,
   sendJobId,
@@ -11,6 +14,7 @@ export {
   type OutboxEvent,
   type QueueName,
   type OutboxQueueName,
+  type CustomerVisibleStatus,
   type SmsSendJob,
   type MessageEventJob,
 } from "./queues";

@@ -10,7 +10,7 @@ export const QUEUE_NAMES = {
   smsSend: "sms-send",
   /** The metrics worker's copy of every outbox row. */
   metricsEvents: "metrics-events",
-  /** webhook-dispatcher's copy of every outbox row (issue 17, ADR 0023). */
+  /** webhook-dispatcher's copy of the outbox rows customers are told of (issue 17, ADR 0023; CUSTOMER_VISIBLE_STATUSES). */
   webhookEvents: "webhook-events",
   /**
    * The one outbox queue before each consumer had its own. Nothing new publishes to it; the
@@ -22,12 +22,13 @@ export const QUEUE_NAMES = {
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
- * One queue per consumer of the outbox: every row goes to each (jobId = event id in each), and
- * counts as published (`published_at` set) only once all of them have it. `published_at` is one
- * column, not one per consumer: while any publisher or relay still runs a release without a
- * new consumer's queue, it stamps rows it never put there. So a new consumer may rely only on
- * events published after the release listing its queue runs everywhere, or reconcile from the
- * outbox itself (ADR 0013, "Adding a consumer").
+ * One queue per consumer of the outbox: each row goes to every queue that takes its status
+ * (OUTBOX_QUEUE_STATUSES; jobId = event id in each), and counts as published (`published_at`
+ * set) only once all of those have it. `published_at` is one column, not one per consumer:
+ * while any publisher or relay still runs a release without a new consumer's queue, it stamps
+ * rows it never put there. So a new consumer may rely only on events published after the
+ * release listing its queue runs everywhere, or reconcile from the outbox itself (ADR 0013,
+ * "Adding a consumer").
  */
 export const OUTBOX_QUEUES = [QUEUE_NAMES.metricsEvents, QUEUE_NAMES.webhookEvents] as const;
 export type OutboxQueueName = (typeof OUTBOX_QUEUES)[number];
@@ -43,6 +44,32 @@ export const MESSAGE_STATUS_VALUES = [
   "cancelled",
   "expired",
 ] as const;
+type EventStatus = (typeof MESSAGE_STATUS_VALUES)[number];
+
+/**
+ * The moves customers are told of (a `message.<status>` webhook each, ADR 0023): all the
+ * webhook-dispatcher fans out. `messageEventType` in packages/webhooks maps exactly these.
+ */
+export const CUSTOMER_VISIBLE_STATUSES = ["accepted", "sent", "delivered", "failed", "expired", "cancelled"] as const satisfies readonly EventStatus[];
+export type CustomerVisibleStatus = (typeof CUSTOMER_VISIBLE_STATUSES)[number];
+
+/**
+ * The statuses each outbox queue takes: only those its consumer reads (ADR 0013, amended in
+ * session 10). A job its consumer would only drop still costs the publisher a Redis add: on
+ * webhook-events that was every `sending` and `queued` row, half the sender's drain adds there.
+ * A consumer that starts reading another status widens its entry here, and, like a new
+ * consumer, gets only rows published after that release runs everywhere, or reconciles.
+ */
+export const OUTBOX_QUEUE_STATUSES: Record<OutboxQueueName, readonly EventStatus[] | "all"> = {
+  "metrics-events": "all",
+  "webhook-events": CUSTOMER_VISIBLE_STATUSES,
+};
+
+/** Whether an event of `status` goes on `queue`; a queue outside OUTBOX_QUEUES (the legacy `message-events`) takes all. */
+export function queueTakes(queue: QueueName, status: EventStatus): boolean {
+  const taken = (OUTBOX_QUEUE_STATUSES as Partial<Record<QueueName, readonly EventStatus[] | "all">>)[queue];
+  return taken === undefined || taken === "all" || taken.includes(status);
+}
 
 /**
  * One `sms-send` job = one message's next attempt (invariant 2). The first attempt's job has
@@ -61,7 +88,7 @@ export function sendJobId(messageId: string, n = 1): string {
   return n <= 1 ? messageId : `${messageId}-r${n}`;
 }
 
-/** One job of an outbox queue (OUTBOX_QUEUES) = one `message_events` outbox row; jobId is the event id. */
+/** One job of an outbox queue (OUTBOX_QUEUES) = one `message_events` outbox row it takes; jobId is the event id. */
 export const messageEventJobSchema = z.object({
   eventId: z.uuid(),
   messageId: z.uuid(),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { inArray, sql } from "drizzle-orm";
-import { createOutboxQueues, createRedis, OUTBOX_QUEUES } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis, OUTBOX_QUEUES, QUEUE_NAMES, type OutboxQueues } from "@inboxerr/contracts";
 import { createDb, messageEvents, transition, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createTestUser, deleteKeysByPrefix, insertMessages, testDatabaseUrl, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
@@ -20,6 +20,8 @@ afterAll(async () => {
 });
 
 const eventsOf = (messageIds: string[]) => handle.db.select().from(messageEvents).where(inArray(messageEvents.messageId, messageIds));
+const queueOf = (queues: OutboxQueues, name: string) => queues.find((q) => q.name === name)!;
+const waitingIds = async (queue: OutboxQueues[number]) => new Set((await queue.getJobs(["waiting"], 0, -1)).map((j) => j.id));
 
 async function openQueues() {
   const redis = createRedis(testEnv().redisUrl, "producer");
@@ -35,7 +37,7 @@ async function openQueues() {
 }
 
 describe("publishAndMark", () => {
-  it("puts the events on every consumer's queue, then stamps them with an asynchronous commit that does not outlive its statement", async () => {
+  it("puts the events on the queues that take them, then stamps them with an asynchronous commit that does not outlive its statement", async () => {
     const user = await createTestUser(handle.db);
     const rows = await insertMessages(handle.db, user.id, 3);
     const events: MessageEvent[] = [];
@@ -45,19 +47,43 @@ describe("publishAndMark", () => {
     }
     expect(events).toHaveLength(3);
     const { queues, close } = await openQueues();
+    const metrics = queueOf(queues, QUEUE_NAMES.metricsEvents);
+    const webhooks = queueOf(queues, QUEUE_NAMES.webhookEvents);
+    const webhookAdds = vi.spyOn(webhooks, "addBulk");
     try {
       await publishAndMark({ pool: handle.pool, queues }, events.slice(0, 2));
 
       expect(queues.map((q) => q.name)).toEqual([...OUTBOX_QUEUES]);
-      for (const queue of queues) {
-        const jobs = await queue.getJobs(["waiting"]);
-        expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.slice(0, 2).map((e) => e.id)));
-      }
+      expect(await waitingIds(metrics)).toEqual(new Set(events.slice(0, 2).map((e) => e.id)));
+      // No customer is told of `sending`: not a job, not even an empty addBulk, on webhook-events...
+      expect(webhookAdds).not.toHaveBeenCalled();
+      expect(await webhooks.getWaitingCount()).toBe(0);
+      // ...and the rows are published all the same: every queue that takes them has them.
       const stored = await eventsOf(rows.map((r) => r.id));
       const published = new Set(stored.filter((e) => e.publishedAt !== null).map((e) => e.id));
       expect(published).toEqual(new Set(events.slice(0, 2).map((e) => e.id)));
       const setting = await handle.db.execute<{ synchronous_commit: string }>(sql`show synchronous_commit`);
       expect(setting.rows[0]?.synchronous_commit).toBe("on");
+    } finally {
+      await close();
+    }
+  });
+
+  it("puts only the events customers are told of on webhook-events, and every event on metrics-events", async () => {
+    const user = await createTestUser(handle.db);
+    const rows = await insertMessages(handle.db, user.id, 4);
+    const sending = await transitionMany(handle.db, rows.map((r) => ({ messageId: r.id, to: "sending" as const })));
+    const accepted = await transitionMany(handle.db, rows.slice(0, 2).map((r) => ({ messageId: r.id, to: "accepted" as const })));
+    const failed = await transitionMany(handle.db, rows.slice(2).map((r) => ({ messageId: r.id, to: "failed" as const, error: "gateway said no" })));
+    const visible = [...accepted, ...failed];
+    expect(visible).toHaveLength(4);
+    const { queues, close } = await openQueues();
+    try {
+      await publishAndMark({ pool: handle.pool, queues }, [...sending, ...visible]);
+
+      expect(await waitingIds(queueOf(queues, QUEUE_NAMES.metricsEvents))).toEqual(new Set([...sending, ...visible].map((e) => e.id)));
+      expect(await waitingIds(queueOf(queues, QUEUE_NAMES.webhookEvents))).toEqual(new Set(visible.map((e) => e.id)));
+      expect((await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt !== null)).toBe(true);
     } finally {
       await close();
     }

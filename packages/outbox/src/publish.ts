@@ -35,18 +35,24 @@ const MARK_PUBLISHED = {
 };
 
 /**
- * Puts outbox rows on every consumer's queue, one addBulk each (a repeat is a no-op by job id).
- * Resolves only when every queue has every event: only then may the rows be marked published.
+ * Puts outbox rows on every consumer's queue that takes them (queueTakes), one addBulk each and
+ * none where a queue takes none of them (a repeat is a no-op by job id). Resolves only when
+ * every such queue has its events: only then may the rows be marked published.
  */
 export async function publishEvents(queues: OutboxQueues, events: readonly MessageEventJob[]): Promise<void> {
   if (events.length === 0) return;
-  await Promise.all(queues.map((queue) => queue.addBulk(eventBulkJobs(queue.name as QueueName, events))));
+  await Promise.all(
+    queues.map((queue) => {
+      const jobs = eventBulkJobs(queue.name as QueueName, events);
+      return jobs.length === 0 ? undefined : queue.addBulk(jobs);
+    }),
+  );
 }
 
 /**
- * Puts committed outbox rows on every consumer's queue (jobId = event id, so a repeat is a
- * no-op), then, only once all of them have every row, stamps the rows published: one addBulk
- * per queue and one UPDATE for the lot. Throws when either fails; rows left unstamped are the
+ * Puts committed outbox rows on the consumers' queues that take them (jobId = event id, so a
+ * repeat is a no-op), then, only once each of those has its rows, stamps the rows published:
+ * at most one addBulk per queue and one UPDATE for the lot. Throws when either fails; rows left unstamped are the
  * relay's to republish.
  */
 export async function publishAndMark(target: PublishTarget, events: readonly OutboxEvent[]): Promise<void> {

@@ -35,8 +35,8 @@ const UNPUBLISHED = {
 };
 
 /**
- * Invariant 7: every outbox row reaches every consumer's queue at least once. A run publishes
- * the rows whose publish after commit never happened or failed (a crash, Redis down), and
+ * Invariant 7: every outbox row reaches each consumer queue that takes it at least once. A run
+ * publishes the rows whose publish after commit never happened or failed (a crash, Redis down), and
  * stamps them. Consumers are idempotent per event id, so a row published twice (the stamp
  * failed, or a crash came between publish and stamp) costs nothing. One replica at a time
  * should run it: the caller holds the lock (the sender-worker's advisory lock) and the schedule.

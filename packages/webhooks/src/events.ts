@@ -1,3 +1,4 @@
+import type { CustomerVisibleStatus } from "@inboxerr/contracts";
 import type { MessageStatus } from "@inboxerr/db";
 
 /** Every event type a customer's endpoint can receive (DESIGN-2.md "Customers' webhooks"). */
@@ -23,7 +24,11 @@ export function isWebhookEventType(value: string): value is WebhookEventType {
   return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(value);
 }
 
-const MESSAGE_EVENT_TYPES: Partial<Record<MessageStatus, WebhookEventType>> = {
+/**
+ * Exactly the statuses the outbox puts on webhook-events (CUSTOMER_VISIBLE_STATUSES): a key
+ * missing here, or one not there, is a type error, and events.test.ts checks the lists agree.
+ */
+const MESSAGE_EVENT_TYPES: Record<CustomerVisibleStatus, WebhookEventType> = {
   accepted: "message.accepted",
   sent: "message.sent",
   delivered: "message.delivered",
@@ -34,7 +39,7 @@ const MESSAGE_EVENT_TYPES: Partial<Record<MessageStatus, WebhookEventType>> = {
 
 /** The webhook type of a message's move, or null for moves customers are not told of (queued, sending...). */
 export function messageEventType(status: MessageStatus): WebhookEventType | null {
-  return MESSAGE_EVENT_TYPES[status] ?? null;
+  return (MESSAGE_EVENT_TYPES as Partial<Record<MessageStatus, WebhookEventType>>)[status] ?? null;
 }
 
 /**

@@ -101,7 +101,7 @@ export const messages = pgTable(
   ],
 );
 
-/** The outbox: one row per status transition, published to every consumer's queue (OUTBOX_QUEUES). */
+/** The outbox: one row per status transition, published to each consumer's queue that takes its status (OUTBOX_QUEUE_STATUSES). */
 export const messageEvents = pgTable(
   "message_events",
   {

@@ -120,7 +120,7 @@ describe("metrics-events: an event reaches metrics exactly once", () => {
     const t = await setup();
     try {
       const { userId, events } = await committedEvents(12);
-      // The publisher's first half ran (every consumer queue has the events), then its process
+      // The publisher's first half ran (each queue that takes the events has them), then its process
       // died before the UPDATE that marks them: the rows stay unpublished.
       await enqueueEvents(t.queues, events.map(toEventJob));
       t.worker.start();
@@ -158,7 +158,8 @@ describe("metrics-events: an event reaches metrics exactly once", () => {
       });
       expect(await publish(pool, t.queues, events)).toBe(10);
       expect(await unpublished(events)).toBe(10);
-      for (const q of t.queues) expect(await q.getWaitingCount()).toBe(10);
+      // On metrics-events, which takes every status (webhook-events takes no `sending` event).
+      for (const q of own(t.queues)) expect(await q.getWaitingCount()).toBe(10);
       t.worker.start();
       await waitFor(async () => (await appliedCount(events)) === 10, { message: "published copies counted" });
       for (const q of own(t.queues)) await q.clean(0, 0, "completed");

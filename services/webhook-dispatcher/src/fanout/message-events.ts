@@ -69,6 +69,8 @@ export async function fanOutMessageEvents(
   opts: { db: Db; endpoints: EndpointCache; fanOut: FanOut; derive?: DeriveEvents },
   jobs: readonly MessageEventJob[],
 ): Promise<void> {
+  // The queue gets only these (OUTBOX_QUEUE_STATUSES), but a publisher of an earlier release
+  // still running puts every status there.
   const told = jobs.filter((j) => messageEventType(j.status) !== null);
   const byUser = await opts.endpoints.forUsers(told.map((j) => j.userId));
   const wanted = told.filter((j) => (byUser.get(j.userId)?.length ?? 0) > 0);

@@ -1,4 +1,4 @@
-import type { MessageEventJob } from "@inboxerr/contracts";
+import { CUSTOMER_VISIBLE_STATUSES, type MessageEventJob } from "@inboxerr/contracts";
 import { withTransaction, type Db, type MessageStatus, type TxClient } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import type { EndpointCache } from "./endpoints";
@@ -13,7 +13,6 @@ export const WEBHOOK_RECONCILE_LOCK_KEY = 4_712_170_003;
 /** This consumer's row of metrics_reconcile_state (keyed by consumer, ADR 0008). */
 const STATE = "webhook-dispatcher";
 const NIL = "00000000-0000-0000-0000-000000000000";
-const CUSTOMER_STATUSES = ["accepted", "sent", "delivered", "failed", "expired", "cancelled"];
 
 type Row = {
   id: string;
@@ -90,7 +89,7 @@ export function createWebhookReconciler(opts: {
          and (e.published_at, e.id) > ($2::timestamptz, $3::uuid)
        order by e.published_at, e.id
        limit $4`,
-      [afterSecs, mark.at, mark.id, pageSize, CUSTOMER_STATUSES],
+      [afterSecs, mark.at, mark.id, pageSize, CUSTOMER_VISIBLE_STATUSES],
     );
     const last = rows.at(-1);
     if (!last) return { rows: 0, fannedOut: 0 };
