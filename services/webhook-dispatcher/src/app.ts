@@ -138,7 +138,9 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
 
   const app = express();
   app.disable("x-powered-by");
-  app.use(securityHeaders(), requestContext(opts.logger), httpMetrics);
+  // No log context (AsyncLocalStorage) for its few ops requests: its promise hooks would tax
+  // every promise of the delivery path once the first scrape came (packages/http).
+  app.use(securityHeaders(), requestContext(opts.logger, { logContext: false }), httpMetrics);
   app.use(
     opsRouter({
       registry,

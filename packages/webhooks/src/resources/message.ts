@@ -1,4 +1,4 @@
-import { eq, inArray, sql, type SQL } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import { messages, senders, type DbOrTx, type Message, type MessageStatus, type WaitingReason } from "@inboxerr/db";
 
 // The resources as the API shows them, in one place: the api's routes answer with them and the
@@ -29,15 +29,28 @@ export async function loadMessageRow(db: DbOrTx, where: SQL | undefined): Promis
   return row;
 }
 
-/** Many messages by id in one query (the dispatcher's fan-out), keyed by id; unknown ids are absent. */
-export async function loadMessages(db: DbOrTx, ids: readonly string[]): Promise<Map<string, MessageJson>> {
-  const out = new Map<string, MessageJson>();
-  if (ids.length === 0) return out;
-  const rows = await db
+/** loadMessages' query, built and named once per database handle (drizzle prepares it on each connection). */
+const preparedLoads = new WeakMap<DbOrTx, ReturnType<typeof prepareLoad>>();
+function prepareLoad(db: DbOrTx) {
+  return db
     .select(messageRowFields)
     .from(messages)
     .leftJoin(senders, senderOfMessage)
-    .where(inArray(messages.id, [...new Set(ids)]));
+    .where(sql`${messages.id} = any(${sql.placeholder("ids")}::uuid[])`)
+    .prepare("inboxerr_load_messages");
+}
+
+/**
+ * Many messages by id in one query (the dispatcher's fan-out), keyed by id; unknown ids are
+ * absent. A prepared statement with the ids as one array: `in (...)` made a new statement
+ * text, parsed and planned anew, for every batch size.
+ */
+export async function loadMessages(db: DbOrTx, ids: readonly string[]): Promise<Map<string, MessageJson>> {
+  const out = new Map<string, MessageJson>();
+  if (ids.length === 0) return out;
+  let load = preparedLoads.get(db);
+  if (!load) preparedLoads.set(db, (load = prepareLoad(db)));
+  const rows = await load.execute({ ids: [...new Set(ids)] });
   for (const row of rows) out.set(row.message.id, toMessageJson(row));
   return out;
 }

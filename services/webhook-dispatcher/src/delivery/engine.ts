@@ -149,15 +149,15 @@ type Outcome = {
  * replayed while in flight (`redeliver`) is made due again now, from the schedule's start,
  * whatever the outcome. The rows are locked first so `live` and `redeliver` are read as they
  * are when written. Then each endpoint's health once (a live success in the batch clears
- * failing_since; a 410 or a failure older than $10 days disables it), written only when that
+ * failing_since; a 410 or a failure older than $2 days disables it), written only when that
  * changes something. `disabled_at = now()` in RETURNING marks the endpoints this statement
  * disabled: now() is the statement's transaction time.
  */
 const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newly_disabled: boolean }>(
   "webhook_dispatcher_record",
   `with x as (
-     select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::boolean[], $6::float8[], $7::int[], $8::text[], $9::text[], $11::int[])
-       as x(id, endpoint_id, lease, status, gone, delay_ms, code, error, response, duration_ms)
+     select * from json_to_recordset($1::json)
+       as x(id uuid, endpoint_id uuid, lease timestamptz, status text, gone boolean, delay_ms float8, code int, error text, response text, duration_ms int)
    ), cur as (
      select d.id, d.leased_until is not distinct from x.lease as live
      from webhook_deliveries d join x on x.id = d.id
@@ -192,14 +192,14 @@ const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newl
    update webhook_endpoints e
    set last_success_at = case when h.ok then now() else e.last_success_at end,
        failing_since = case when h.ok then null else coalesce(e.failing_since, now()) end,
-       status = case when e.status = 'active' and (h.gone or (not h.ok and e.failing_since < now() - $10::float8 * interval '1 day'))
+       status = case when e.status = 'active' and (h.gone or (not h.ok and e.failing_since < now() - $2::float8 * interval '1 day'))
                      then 'disabled' else e.status end,
        disabled_reason = case when e.status <> 'active' then e.disabled_reason
                               when h.gone then '410 Gone from the endpoint'
-                              when not h.ok and e.failing_since < now() - $10::float8 * interval '1 day'
-                                then 'no successful delivery for ' || $10::float8 || ' days'
+                              when not h.ok and e.failing_since < now() - $2::float8 * interval '1 day'
+                                then 'no successful delivery for ' || $2::float8 || ' days'
                               else e.disabled_reason end,
-       disabled_at = case when e.status = 'active' and (h.gone or (not h.ok and e.failing_since < now() - $10::float8 * interval '1 day'))
+       disabled_at = case when e.status = 'active' and (h.gone or (not h.ok and e.failing_since < now() - $2::float8 * interval '1 day'))
                           then now() else e.disabled_at end,
        updated_at = now()
    from health h
@@ -207,7 +207,7 @@ const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newl
      -- A healthy endpoint's row is written at most once a second, a failing one's only when
      -- its state changes: thousands of outcomes a second to one endpoint are not as many writes.
      and ((h.ok and (e.failing_since is not null or e.last_success_at is null or e.last_success_at < now() - interval '1 second'))
-       or (not h.ok and (e.failing_since is null or h.gone or e.failing_since < now() - $10::float8 * interval '1 day')))
+       or (not h.ok and (e.failing_since is null or h.gone or e.failing_since < now() - $2::float8 * interval '1 day')))
    returning e.id, e.disabled_reason, e.disabled_at = now() as newly_disabled`,
 );
 
@@ -312,19 +312,20 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     maxConcurrent: 1,
     lingerMs: 0,
     run: async (items) => {
-      const rows = await RECORD.run(db, [
-        items.map((o) => o.id),
-        items.map((o) => o.endpointId),
-        items.map((o) => o.lease),
-        items.map((o) => o.status),
-        items.map((o) => o.gone),
-        items.map((o) => o.delayMs),
-        items.map((o) => o.result.statusCode),
-        items.map((o) => o.result.error),
-        items.map((o) => o.result.response),
-        settings.disableAfterDays,
-        items.map((o) => o.result.durationMs),
-      ]);
+      // One JSON parameter, not ten arrays: pg would escape every element of every array.
+      const outcomes = items.map((o) => ({
+        id: o.id,
+        endpoint_id: o.endpointId,
+        lease: o.lease,
+        status: o.status,
+        gone: o.gone,
+        delay_ms: o.delayMs,
+        code: o.result.statusCode,
+        error: o.result.error,
+        response: o.result.response,
+        duration_ms: o.result.durationMs,
+      }));
+      const rows = await RECORD.run(db, [JSON.stringify(outcomes), settings.disableAfterDays]);
       for (const r of rows.rows) {
         if (!r.newly_disabled) continue;
         const reason = r.disabled_reason?.startsWith("410") ? "gone" : "failing";
