@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxQueues } from "@inboxerr/contracts";
+import { createOutboxQueues, createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxJobData, type OutboxQueues } from "@inboxerr/contracts";
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, messageEvents, metricsAppliedEvents, metricsBuckets, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
@@ -40,7 +40,7 @@ async function setup() {
   const prefix = `${env.queuePrefix}:exactly-once-${uniqueSuffix()}`;
   const ctx = { connection: producer, prefix };
   const queues = createOutboxQueues(ctx);
-  const legacy = createQueue<MessageEventJob>(QUEUE_NAMES.legacyMessageEvents, ctx);
+  const legacy = createQueue<OutboxJobData>(QUEUE_NAMES.legacyMessageEvents, ctx);
   const connection = createRedis(env.redisUrl, "worker");
   const worker: MetricsWorker = createMetricsWorker({ db: handle.db, connection, prefix, logger });
   const relay = createOutboxRelay({ pool: handle.pool, queues, logger, minAgeMs: 0, pageSize: 100, maxPages: 10 });
@@ -84,7 +84,7 @@ async function unpublished(events: readonly MessageEvent[]): Promise<number> {
 }
 
 /** An old publisher (before ADR 0013): the events on message-events only, then the rows stamped. */
-async function oldPublish(legacy: Queue<MessageEventJob>, events: readonly MessageEvent[]): Promise<void> {
+async function oldPublish(legacy: Queue<OutboxJobData>, events: readonly MessageEvent[]): Promise<void> {
   await enqueueEvents([legacy], events.map(toEventJob));
   await markPublished(handle.db, events, 0);
 }
@@ -99,7 +99,7 @@ async function publish(pool: DbHandle["pool"], queues: OutboxQueues, events: rea
 }
 
 /** Every finished job of the queues, by event id: what each copy of an event came to. */
-async function outcomesById(queues: readonly Queue<MessageEventJob>[]): Promise<Map<string, string[]>> {
+async function outcomesById(queues: readonly Queue<OutboxJobData>[]): Promise<Map<string, string[]>> {
   const byId = new Map<string, string[]>();
   for (const q of queues) {
     for (const job of await q.getJobs(["completed"], 0, -1)) {
@@ -110,7 +110,7 @@ async function outcomesById(queues: readonly Queue<MessageEventJob>[]): Promise<
   return byId;
 }
 
-const completed = async (queues: readonly Queue<MessageEventJob>[]) => (await Promise.all(queues.map((q) => q.getCompletedCount()))).reduce((a, b) => a + b, 0);
+const completed = async (queues: readonly Queue<OutboxJobData>[]) => (await Promise.all(queues.map((q) => q.getCompletedCount()))).reduce((a, b) => a + b, 0);
 
 /** The metrics worker's own queue among every consumer's (the others are not its to drain). */
 const own = (queues: OutboxQueues) => queues.filter((q) => q.name === QUEUE_NAMES.metricsEvents);

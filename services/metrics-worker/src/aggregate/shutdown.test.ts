@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
@@ -15,12 +15,12 @@ const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
 const logger = createLogger({ service: "metrics-test", level: "silent" });
 let database: DbHandle;
 let producer: Redis;
-let queue: Queue<MessageEventJob>;
+let queue: Queue<OutboxJobData>;
 
 beforeAll(() => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
+  queue = createQueue<OutboxJobData>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
 });
 afterAll(async () => {
   await queue.close();

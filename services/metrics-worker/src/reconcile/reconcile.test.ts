@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsReconcileState, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
@@ -19,14 +19,14 @@ const logger = createLogger({ service: "metrics-test", level: process.env.TEST_L
 let privateDb: Awaited<ReturnType<typeof createPrivateDatabase>>;
 let database: DbHandle;
 let producer: Redis;
-let queue: Queue<MessageEventJob>;
+let queue: Queue<OutboxJobData>;
 const workers: { mw: MetricsWorker; connection: Redis }[] = [];
 
 beforeAll(async () => {
   privateDb = await createPrivateDatabase();
   database = createDb(privateDb.url);
   producer = createRedis(env.redisUrl, "producer");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
+  queue = createQueue<OutboxJobData>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
 });
 
 afterAll(async () => {
