@@ -7,7 +7,7 @@ import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob, type Outbo
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
-import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createTestUser, deleteKeysByPrefix, queuedEvents, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker } from "../app";
 
 const env = testEnv();
@@ -61,7 +61,7 @@ describe("metrics-worker shutdown", () => {
     await first.stop();
 
     // Nothing acknowledged went uncounted, and nothing counted was left unacknowledged.
-    const completed = await queue.getCompletedCount();
+    const completed = (await queuedEvents(queue, ["completed"])).length;
     expect(await applied()).toBe(completed);
 
     const second = startWorker();
