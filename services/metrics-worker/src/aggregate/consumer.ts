@@ -14,7 +14,7 @@ export type AggregateBatchOptions = {
 };
 
 /** What a batch job (ADR 0024) returns, kept on the completed job: its events by outcome. */
-export type BatchJobOutcome = Record<ApplyOutcome | "invalid", number>;
+type BatchJobOutcome = Record<ApplyOutcome | "invalid", number>;
 
 export type EventConsumer = {
   /** A pre-0024 single-event job returns its ApplyOutcome; a batch job its counts per outcome. */
