@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createQueue, createRedis, createWorker, eventBulkJobs, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, createWorker, QUEUE_NAMES, singleEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import { waitFor } from "@inboxerr/testing";
 import { messageEventType, signedHeaders } from "@inboxerr/webhooks";
 import { Agent, request } from "undici";
@@ -68,7 +68,9 @@ export async function rawWebhookWorker(opts: RawWebhookOptions): Promise<{ compl
         senderId: null,
         error: null,
       }));
-      await queue.addBulk(eventBulkJobs(QUEUE_NAMES.webhookEvents, events));
+      // One event per job, jobId = event id (the pre-0024 shape, ADR 0024): the issue's
+      // baseline is one signed POST per job, not the dispatcher's batch jobs.
+      await queue.addBulk(events.map((e) => singleEventJob(QUEUE_NAMES.webhookEvents, e)));
     }
     void worker.run();
     await waitFor(() => completed + failed >= opts.total, {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { parseConfig } from "@inboxerr/config";
-import { createQueue, createRedis, eventBulkJobs, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, eventBulkJobs, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { parseSecretsKey, sealSecret, transitionMany } from "@inboxerr/db";
 import { generateWebhookSecret } from "@inboxerr/webhooks";
 import type pg from "pg";
@@ -94,7 +94,7 @@ export async function webhooksOutStage(ctx: StageContext): Promise<StageResult> 
   const metricsUrl = `${system.urls[DISPATCHER]}/metrics`;
   const producer = createRedis(redisUrl(), "producer");
   ctx.cleanup.defer("close producer", async () => producer.disconnect());
-  const queue = createQueue<MessageEventJob>(QUEUE_NAMES.webhookEvents, { connection: producer, prefix: queuePrefix });
+  const queue = createQueue<OutboxJobData>(QUEUE_NAMES.webhookEvents, { connection: producer, prefix: queuePrefix });
   ctx.cleanup.defer("close webhook-events queue", () => queue.close());
   await queue.waitUntilReady();
 

@@ -2,9 +2,19 @@ import { afterAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import type { Queue } from "bullmq";
-import { createOutboxQueues, createQueue, createWorker, enqueueSends, eventBulkJobs } from "./factories";
+import { createOutboxQueues, createQueue, createWorker, enqueueSends, eventBulkJobs, singleEventJob } from "./factories";
 import { createRedis } from "./redis";
-import { JOB_DEFAULTS, OUTBOX_QUEUES, QUEUE_NAMES, type MessageEventJob, type QueueName, type SmsSendJob } from "./queues";
+import {
+  JOB_DEFAULTS,
+  messageEventBatchJobSchema,
+  OUTBOX_EVENTS_PER_JOB,
+  OUTBOX_QUEUES,
+  QUEUE_NAMES,
+  type MessageEventBatchJob,
+  type MessageEventJob,
+  type QueueName,
+  type SmsSendJob,
+} from "./queues";
 
 const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "producer");
 // Each test gets its own prefix so the queues it fills are its alone.
@@ -60,35 +70,57 @@ describe("enqueueSends", () => {
 });
 
 describe("eventBulkJobs", () => {
-  it("puts each event on every consumer's queue with the event id as job id, so a republish is a no-op", async () => {
+  const eventOf = (status: MessageEventJob["status"]): MessageEventJob => ({
+    eventId: randomUUID(),
+    messageId: randomUUID(),
+    userId: randomUUID(),
+    status,
+    occurredAt: new Date().toISOString(),
+    latencyMs: 12,
+  });
+
+  it("puts the events on every consumer's queue in jobs of up to 200 named `events`, under BullMQ's own ids", async () => {
     const outbox = createOutboxQueues(ctx());
     queues.push(...outbox);
     expect(outbox.map((q) => q.name)).toEqual([...OUTBOX_QUEUES]);
-    const event: MessageEventJob = {
-      eventId: randomUUID(),
-      messageId: randomUUID(),
-      userId: randomUUID(),
-      status: "accepted",
-      occurredAt: new Date().toISOString(),
-      latencyMs: 12,
-    };
-    for (let i = 0; i < 2; i++) for (const queue of outbox) await queue.addBulk(eventBulkJobs(queue.name as QueueName, [event]));
+    const events = Array.from({ length: OUTBOX_EVENTS_PER_JOB + 1 }, () => eventOf("accepted"));
+    for (const queue of outbox) await queue.addBulk(eventBulkJobs(queue.name as QueueName, events));
     for (const queue of outbox) {
-      expect(await queue.getWaitingCount()).toBe(1);
-      expect((await queue.getJob(event.eventId))?.data).toEqual(event);
+      const jobs = await queue.getJobs(["waiting"], 0, -1, true);
+      expect(jobs.map((j) => messageEventBatchJobSchema.parse(j.data).events.length)).toEqual([OUTBOX_EVENTS_PER_JOB, 1]);
+      expect(jobs.flatMap((j) => (j.data as MessageEventBatchJob).events)).toEqual(events);
+      expect(jobs.every((j) => j.name === "events" && !events.some((e) => e.eventId === j.id))).toBe(true);
     }
   });
 
-  it("leaves out the events a queue does not take: webhook-events gets only the customer-visible ones", () => {
+  it("leaves out the events a queue does not take: webhook-events gets only the customer-visible ones, and no job for none", () => {
     const statuses = ["queued", "sending", "accepted", "delivered", "scheduled", "failed"] as const;
-    const events = statuses.map(
-      (status): MessageEventJob => ({ eventId: randomUUID(), messageId: randomUUID(), userId: randomUUID(), status, occurredAt: new Date().toISOString(), latencyMs: null }),
-    );
-    const names = (queue: QueueName) => eventBulkJobs(queue, events).map((j) => j.name);
-    expect(names(QUEUE_NAMES.metricsEvents)).toEqual([...statuses]);
-    expect(names(QUEUE_NAMES.legacyMessageEvents)).toEqual([...statuses]);
-    expect(names(QUEUE_NAMES.webhookEvents)).toEqual(["accepted", "delivered", "failed"]);
+    const events = statuses.map(eventOf);
+    const statusesOn = (queue: QueueName) => eventBulkJobs(queue, events).flatMap((j) => j.data.events.map((e) => e.status));
+    expect(statusesOn(QUEUE_NAMES.metricsEvents)).toEqual([...statuses]);
+    expect(statusesOn(QUEUE_NAMES.legacyMessageEvents)).toEqual([...statuses]);
+    expect(statusesOn(QUEUE_NAMES.webhookEvents)).toEqual(["accepted", "delivered", "failed"]);
     expect(eventBulkJobs(QUEUE_NAMES.webhookEvents, events.slice(0, 2))).toEqual([]);
+    expect(eventBulkJobs(QUEUE_NAMES.metricsEvents, [])).toEqual([]);
+  });
+
+  it("chunks by the events a queue takes, not by the publish", () => {
+    // 300 sending + 250 delivered, interleaved: metrics 550 (200, 200, 150), webhook-events 250 (200, 50).
+    const events = Array.from({ length: 550 }, (_, i) => eventOf(i % 11 < 6 ? "sending" : "delivered"));
+    const sizes = (queue: QueueName) => eventBulkJobs(queue, events).map((j) => j.data.events.length);
+    expect(sizes(QUEUE_NAMES.metricsEvents)).toEqual([200, 200, 150]);
+    expect(sizes(QUEUE_NAMES.webhookEvents)).toEqual([200, 50]);
+  });
+});
+
+describe("singleEventJob", () => {
+  it("makes the pre-0024 shape: the event as the job's data, jobId = event id, so a repeat add is a no-op", async () => {
+    const [queue] = createOutboxQueues(ctx());
+    queues.push(queue!);
+    const event: MessageEventJob = { eventId: randomUUID(), messageId: randomUUID(), userId: randomUUID(), status: "sent", occurredAt: new Date().toISOString(), latencyMs: null };
+    for (let i = 0; i < 2; i++) await queue!.addBulk([singleEventJob(queue!.name as QueueName, event)]);
+    expect(await queue!.getWaitingCount()).toBe(1);
+    expect((await queue!.getJob(event.eventId))?.data).toEqual(event);
   });
 });
 

@@ -1,7 +1,7 @@
 import { Queue, Worker, type JobsOptions, type Processor, type WorkerOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { JOB_DEFAULTS, OUTBOX_QUEUES, queueTakes, sendJobId, toQueuePriority, type QueueName } from "./queues";
-import type { MessageEventJob, SmsSendJob } from "./queues";
+import { JOB_DEFAULTS, OUTBOX_EVENTS_PER_JOB, OUTBOX_QUEUES, queueTakes, sendJobId, toQueuePriority, type QueueName } from "./queues";
+import type { MessageEventBatchJob, MessageEventJob, OutboxJobData, SmsSendJob } from "./queues";
 
 export type QueueContext = { connection: Redis; prefix: string };
 
@@ -79,22 +79,35 @@ export async function enqueueSends(queue: Queue<SmsSendJob>, sends: readonly Sen
 }
 
 /** The outbox's queues: one per consumer (OUTBOX_QUEUES), each taking the statuses it reads. */
-export type OutboxQueues = readonly Queue<MessageEventJob>[];
+export type OutboxQueues = readonly Queue<OutboxJobData>[];
 
 /** Opens one producer queue per outbox consumer; close each when done. */
 export function createOutboxQueues(ctx: QueueContext): OutboxQueues {
-  return OUTBOX_QUEUES.map((name) => createQueue<MessageEventJob>(name, ctx));
+  return OUTBOX_QUEUES.map((name) => createQueue<OutboxJobData>(name, ctx));
 }
 
 /**
- * The addBulk entries that put outbox rows on one consumer's queue: only the rows it takes
- * (queueTakes; none is an empty list, and no addBulk is owed), jobId = event id, so a repeat
- * (the relay republishing, a retry after one queue failed) is a no-op in a queue that has it.
- * Only packages/outbox publishes; tests use this to stand in for a publisher.
+ * The addBulk entries that put outbox rows on one consumer's queue (ADR 0024): the rows it takes
+ * (queueTakes), in order, in jobs of up to OUTBOX_EVENTS_PER_JOB named `events`, with BullMQ's
+ * own job ids. None taken is an empty list, and no addBulk is owed. A repeat (the relay
+ * republishing, a retry after one queue failed) is a second job with the same events, which
+ * consumers drop by event id. Only packages/outbox publishes; tests use this to stand in for a
+ * publisher.
  */
 export function eventBulkJobs(queue: QueueName, events: readonly MessageEventJob[]) {
   const opts = JOB_DEFAULTS[queue];
-  const jobs: { name: string; data: MessageEventJob; opts: JobsOptions }[] = [];
-  for (const e of events) if (queueTakes(queue, e.status)) jobs.push({ name: e.status, data: e, opts: { ...opts, jobId: e.eventId } });
+  const taken = events.filter((e) => queueTakes(queue, e.status));
+  const jobs: { name: "events"; data: MessageEventBatchJob; opts: JobsOptions }[] = [];
+  for (let i = 0; i < taken.length; i += OUTBOX_EVENTS_PER_JOB) jobs.push({ name: "events", data: { events: taken.slice(i, i + OUTBOX_EVENTS_PER_JOB) }, opts: { ...opts } });
   return jobs;
+}
+
+/**
+ * The pre-0024 shape: one event as a job's whole data, jobId = event id, named by its status.
+ * Consumers still read it (older publishers during a rolling upgrade, the legacy
+ * `message-events` queue); nothing publishes it but tests of that, and the bench's raw
+ * baseline (one signed POST per job).
+ */
+export function singleEventJob(queue: QueueName, event: MessageEventJob) {
+  return { name: event.status, data: event, opts: { ...JOB_DEFAULTS[queue], jobId: event.eventId } satisfies JobsOptions };
 }

@@ -9,6 +9,8 @@ export {
   sendJobId,
   smsSendJobSchema,
   messageEventJobSchema,
+  messageEventBatchJobSchema,
+  OUTBOX_EVENTS_PER_JOB,
   toQueuePriority,
   toEventJob,
   type OutboxEvent,
@@ -17,7 +19,10 @@ export {
   type CustomerVisibleStatus,
   type SmsSendJob,
   type MessageEventJob,
+  type MessageEventBatchJob,
+  type OutboxJobData,
 } from "./queues";
+export { readEventJob, type ReadEventJob, type InvalidEvent } from "./event-jobs";
 export { createRedis } from "./redis";
 export {
   createQueue,
@@ -25,6 +30,7 @@ export {
   enqueueSends,
   createOutboxQueues,
   eventBulkJobs,
+  singleEventJob,
   type OutboxQueues,
   type QueueContext,
   type SendToEnqueue,

@@ -23,7 +23,7 @@ export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
  * One queue per consumer of the outbox: each row goes to every queue that takes its status
- * (OUTBOX_QUEUE_STATUSES; jobId = event id in each), and counts as published (`published_at`
+ * (OUTBOX_QUEUE_STATUSES), inside a job of up to OUTBOX_EVENTS_PER_JOB events (ADR 0024), and counts as published (`published_at`
  * set) only once all of those have it. `published_at` is one column, not one per consumer:
  * while any publisher or relay still runs a release without a new consumer's queue, it stamps
  * rows it never put there. So a new consumer may rely only on events published after the
@@ -88,7 +88,11 @@ export function sendJobId(messageId: string, n = 1): string {
   return n <= 1 ? messageId : `${messageId}-r${n}`;
 }
 
-/** One job of an outbox queue (OUTBOX_QUEUES) = one `message_events` outbox row it takes; jobId is the event id. */
+/**
+ * One `message_events` outbox row as an outbox queue carries it: an element of a batch job's
+ * `events` (messageEventBatchJobSchema), or, before ADR 0024, a job's whole data (jobId = event
+ * id; consumers still read that shape: older publishers, the legacy queue).
+ */
 export const messageEventJobSchema = z.object({
   eventId: z.uuid(),
   messageId: z.uuid(),
@@ -103,6 +107,23 @@ export const messageEventJobSchema = z.object({
   error: z.string().nullable().optional(),
 });
 export type MessageEventJob = z.infer<typeof messageEventJobSchema>;
+
+/**
+ * Events of one publish in one outbox job at most (ADR 0024): a job costs Redis a Lua script
+ * to add and two moves to consume, so 200 events share them instead of paying each.
+ */
+export const OUTBOX_EVENTS_PER_JOB = 200;
+
+/**
+ * One job of an outbox queue (OUTBOX_QUEUES), named `events`: up to OUTBOX_EVENTS_PER_JOB rows
+ * the queue takes, of one publish, under BullMQ's own job id. A republish makes another job
+ * with the same events; consumers drop the repeats by event id (ADR 0024).
+ */
+export const messageEventBatchJobSchema = z.object({ events: z.array(messageEventJobSchema).max(OUTBOX_EVENTS_PER_JOB) });
+export type MessageEventBatchJob = z.infer<typeof messageEventBatchJobSchema>;
+
+/** What an outbox queue's job holds: a batch, or the one event of a pre-0024 publisher. */
+export type OutboxJobData = MessageEventBatchJob | MessageEventJob;
 
 /** An outbox row (`message_events`) as every writer holds it after its transition committed. */
 export type OutboxEvent = {
@@ -121,7 +142,7 @@ export type OutboxEvent = {
 /** A failure reason in a job is cut to this many characters: metrics keep 100 of them. */
 export const EVENT_JOB_ERROR_MAX_CHARS = 200;
 
-/** The outbox-queue job of an outbox row: jobId is its id, so a republish is a no-op. */
+/** An outbox row as an outbox job carries it (an element of a batch job's `events`). */
 export function toEventJob(e: OutboxEvent): MessageEventJob {
   return {
     eventId: e.id,
@@ -136,7 +157,7 @@ export function toEventJob(e: OutboxEvent): MessageEventJob {
   };
 }
 
-/** Every outbox queue's jobs: a consumer retries an event, then keeps it a week for inspection. */
+/** Every outbox queue's jobs: a consumer retries a job (its events, idempotently), then keeps it a week for inspection. */
 const OUTBOX_JOB_DEFAULTS: JobsOptions = {
   stackTraceLimit: 0,
   attempts: 10,

@@ -1,10 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { inArray, sql } from "drizzle-orm";
-import { createOutboxQueues, createRedis, OUTBOX_QUEUES, QUEUE_NAMES, type OutboxQueues } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis, OUTBOX_QUEUES, QUEUE_NAMES, type MessageEventJob, type OutboxJobData, type OutboxQueues } from "@inboxerr/contracts";
 import { createDb, messageEvents, transition, transitionMany, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
-import { createTestUser, deleteKeysByPrefix, insertMessages, testDatabaseUrl, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
-import { createOutboxPublisher, publishAndMark } from "./publish";
+import { createTestUser, deleteKeysByPrefix, insertMessages, queuedEventIds, testDatabaseUrl, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createOutboxPublisher, publishAndMark, publishEvents } from "./publish";
 
 const logger = createLogger({ service: "outbox-test", level: "silent" });
 const prefix = `${testEnv().queuePrefix}:outbox-${uniqueSuffix()}`;
@@ -21,7 +22,10 @@ afterAll(async () => {
 
 const eventsOf = (messageIds: string[]) => handle.db.select().from(messageEvents).where(inArray(messageEvents.messageId, messageIds));
 const queueOf = (queues: OutboxQueues, name: string) => queues.find((q) => q.name === name)!;
-const waitingIds = async (queue: OutboxQueues[number]) => new Set((await queue.getJobs(["waiting"], 0, -1)).map((j) => j.id));
+/** The ids of the events inside a queue's waiting jobs (a job carries up to 200, ADR 0024). */
+const waitingIds = async (queue: OutboxQueues[number]) => new Set(await queuedEventIds(queue, ["waiting"]));
+/** How many events each job of an addBulk carried. */
+const eventsPerJob = (jobs: readonly { data: OutboxJobData }[]) => jobs.map((j) => ("events" in j.data ? j.data.events.length : 1));
 
 async function openQueues() {
   const redis = createRedis(testEnv().redisUrl, "producer");
@@ -99,11 +103,35 @@ describe("publishAndMark", () => {
     vi.spyOn(other.queues[0]!, "addBulk").mockRejectedValue(new Error("redis said no"));
     try {
       await expect(publishAndMark({ pool: handle.pool, queues: [...queues, ...other.queues] }, events)).rejects.toThrow("redis said no");
-      expect(await queues[0]!.getWaitingCount()).toBe(2);
+      expect(await queuedEventIds(queues[0]!, ["waiting"])).toHaveLength(2);
       expect((await eventsOf(rows.map((r) => r.id))).every((e) => e.publishedAt === null)).toBe(true);
     } finally {
       await close();
       await other.close();
+    }
+  });
+});
+
+describe("publishEvents", () => {
+  it("puts 450 events in jobs of 200, 200 and 50 on each queue that takes them, in order", async () => {
+    const events = Array.from(
+      { length: 450 },
+      (): MessageEventJob => ({ eventId: randomUUID(), messageId: randomUUID(), userId: randomUUID(), status: "delivered", occurredAt: new Date().toISOString(), latencyMs: 1 }),
+    );
+    const { queues, close } = await openQueues();
+    const adds = queues.map((q) => vi.spyOn(q, "addBulk"));
+    try {
+      await publishEvents(queues, events);
+      for (const [i, queue] of queues.entries()) {
+        // One addBulk per queue, of three jobs named `events` with BullMQ's own ids.
+        expect(adds[i]).toHaveBeenCalledTimes(1);
+        const jobs = await queue.getJobs(["waiting"], 0, -1, true);
+        expect(jobs.map((j) => j.name)).toEqual(["events", "events", "events"]);
+        expect(eventsPerJob(jobs)).toEqual([200, 200, 50]);
+        expect(jobs.flatMap((j) => ("events" in j.data ? j.data.events : [j.data]))).toEqual(events);
+      }
+    } finally {
+      await close();
     }
   });
 });
@@ -143,9 +171,9 @@ describe("createOutboxPublisher", () => {
       await publisher.close();
 
       expect(addBulk).toHaveBeenCalledTimes(3);
-      expect(addBulk.mock.calls.map(([jobs]) => jobs.length)).toEqual([3, 3, 24]);
-      const jobs = await queue.getJobs(["waiting"]);
-      expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(events.map((e) => e.id)));
+      // One job per publish (each under 200 events), carrying what that publish had.
+      expect(addBulk.mock.calls.map(([jobs]) => eventsPerJob(jobs))).toEqual([[3], [3], [24]]);
+      expect(await waitingIds(queue)).toEqual(new Set(events.map((e) => e.id)));
       const stored = await eventsOf(rows.map((r) => r.id));
       expect(stored.filter((e) => e.publishedAt !== null).map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
       expect(failures).toBe(0);

@@ -20,9 +20,9 @@ export type PublishTarget = {
 
 /**
  * The stamp commits without waiting for the WAL flush (`synchronous_commit = off` for its own
- * transaction only): losing it in a crash only makes the relay publish those rows again, a
- * no-op by job id, and it keeps these commits from queueing for flushes with the status
- * batches the jobs wait on. `set_config(..., true)` lasts for this statement's implicit
+ * transaction only): losing it in a crash only makes the relay publish those rows again, in
+ * jobs whose events consumers drop by event id (ADR 0024), and it keeps these commits from
+ * queueing for flushes with the status batches the jobs wait on. `set_config(..., true)` lasts for this statement's implicit
  * transaction, so it costs no BEGIN/SET/COMMIT round trips and never leaks into the pooled
  * connection. A named statement: parsed and planned once per connection.
  */
@@ -35,9 +35,10 @@ const MARK_PUBLISHED = {
 };
 
 /**
- * Puts outbox rows on every consumer's queue that takes them (queueTakes), one addBulk each and
- * none where a queue takes none of them (a repeat is a no-op by job id). Resolves only when
- * every such queue has its events: only then may the rows be marked published.
+ * Puts outbox rows on every consumer's queue that takes them (queueTakes), in jobs of up to
+ * OUTBOX_EVENTS_PER_JOB (eventBulkJobs, ADR 0024): one addBulk each, none where a queue takes none
+ * of them. A repeat makes new jobs, which consumers drop by event id. Resolves only when every
+ * such queue has its events: only then may the rows be marked published.
  */
 export async function publishEvents(queues: OutboxQueues, events: readonly MessageEventJob[]): Promise<void> {
   if (events.length === 0) return;
@@ -50,10 +51,10 @@ export async function publishEvents(queues: OutboxQueues, events: readonly Messa
 }
 
 /**
- * Puts committed outbox rows on the consumers' queues that take them (jobId = event id, so a
- * repeat is a no-op), then, only once each of those has its rows, stamps the rows published:
- * at most one addBulk per queue and one UPDATE for the lot. Throws when either fails; rows left unstamped are the
- * relay's to republish.
+ * Puts committed outbox rows on the consumers' queues that take them (in batch jobs; a repeat is
+ * dropped by the consumers, per event id), then, only once each of those has its rows, stamps
+ * the rows published: at most one addBulk per queue and one UPDATE for the lot. Throws when
+ * either fails; rows left unstamped are the relay's to republish.
  */
 export async function publishAndMark(target: PublishTarget, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;

@@ -16,3 +16,4 @@ export { startTcpProxy } from "./tcp-proxy";
 export { postgresBinDir, startPostgresServer, type PostgresServer } from "./postgres-server";
 export { hasRedisServer, sampleRedisMemory, startRedisServer, type RedisServer } from "./redis-server";
 export { startDispatcher, type DispatcherProcess } from "./dispatcher";
+export { queuedEventIds, queuedEvents } from "./queued-events";

@@ -4,7 +4,7 @@ import type { JobsOptions, KeepJobs, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { waitAtMost } from "@inboxerr/batch";
-import { createOutageGuard, createQueue, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type MessageEventJob, type QueueName } from "@inboxerr/contracts";
+import { createOutageGuard, createQueue, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type OutboxJobData, type QueueName } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
@@ -19,7 +19,7 @@ export type MetricsWorkerOptions = {
   connection: Redis;
   prefix: string;
   logger: Logger;
-  /** Jobs in flight; they are what a batch can fold (default 50). */
+  /** Jobs in flight; their events are what a batch can fold (default 8: up to 200 events a job, ADR 0024). */
   concurrency?: number;
   batch?: AggregateBatchOptions;
   /** How long close() waits for active jobs before abandoning them to BullMQ's stall check. */
@@ -70,7 +70,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
       onResume: (downMs) => opts.logger.info({ downMs, queue: name }, "postgres answers again; resuming the queue"),
     });
     const worker = createWorker(name, outage.wrap(consumer.process), ctx, {
-      concurrency: opts.concurrency ?? 50,
+      concurrency: opts.concurrency ?? 8,
       autorun: false,
       removeOnComplete: keepJobs(retention.removeOnComplete),
       removeOnFail: keepJobs(retention.removeOnFail),
@@ -88,7 +88,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
   const own = consume(QUEUE_NAMES.metricsEvents);
   const legacy = consume(QUEUE_NAMES.legacyMessageEvents);
   const workers = [own, legacy];
-  const legacyDrained = watchLegacyDrained(legacy.worker, createQueue<MessageEventJob>(QUEUE_NAMES.legacyMessageEvents, ctx), opts.logger);
+  const legacyDrained = watchLegacyDrained(legacy.worker, createQueue<OutboxJobData>(QUEUE_NAMES.legacyMessageEvents, ctx), opts.logger);
 
   const app = express();
   app.disable("x-powered-by");
@@ -143,7 +143,7 @@ export function createMetricsWorker(opts: MetricsWorkerOptions): MetricsWorker {
  * remain, and an operator deleting the queue then would lose them. So each `drained`, and each
  * job finished after one, counts what is left; the log comes once all of it is 0.
  */
-function watchLegacyDrained(worker: Worker, queue: Queue<MessageEventJob>, logger: Logger) {
+function watchLegacyDrained(worker: Worker, queue: Queue<OutboxJobData>, logger: Logger) {
   let seen = false;
   let done = false;
   let closed = false;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { createDb, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
@@ -12,12 +12,12 @@ const env = testEnv();
 const prefix = `${env.queuePrefix}:legacy-${uniqueSuffix()}`;
 let database: DbHandle;
 let producer: Redis;
-let legacy: Queue<MessageEventJob>;
+let legacy: Queue<OutboxJobData>;
 
 beforeAll(() => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
-  legacy = createQueue<MessageEventJob>(QUEUE_NAMES.legacyMessageEvents, { connection: producer, prefix });
+  legacy = createQueue<OutboxJobData>(QUEUE_NAMES.legacyMessageEvents, { connection: producer, prefix });
 });
 afterAll(async () => {
   await legacy.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueueSends, QUEUE_NAMES } from "@inboxerr/contracts";
+import { enqueueSends, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
 import { createDb, transition, type DbHandle } from "@inboxerr/db";
-import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
+import { createTestUser, insertMessages, queuedEvents, waitFor } from "@inboxerr/testing";
 import { startGateway, startSender, testPrefix } from "./testing/harness";
 import { allIn, eventsOf } from "./testing/messages";
 import { createPrivateDatabase } from "@inboxerr/testing";
@@ -46,9 +46,9 @@ describe("the sender's outbox relay", () => {
         // Each queue gets what it takes: metrics-events all 40, webhook-events the 20 `accepted`.
         const taken = events.filter((e) => queue.name !== QUEUE_NAMES.webhookEvents || e.status === "accepted");
         expect(taken).toHaveLength(queue.name === QUEUE_NAMES.webhookEvents ? 20 : 40);
-        const jobs = await queue.getJobs(["waiting"], 0, -1);
-        expect(new Set(jobs.map((j) => j.id))).toEqual(new Set(taken.map((e) => e.id)));
-        expect(jobs.find((j) => j.id === taken[0]!.id)?.data).toMatchObject({ eventId: taken[0]!.id, messageId: taken[0]!.messageId, status: taken[0]!.status });
+        const queued = await queuedEvents<MessageEventJob>(queue, ["waiting"]);
+        expect(new Set(queued.map((e) => e.eventId))).toEqual(new Set(taken.map((e) => e.id)));
+        expect(queued.find((e) => e.eventId === taken[0]!.id)).toMatchObject({ eventId: taken[0]!.id, messageId: taken[0]!.messageId, status: taken[0]!.status });
       }
       expect((await eventsOf(handle.db, ids)).every((e) => e.publishedAt !== null)).toBe(true);
       // Nothing left: a second pass publishes nothing.

@@ -4,7 +4,7 @@ import type { KeepJobs, JobsOptions, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { waitAtMost } from "@inboxerr/batch";
-import { createOutageGuard, createQueue, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createOutageGuard, createQueue, createWorker, JOB_DEFAULTS, QUEUE_NAMES, type OutboxJobData } from "@inboxerr/contracts";
 import { isDatabaseUnreachable, namedStatement, type Db } from "@inboxerr/db";
 import { createMetricsRegistry, notFoundHandler, opsRouter, problemHandler, requestContext, securityHeaders } from "@inboxerr/http";
 import type { Logger } from "@inboxerr/logger";
@@ -23,7 +23,10 @@ export type WebhookDispatcherOptions = {
   prefix: string;
   logger: Logger;
   delivery: DeliverySettings;
-  /** webhook-events jobs in flight; what one fan-out batch can hold (default 200). */
+  /**
+   * webhook-events jobs in flight (default 8). A job carries up to 200 events (ADR 0024), so 8
+   * keep a fan-out batch full; measured as good as 200 in `pnpm bench webhooks-out`.
+   */
   concurrency?: number;
   /** How long close() waits for jobs and attempts in flight (default 10 s). */
   closeTimeoutMs?: number;
@@ -70,7 +73,7 @@ const DUE_COUNT = namedStatement<{ n: number }>(
 export function createWebhookDispatcher(opts: WebhookDispatcherOptions): WebhookDispatcher {
   const { registry, httpMetrics } = createMetricsRegistry("webhook-dispatcher");
   const ctx = { connection: opts.connection, prefix: opts.prefix };
-  const queue = createQueue<MessageEventJob>(QUEUE_NAMES.webhookEvents, ctx);
+  const queue = createQueue<OutboxJobData>(QUEUE_NAMES.webhookEvents, ctx);
   const metrics = createDispatcherInstruments(registry, {
     dueCount: async () => (await DUE_COUNT.run(opts.db, [])).rows[0]?.n ?? 0,
     queueDepth: async () => {
@@ -127,7 +130,7 @@ export function createWebhookDispatcher(opts: WebhookDispatcherOptions): Webhook
     onResume: (downMs) => opts.logger.info({ downMs }, "postgres answers again; resuming webhook-events"),
   });
   const worker = createWorker(QUEUE_NAMES.webhookEvents, outage.wrap(consumer.process), ctx, {
-    concurrency: opts.concurrency ?? 200,
+    concurrency: opts.concurrency ?? 8,
     autorun: false,
     removeOnComplete: keepJobs(retention.removeOnComplete),
     removeOnFail: keepJobs(retention.removeOnFail),

@@ -5,11 +5,12 @@
  * database: a dispatcher claims every due delivery in its database, other files' included.
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createOutboxQueues, createRedis, QUEUE_NAMES, type OutboxQueues } from "@inboxerr/contracts";
+import { createOutboxQueues, createRedis, QUEUE_NAMES, singleEventJob, toEventJob, type MessageEventJob, type OutboxQueues } from "@inboxerr/contracts";
 import {
   batches,
   createDb,
@@ -22,7 +23,7 @@ import {
 } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
 import { createOutboxPublisher } from "@inboxerr/outbox";
-import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, queuedEventIds, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { verifySignature, type WebhookEvent } from "@inboxerr/webhooks";
 import { createWebhookDispatcher, type WebhookDispatcher } from "./app";
 import type { DeliverySettings } from "./delivery/engine";
@@ -34,6 +35,13 @@ const env = testEnv();
 const prefix = `${env.queuePrefix}:wd-${uniqueSuffix()}`;
 const secretsKey = parseSecretsKey(randomBytes(32).toString("base64"));
 const logger = createLogger({ service: "webhook-dispatcher-test", level: "silent" });
+/** What the dispatcher logs at error level (invalid jobs and events). */
+const errorLines: string[] = [];
+const dispatcherLogger = createLogger({
+  service: "webhook-dispatcher-test",
+  level: "error",
+  destination: new Writable({ write: (chunk, _enc, cb) => (errorLines.push(String(chunk)), cb()) }),
+});
 const settings: DeliverySettings = {
   timeoutMs: 3_000,
   // Compressed: attempts at ~0, 1, 2, 4, 6, 9, 12 s after the event.
@@ -77,7 +85,7 @@ beforeAll(async () => {
     db: handle.db,
     connection: consumer,
     prefix,
-    logger,
+    logger: dispatcherLogger,
     delivery: settings,
     endpointCacheMs: 200,
     derive: deriveBatchCompleted,
@@ -93,6 +101,59 @@ afterAll(async () => {
   await deleteKeysByPrefix(env.redisUrl, prefix);
   await handle?.close();
   await priv?.drop();
+});
+
+// Before the suite below, whose last test closes the dispatcher.
+describe("webhook-events jobs (ADR 0024)", () => {
+  const webhookQueue = () => queues.find((q) => q.name === QUEUE_NAMES.webhookEvents)!;
+
+  /** `n` messages of a new user with an endpoint for `message.delivered`, moved there: their events, unpublished. */
+  async function deliveredEvents(n: number) {
+    const user = await createTestUser(handle.db);
+    const rx = await receiver();
+    const endpoint = await createEndpoint(handle.db, secretsKey, user.id, rx.url, ["message.delivered"]);
+    const messages = await insertMessages(handle.db, user.id, n);
+    const events = await transitionMany(handle.pool, messages.map((m) => ({ messageId: m.id, to: "delivered" as const })));
+    return { rx, endpoint, jobs: events.map(toEventJob) };
+  }
+
+  it("fans out a batch job's valid events and skips, logging it, the one that is invalid", async () => {
+    const { rx, endpoint, jobs } = await deliveredEvents(3);
+    const bad = { ...jobs[1]!, status: "teleported" } as unknown as MessageEventJob;
+    const job = await webhookQueue().add("events", { events: [jobs[0]!, bad, jobs[2]!] });
+    await waitFor(async () => (await job.getState()) === "completed", { message: "batch job completed" });
+    // Its deliveries are committed before the job completes.
+    expect((await deliveriesOf(endpoint.id)).map((d) => d.eventId).sort()).toEqual([jobs[0]!.eventId, jobs[2]!.eventId].sort());
+    await waitFor(() => rx.deliveredIds().size === 2, { message: "the two valid events delivered" });
+    const logged = errorLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.jobId === job.id);
+    expect(logged).toMatchObject({ index: 1, msg: "invalid event in a batch job; skipping it" });
+    expect(logged?.detail).toMatch(/^status: /);
+  });
+
+  it("delivers a batch job's events once when the job comes twice (a republish)", async () => {
+    const { rx, endpoint, jobs } = await deliveredEvents(4);
+    const first = await webhookQueue().add("events", { events: jobs });
+    const again = await webhookQueue().add("events", { events: jobs });
+    await waitFor(async () => (await first.getState()) === "completed" && (await again.getState()) === "completed", { message: "both copies consumed" });
+    expect(await deliveriesOf(endpoint.id)).toHaveLength(4);
+    await waitFor(() => rx.deliveredIds().size === 4, { message: "four events delivered" });
+    expect(rx.received).toHaveLength(4);
+  });
+
+  it("still fans out a single-event job of a publisher before ADR 0024", async () => {
+    const { rx, endpoint, jobs } = await deliveredEvents(1);
+    const single = singleEventJob(QUEUE_NAMES.webhookEvents, jobs[0]!);
+    const job = await webhookQueue().add(single.name, single.data, single.opts);
+    await waitFor(async () => (await job.getState()) === "completed", { message: "single-event job completed" });
+    expect((await deliveriesOf(endpoint.id)).map((d) => d.eventId)).toEqual([jobs[0]!.eventId]);
+    await waitFor(() => rx.deliveredIds().size === 1, { message: "the event delivered" });
+  });
+
+  it("fails a job that is neither a batch nor an event for good", async () => {
+    const job = await webhookQueue().add("events", { events: 42 } as never);
+    await waitFor(async () => (await job.getState()) === "failed", { message: "job failed" });
+    expect((await webhookQueue().getJob(job.id!))?.failedReason).toMatch(/invalid event job: events: /);
+  });
 });
 
 describe("webhook-dispatcher", () => {
@@ -154,7 +215,10 @@ describe("webhook-dispatcher", () => {
     const first = await transitionMany(handle.pool, messages.slice(0, 3).map((m) => ({ messageId: m.id, to: "delivered" as const })));
     publisher.publish(first);
     const webhookQueue = queues.find((q) => q.name === QUEUE_NAMES.webhookEvents)!;
-    await waitFor(async () => (await Promise.all(first.map((e) => webhookQueue.getJob(e.id).then((j) => j?.isCompleted())))).every(Boolean), {
+    await waitFor(async () => {
+      const done = new Set(await queuedEventIds(webhookQueue, ["completed"]));
+      return first.every((e) => done.has(e.id));
+    }, {
       message: "the first three events fanned out",
     });
     expect(await handle.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.userId, user.id))).toHaveLength(0);

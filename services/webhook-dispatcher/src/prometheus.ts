@@ -12,7 +12,7 @@ export type DispatcherInstruments = {
 /**
  * The dispatcher's series (ADR 0023 "Metrics"). The two gauges are read when Prometheus
  * scrapes: deliveries due and unleased (work waiting for a slot or a retry's time) and the
- * webhook-events jobs not yet fanned out.
+ * webhook-events jobs not yet fanned out (jobs, not events: ADR 0024).
  */
 export function createDispatcherInstruments(
   registry: Registry,
@@ -40,7 +40,7 @@ export function createDispatcherInstruments(
   });
   new Gauge({
     name: "inboxerr_webhook_events_queue_depth",
-    help: "Jobs of the webhook-events queue not yet fanned out",
+    help: "Jobs of the webhook-events queue not yet fanned out (a job carries up to 200 events)",
     registers: [registry],
     async collect() {
       this.set(await read.queueDepth());

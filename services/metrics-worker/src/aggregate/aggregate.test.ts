@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq, inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, singleEventJob, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
 import { closeServer, listen } from "@inboxerr/http";
@@ -17,17 +18,24 @@ const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
 let database: DbHandle;
 let producer: Redis;
 let consumer: Redis;
-let queue: Queue<MessageEventJob>;
+let queue: Queue<OutboxJobData>;
 let mw: MetricsWorker;
 let server: Server;
 let base: string;
+/** What the worker logs at error level: invalid jobs and events. */
+const errorLines: string[] = [];
 
 beforeAll(async () => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
   consumer = createRedis(env.redisUrl, "worker");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
-  mw = createMetricsWorker({ db: database.db, connection: consumer, prefix, logger: createLogger({ service: "metrics-test", level: "silent" }) });
+  queue = createQueue<OutboxJobData>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
+  mw = createMetricsWorker({
+    db: database.db,
+    connection: consumer,
+    prefix,
+    logger: createLogger({ service: "metrics-test", level: "error", destination: new Writable({ write: (chunk, _enc, cb) => (errorLines.push(String(chunk)), cb()) }) }),
+  });
   mw.start();
   const l = await listen(mw.app, 0, "127.0.0.1");
   server = l.server;
@@ -124,6 +132,51 @@ describe("metrics-worker", () => {
     expect(failed?.attemptsMade).toBe(1);
     expect(failed?.failedReason).toMatch(/invalid event job: status/);
     expect(await database.db.select().from(metricsBuckets).where(eq(metricsBuckets.userId, user.id))).toEqual([]);
+  });
+
+  it("applies a batch job's valid events and skips, logging it, the one that is invalid", async () => {
+    const user = await createTestUser(database.db);
+    const [first, last] = [event(user.id, "delivered", "2024-06-22T12:00:01.000Z", 10), event(user.id, "delivered", "2024-06-22T12:00:02.000Z", 20)];
+    const bad = { ...event(user.id, "delivered", "2024-06-22T12:00:03.000Z"), status: "teleported" } as unknown as MessageEventJob;
+    const job = await queue.add("events", { events: [first, bad, last] });
+    await waitFor(async () => (await job.getState()) === "completed", { message: "batch job completed" });
+    expect((await queue.getJob(job.id!))?.returnvalue).toEqual({ applied: 2, duplicate: 0, invalid: 1 });
+    expect(await bucketsOf([user.id])).toEqual([{ userId: user.id, bucketStart: "2024-06-22T12:00:00.000Z", status: "delivered", count: 2, latencyMsSum: 30 }]);
+    const logged = errorLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.jobId === job.id);
+    expect(logged).toMatchObject({ index: 1, msg: "invalid event in a batch job; skipping it" });
+    expect(logged?.detail).toMatch(/^status: /);
+  });
+
+  it("counts the events of a batch job delivered twice once", async () => {
+    const user = await createTestUser(database.db);
+    const events = Array.from({ length: 3 }, (_, i) => event(user.id, "sent", `2024-06-22T12:30:0${i}.000Z`, 5));
+    const first = await queue.add("events", { events });
+    await waitFor(async () => (await first.getState()) === "completed", { message: "first copy processed" });
+    // The relay republishing them: another job with the same events (ADR 0024).
+    const again = await queue.add("events", { events });
+    await waitFor(async () => (await again.getState()) === "completed", { message: "second copy processed" });
+    expect((await queue.getJob(first.id!))?.returnvalue).toEqual({ applied: 3, duplicate: 0, invalid: 0 });
+    expect((await queue.getJob(again.id!))?.returnvalue).toEqual({ applied: 0, duplicate: 3, invalid: 0 });
+    expect(await bucketsOf([user.id])).toEqual([{ userId: user.id, bucketStart: "2024-06-22T12:30:00.000Z", status: "sent", count: 3, latencyMsSum: 15 }]);
+  });
+
+  it("still applies a single-event job of a publisher before ADR 0024", async () => {
+    const user = await createTestUser(database.db);
+    const e = event(user.id, "failed", "2024-06-22T13:00:00.000Z", 7);
+    const single = singleEventJob(QUEUE_NAMES.metricsEvents, e);
+    const job = await queue.add(single.name, single.data, single.opts);
+    await waitFor(async () => (await job.getState()) === "completed", { message: "single-event job processed" });
+    expect((await queue.getJob(job.id!))?.returnvalue).toBe("applied");
+    expect(job.id).toBe(e.eventId);
+    expect(await appliedCount([e.eventId])).toBe(1);
+  });
+
+  it("fails a job that is neither a batch nor an event for good", async () => {
+    const job = await queue.add("events", { events: "all of them" } as unknown as OutboxJobData);
+    await waitFor(async () => (await job.getState()) === "failed", { message: "job failed" });
+    const failed = await queue.getJob(job.id!);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toMatch(/invalid event job: events: /);
   });
 
   it("serves health, readiness and Prometheus metrics", async () => {

@@ -1,29 +1,34 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import { messageEventJobSchema, type MessageEventJob } from "@inboxerr/contracts";
+import { readEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import type { Db } from "@inboxerr/db";
-import { withLogContext, type Logger } from "@inboxerr/logger";
+import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
 import { applyEvents, type ApplyOutcome } from "./apply";
 import type { MetricsWorkerInstruments } from "../prometheus";
 
 export type AggregateBatchOptions = {
-  /** Events per transaction at most (default 1000; in practice bounded by the worker's concurrency). */
+  /** Events per transaction at most (default 1000; in practice bounded by the events of the jobs in flight). */
   maxSize?: number;
   /** How long the first event of a batch waits for more (default 5 ms). */
   lingerMs?: number;
 };
 
+/** What a batch job (ADR 0024) returns, kept on the completed job: its events by outcome. */
+type BatchJobOutcome = Record<ApplyOutcome | "invalid", number>;
+
 export type EventConsumer = {
-  process: (job: Job<unknown>) => Promise<ApplyOutcome>;
+  /** A pre-0024 single-event job returns its ApplyOutcome; a batch job its counts per outcome. */
+  process: (job: Job<unknown>) => Promise<ApplyOutcome | BatchJobOutcome>;
   /** Runs the events in hand; the worker must be closed (or closing) first. */
   close: () => Promise<void>;
 };
 
 /**
  * The processor of the metrics worker's event queues (`metrics-events`, and the legacy
- * `message-events`). Each job joins a micro-batch and completes when that batch commits, so
- * BullMQ only acknowledges what Postgres holds; a failed batch fails its jobs, which retry with
- * the queue's backoff and count once thanks to the applied-events ledger.
+ * `message-events`). A job carries a batch of events (ADR 0024) or, from an older publisher,
+ * one. Each event joins a micro-batch, and the job completes when all of its events' batches
+ * commit, so BullMQ only acknowledges what Postgres holds; a failed batch fails its jobs, which
+ * retry whole with the queue's backoff and count once thanks to the applied-events ledger.
  */
 export function createEventConsumer(opts: {
   db: Db;
@@ -45,17 +50,31 @@ export function createEventConsumer(opts: {
   });
 
   return {
-    process: (job) =>
-      withLogContext({ jobId: job.id }, async () => {
-        const parsed = messageEventJobSchema.safeParse(job.data);
-        if (!parsed.success) {
-          const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(data)"}: ${i.message}`).join("; ");
-          opts.logger.error({ jobName: job.name, detail }, "invalid event job; dropping it");
-          // Retrying cannot fix the data; fail it for good so it is kept for inspection.
-          throw new UnrecoverableError(`invalid event job: ${detail}`);
-        }
-        return batcher.add(parsed.data);
-      }),
+    // No withLogContext per job: its AsyncLocalStorage installs promise hooks that every promise
+    // in the process then pays for, and a job's work is a shared batch's anyway. The lines a
+    // job logs name it by hand.
+    process: async (job) => {
+      const read = readEventJob(job.data);
+      if (!read.ok) {
+        opts.logger.error({ jobId: job.id, jobName: job.name, detail: read.detail }, "invalid event job; dropping it");
+        // Retrying cannot fix the data; fail it for good so it is kept for inspection.
+        throw new UnrecoverableError(`invalid event job: ${read.detail}`);
+      }
+      for (const bad of read.invalid) {
+        opts.logger.error({ jobId: job.id, index: bad.index, detail: bad.detail }, "invalid event in a batch job; skipping it");
+      }
+      if (!read.batch) return batcher.add(read.events[0]!);
+      // Every event is added before any is awaited, so they share batches. The job settles only
+      // once none of its events is in flight; one failed batch fails it, and its retry counts
+      // the others as duplicates.
+      const settled = await Promise.allSettled(read.events.map((e) => batcher.add(e)));
+      const counts: BatchJobOutcome = { applied: 0, duplicate: 0, invalid: read.invalid.length };
+      for (const s of settled) {
+        if (s.status === "rejected") throw s.reason;
+        counts[s.value]++;
+      }
+      return counts;
+    },
     close: () => batcher.close(),
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, toEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
@@ -14,14 +14,14 @@ const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
 let database: DbHandle;
 let producer: Redis;
 let consumer: Redis;
-let queue: Queue<MessageEventJob>;
+let queue: Queue<OutboxJobData>;
 let mw: MetricsWorker;
 
 beforeAll(() => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
   consumer = createRedis(env.redisUrl, "worker");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
+  queue = createQueue<OutboxJobData>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
   mw = createMetricsWorker({ db: database.db, connection: consumer, prefix, logger: createLogger({ service: "metrics-test", level: "silent" }) });
   mw.start();
 });

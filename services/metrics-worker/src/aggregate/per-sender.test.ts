@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, eventBulkJobs, QUEUE_NAMES, toEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, eventBulkJobs, QUEUE_NAMES, toEventJob, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { createDb, NO_SENDER_ID, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
-import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createTestUser, deleteKeysByPrefix, queuedEvents, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker, type MetricsWorker } from "../app";
 import { countsOf, createSender, reachedOf, reasonsOf, runChains, senderCountsOf } from "../testing/chains";
 import { enqueueEvents } from "../testing/enqueue";
@@ -18,14 +18,14 @@ const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
 let database: DbHandle;
 let producer: Redis;
 let consumer: Redis;
-let queue: Queue<MessageEventJob>;
+let queue: Queue<OutboxJobData>;
 let mw: MetricsWorker;
 
 beforeAll(async () => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
   consumer = createRedis(env.redisUrl, "worker");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
+  queue = createQueue<OutboxJobData>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
   mw = createMetricsWorker({ db: database.db, connection: consumer, prefix, logger: createLogger({ service: "metrics-test", level: "silent" }) });
   mw.start();
 });
@@ -77,11 +77,11 @@ describe("metrics per sender", () => {
     // Per user, every sender together, as before.
     expect(await countsOf(database.db, a.id)).toEqual(await reachedOf(database.db, a.id));
 
-    // Every job again under other job ids (a relay republish, a retry): nothing counts twice.
-    const before = await queue.getCompletedCount();
+    // Every event again in new jobs (a relay republish, ADR 0024): nothing counts twice.
+    const before = (await queuedEvents(queue, ["completed"])).length;
     const again = events.map(toEventJob);
-    await queue.addBulk(eventBulkJobs(QUEUE_NAMES.metricsEvents, again).map((j) => ({ ...j, opts: { ...j.opts, jobId: `${j.opts?.jobId}-again` } })));
-    await waitFor(async () => (await queue.getCompletedCount()) === before + again.length, { message: "copies processed" });
+    await queue.addBulk(eventBulkJobs(QUEUE_NAMES.metricsEvents, again));
+    await waitFor(async () => (await queuedEvents(queue, ["completed"])).length === before + again.length, { message: "copies processed" });
     expect(await senderCountsOf(database.db, a.id, own1)).toEqual({ sending: 9, accepted: 9, sent: 6, delivered: 6, failed: 3 });
     expect(await senderCountsOf(database.db, b.id, shared)).toEqual(await reachedOf(database.db, b.id, shared));
     expect(await reasonsOf(database.db, a.id)).toEqual({ RESULT_ERROR_NO_SERVICE: 3 + 1 + 1 });

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inArray } from "drizzle-orm";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob } from "@inboxerr/contracts";
+import { createQueue, createRedis, QUEUE_NAMES, type MessageEventJob, type OutboxJobData } from "@inboxerr/contracts";
 import { enqueueEvents } from "../testing/enqueue";
 import { createDb, metricsAppliedEvents, metricsBuckets, type DbHandle } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
-import { createTestUser, deleteKeysByPrefix, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createTestUser, deleteKeysByPrefix, queuedEvents, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createMetricsWorker } from "../app";
 
 const env = testEnv();
@@ -15,12 +15,12 @@ const prefix = `${env.queuePrefix}:${uniqueSuffix()}`;
 const logger = createLogger({ service: "metrics-test", level: "silent" });
 let database: DbHandle;
 let producer: Redis;
-let queue: Queue<MessageEventJob>;
+let queue: Queue<OutboxJobData>;
 
 beforeAll(() => {
   database = createDb(env.databaseUrl);
   producer = createRedis(env.redisUrl, "producer");
-  queue = createQueue<MessageEventJob>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
+  queue = createQueue<OutboxJobData>(QUEUE_NAMES.metricsEvents, { connection: producer, prefix });
 });
 afterAll(async () => {
   await queue.close();
@@ -61,7 +61,7 @@ describe("metrics-worker shutdown", () => {
     await first.stop();
 
     // Nothing acknowledged went uncounted, and nothing counted was left unacknowledged.
-    const completed = await queue.getCompletedCount();
+    const completed = (await queuedEvents(queue, ["completed"])).length;
     expect(await applied()).toBe(completed);
 
     const second = startWorker();

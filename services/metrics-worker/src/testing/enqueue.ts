@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
-import { eventBulkJobs, type MessageEventJob, type QueueName } from "@inboxerr/contracts";
+import { eventBulkJobs, type MessageEventJob, type OutboxJobData, type QueueName } from "@inboxerr/contracts";
 
-/** Puts events on queues as a publisher would (jobId = event id), without the outbox's stamp. */
-export async function enqueueEvents(queues: readonly Queue<MessageEventJob>[], events: readonly MessageEventJob[]): Promise<void> {
+/** Puts events on queues as a publisher would (batch jobs, ADR 0024), without the outbox's stamp. */
+export async function enqueueEvents(queues: readonly Queue<OutboxJobData>[], events: readonly MessageEventJob[]): Promise<void> {
   for (const queue of queues) await queue.addBulk(eventBulkJobs(queue.name as QueueName, events));
 }

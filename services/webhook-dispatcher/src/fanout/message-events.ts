@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import { MicroBatcher } from "@inboxerr/batch";
-import { messageEventJobSchema, type MessageEventJob } from "@inboxerr/contracts";
+import { readEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import type { Db } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { loadMessages, messageEventType, type WebhookEvent } from "@inboxerr/webhooks";
@@ -20,11 +20,12 @@ export type MessageEventConsumer = {
 export type DeriveEvents = (db: Db, jobs: readonly MessageEventJob[]) => Promise<WebhookEvent[]>;
 
 /**
- * The processor of `webhook-events`: each job (one message_events row) joins a micro-batch;
- * per batch, the events customers are told of whose owner has a matching endpoint get their
- * message read in one query (data = the message as the API shows it, status = the event's own)
- * and are fanned out in one insert (fanOutMessageEvents). A job completes when its batch's deliveries are committed,
- * not when they are delivered: a hanging endpoint never holds the queue.
+ * The processor of `webhook-events`: a job carries a batch of message_events rows (ADR 0024) or,
+ * from an older publisher, one, and each event joins a micro-batch. Per batch, the events
+ * customers are told of whose owner has a matching endpoint get their message read in one
+ * query (data = the message as the API shows it, status = the event's own) and are fanned out
+ * in one insert (fanOutMessageEvents). A job completes when all its events' deliveries are
+ * committed, not when they are delivered: a hanging endpoint never holds the queue.
  */
 export function createMessageEventConsumer(opts: {
   db: Db;
@@ -45,15 +46,21 @@ export function createMessageEventConsumer(opts: {
   return {
     // No withLogContext per job: its AsyncLocalStorage installs promise hooks that every promise
     // in the process then pays for (~5% of the dispatcher's allocations), and a job's work is a
-    // shared batch's anyway. The one line a job logs names it by hand.
+    // shared batch's anyway. The lines a job logs name it by hand.
     process: async (job) => {
-      const parsed = messageEventJobSchema.safeParse(job.data);
-      if (!parsed.success) {
-        const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "(data)"}: ${i.message}`).join("; ");
-        opts.logger.error({ jobId: job.id, jobName: job.name, detail }, "invalid event job; dropping it");
-        throw new UnrecoverableError(`invalid event job: ${detail}`);
+      const read = readEventJob(job.data);
+      if (!read.ok) {
+        opts.logger.error({ jobId: job.id, jobName: job.name, detail: read.detail }, "invalid event job; dropping it");
+        throw new UnrecoverableError(`invalid event job: ${read.detail}`);
       }
-      return batcher.add(parsed.data);
+      for (const bad of read.invalid) {
+        opts.logger.error({ jobId: job.id, index: bad.index, detail: bad.detail }, "invalid event in a batch job; skipping it");
+      }
+      // Every event is added before any is awaited, so they share fan-outs. The job settles only
+      // once none of its events is in flight; one failed fan-out fails it, and its retry finds
+      // the others' deliveries already there (one per endpoint and event).
+      const settled = await Promise.allSettled(read.events.map((e) => batcher.add(e)));
+      for (const s of settled) if (s.status === "rejected") throw s.reason;
     },
     close: () => batcher.close(),
   };

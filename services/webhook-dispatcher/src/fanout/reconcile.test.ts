@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOutboxQueues, createRedis, eventBulkJobs, QUEUE_NAMES, toEventJob, type OutboxQueues } from "@inboxerr/contracts";
 import { createDb, parseSecretsKey, transitionMany, webhookDeliveries, type DbHandle, type MessageEvent } from "@inboxerr/db";
 import { createLogger } from "@inboxerr/logger";
-import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
+import { createPrivateDatabase, createTestUser, deleteKeysByPrefix, insertMessages, queuedEventIds, testEnv, uniqueSuffix, waitFor } from "@inboxerr/testing";
 import { createWebhookDispatcher, type WebhookDispatcher } from "../app";
 import { createEndpoint, startReceiver, type Receiver } from "../testing/receiver";
 import { WEBHOOK_RECONCILE_LOCK_KEY } from "./reconcile";
@@ -116,7 +116,10 @@ describe("webhook reconcile", () => {
     // The queue copy arriving late, and another pass: no second delivery.
     const webhookQueue = queues.find((q) => q.name === QUEUE_NAMES.webhookEvents)!;
     await webhookQueue.addBulk(eventBulkJobs(QUEUE_NAMES.webhookEvents, ended.map(toEventJob)));
-    await waitFor(async () => (await Promise.all(ended.map((e) => webhookQueue.getJob(e.id).then((j) => j?.isCompleted())))).every(Boolean), {
+    await waitFor(async () => {
+      const done = new Set(await queuedEventIds(webhookQueue, ["completed"]));
+      return ended.every((e) => done.has(e.id));
+    }, {
       timeoutMs: 30_000,
       message: "the late queue copies consumed",
     });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestUser, insertMessages, waitFor } from "@inboxerr/testing";
+import type { MessageEventJob } from "@inboxerr/contracts";
+import { createTestUser, insertMessages, queuedEvents, waitFor } from "@inboxerr/testing";
 import { envelope, eventsOf, messageRow, postSigned, startIngest, storedEnvelopes, type Harness } from "../testing/harness";
 
 let h: Harness;
@@ -35,8 +36,8 @@ describe("POST /webhooks/sms-gate: signature", () => {
     expect(Math.abs(event!.occurredAt.getTime() - Date.now())).toBeLessThan(60_000);
     await waitFor(async () => (await eventsOf(h, msg!.id))[0]?.publishedAt, { message: "outbox row marked published" });
     for (const queue of h.queues) {
-      const job = await queue.getJob(event!.id);
-      expect(job?.data).toMatchObject({ eventId: event!.id, messageId: msg!.id, userId, status: "sent" });
+      const queued = (await queuedEvents<MessageEventJob>(queue)).find((e) => e.eventId === event!.id);
+      expect(queued).toMatchObject({ eventId: event!.id, messageId: msg!.id, userId, status: "sent" });
     }
   });
 

@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageEventJob } from "@inboxerr/contracts";
 import { messageEvents, messages } from "@inboxerr/db";
-import { insertMessages, waitFor } from "@inboxerr/testing";
+import { insertMessages, queuedEvents, waitFor } from "@inboxerr/testing";
 import { startTestApi, type TestApi } from "../../testing/harness";
 
 let api: TestApi;
@@ -25,8 +26,8 @@ describe("POST /api/v1/messages/:id/cancel", () => {
     }, { message: "the cancel's event published" });
     expect(event).toMatchObject({ status: "cancelled", userId: user.id });
     for (const queue of api.queues.outbox) {
-      const job = await queue.getJob(event.id);
-      expect(job?.data).toMatchObject({ eventId: event.id, messageId: sent.body.id, userId: user.id, status: "cancelled" });
+      const queued = (await queuedEvents<MessageEventJob>(queue)).find((e) => e.eventId === event.id);
+      expect(queued).toMatchObject({ eventId: event.id, messageId: sent.body.id, userId: user.id, status: "cancelled" });
     }
     // The send job is dropped; the sender would skip a cancelled message anyway.
     expect(await api.queues.smsSend.getJob(sent.body.id)).toBeUndefined();
