@@ -48,8 +48,11 @@ const { server, port } = await listenOrExit(ingest.app, config.WEBHOOK_INGEST_PO
 logger.info({ port }, "webhook-ingest listening");
 
 const driver = smsGateDriverFromSettings(config);
+// For every phone of the account, never SMSGATE_DEVICE_ID's alone: discovery makes each of its
+// phones a sender and routing sends through all of them, so a pinned registration would never
+// hear the others' reports (their messages stuck at accepted) nor their pings.
 const registration = startWebhookRegistration({
-  register: () => registerWebhooks(driver, { url: config.PUBLIC_WEBHOOK_URL, deviceId: config.SMSGATE_DEVICE_ID }),
+  register: () => registerWebhooks(driver, { url: config.PUBLIC_WEBHOOK_URL }),
   logger,
   onState: createRegistrationGauge(ingest.registry),
 });

@@ -12,10 +12,7 @@ const config = loadConfig(REGISTER_CONFIG_KEYS);
 const driver = smsGateDriverFromSettings(config);
 
 try {
-  const { registered, pruned } = await registerWebhooks(driver, {
-    url: config.PUBLIC_WEBHOOK_URL,
-    deviceId: config.SMSGATE_DEVICE_ID,
-  });
+  const { registered, pruned } = await registerWebhooks(driver, { url: config.PUBLIC_WEBHOOK_URL });
   for (const w of registered) console.log(`registered ${w.event} -> ${w.url} (id ${w.id})`);
   for (const id of pruned) console.log(`deleted duplicate registration ${id}`);
 } catch (err) {

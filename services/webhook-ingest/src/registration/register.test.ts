@@ -32,13 +32,15 @@ describe("registerWebhooks", () => {
     );
   });
 
-  it("pins the device when SMSGATE_DEVICE_ID is set and deletes strays that would double-deliver", async () => {
+  it("replaces an older install's registration pinned to one device with one for every device, and deletes strays that would double-deliver", async () => {
     const driver = driverFor(gateway.api);
+    await driver.registerWebhook({ id: webhookIdFor("sms:sent"), url: URL_OURS, event: "sms:sent", deviceId: "phone-7" });
     const stray = await driver.registerWebhook({ url: URL_OURS, event: "sms:delivered" });
-    const { pruned } = await registerWebhooks(driver, { url: URL_OURS, deviceId: "phone-7" });
+    const { pruned } = await registerWebhooks(driver, { url: URL_OURS });
     expect(pruned).toEqual([stray.id]);
-    const hooks = await driver.listWebhooks();
-    expect(hooks.filter((w) => w.url === URL_OURS).every((w) => w.deviceId === "phone-7" && w.id.startsWith("inboxerr-"))).toBe(true);
+    const ours = (await driver.listWebhooks()).filter((w) => w.url === URL_OURS);
+    expect(ours).toHaveLength(REGISTERED_EVENTS.length);
+    expect(ours.every((w) => w.deviceId === null && w.id.startsWith("inboxerr-"))).toBe(true);
   });
 });
 

@@ -16,25 +16,18 @@ export type RegistrationResult = {
 };
 
 /**
- * Registers `url` for every event we need, then deletes any other registration of that URL
- * for those events (left by an older install with random ids): each one would deliver every
- * event a second time under a new envelope id, and a delivered part counted twice would mark
- * a message delivered too early. Throws GatewayRequestError when the gateway refuses.
+ * Registers `url` for every event we need, from every device of the account (no device is
+ * pinned: discovery makes each phone a sender and routing may send through any of them; an
+ * older install's pinned registration is replaced, having the same fixed id), then deletes any
+ * other registration of that URL for those events (left by an older install with random ids):
+ * each one would deliver every event a second time under a new envelope id, and a delivered
+ * part counted twice would mark a message delivered too early. Throws GatewayRequestError when
+ * the gateway refuses.
  */
-export async function registerWebhooks(
-  driver: GatewayDriver,
-  opts: { url: string; deviceId?: string | undefined },
-): Promise<RegistrationResult> {
+export async function registerWebhooks(driver: GatewayDriver, opts: { url: string }): Promise<RegistrationResult> {
   const registered: RegisteredWebhook[] = [];
   for (const event of REGISTERED_EVENTS) {
-    registered.push(
-      await driver.registerWebhook({
-        id: webhookIdFor(event),
-        url: opts.url,
-        event,
-        ...(opts.deviceId ? { deviceId: opts.deviceId } : {}),
-      }),
-    );
+    registered.push(await driver.registerWebhook({ id: webhookIdFor(event), url: opts.url, event }));
   }
   const ours = new Set(registered.map((w) => w.id));
   const events = new Set<string>(REGISTERED_EVENTS);
