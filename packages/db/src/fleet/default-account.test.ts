@@ -35,4 +35,21 @@ describe("ensureDefaultAccount", () => {
     expect(await db.select().from(senders).where(eq(senders.deviceId, device))).toHaveLength(1);
     expect(await ensureDefaultAccount(db, base)).toEqual({ accountId: first.accountId, senderId: null });
   });
+
+  it("without SMSGATE_SIM_NUMBER, keeps the device's sender once discovery gave it a SIM, and makes no SIM-less one again (ADR 0025)", async () => {
+    const device = `dev-${randomSuffix()}`;
+    const settings = { SMSGATE_URL: "http://127.0.0.1:3002/3rdparty/v1", SMSGATE_USERNAME: "inboxerr", SMSGATE_DEVICE_ID: device };
+    const boot = await ensureDefaultAccount(db, settings);
+    // Discovery adopted it: the device's one SIM.
+    await db.update(senders).set({ simNumber: 1 }).where(eq(senders.id, boot.senderId!));
+    expect(await ensureDefaultAccount(db, settings)).toEqual(boot);
+    // Discovery retired it for the device's two SIMs: the lowest one standing is the env's now.
+    await db.update(senders).set({ simNumber: null, status: "retired" }).where(eq(senders.id, boot.senderId!));
+    await db.insert(senders).values([2, 1].map((simNumber) => ({ accountId: boot.accountId, deviceId: device, simNumber })));
+    const after = await ensureDefaultAccount(db, settings);
+    const rows = await db.select().from(senders).where(eq(senders.deviceId, device));
+    expect(rows).toHaveLength(3);
+    expect(after.senderId).toBe(rows.find((r) => r.simNumber === 1)!.id);
+  });
 });
+

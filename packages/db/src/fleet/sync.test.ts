@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gatewayAccounts, senders, type GatewayAccount } from "../schema/fleet";
+import { messages } from "../schema/messages";
 import { parseSecretsKey, sealSecret } from "../secrets";
-import { connectTestDb, randomSuffix } from "../test-support";
+import { connectTestDb, insertMessage, insertUser, randomSuffix } from "../test-support";
 import { AccountSyncError, syncGatewayAccount } from "./sync";
 
 // The edges of GET /devices the simulator does not produce: a phone without SIM cards, a
@@ -85,4 +86,75 @@ describe("syncGatewayAccount", () => {
     expect(keyless).toMatchObject({ kind: "secrets", message: expect.stringContaining("SECRETS_KEY") });
     expect(await rows(wrong.id)).toEqual([]);
   });
+
+  describe("one sender per SIM (ADR 0025)", () => {
+    const seen = "2026-03-02T10:00:00.000Z";
+    const sim = (n: number) => ({ slotIndex: n - 1, simNumber: n, phoneNumber: `+1555000010${n}`, carrierName: "Simtel" });
+    /** The env's boot sender: the device's default SIM, no SIM number (ensureDefaultAccount without SMSGATE_SIM_NUMBER). */
+    const bootSender = async (accountId: string, deviceId: string) =>
+      (await db.insert(senders).values({ accountId, deviceId, simNumber: null, dailyCap: 7, label: "env" }).returning())[0]!;
+    const routable = async (accountId: string) => (await rows(accountId)).filter((s) => s.status !== "retired");
+
+    it("a device reporting one SIM adopts its SIM-less sender: same id, SIM number set, no second sender", async () => {
+      const acc = await account();
+      const boot = await bootSender(acc.id, "phone-a");
+      devices = [{ id: "phone-a", lastSeen: seen, simCards: [sim(1)] }];
+      await syncGatewayAccount(db, acc, settings);
+      expect(await rows(acc.id)).toEqual([
+        { ...boot, simNumber: 1, phoneNumber: "+15550000101", carrier: "Simtel", lastSeenAt: new Date(seen), updatedAt: expect.any(Date) },
+      ]);
+      // A second sync changes nothing more.
+      await syncGatewayAccount(db, acc, settings);
+      expect((await rows(acc.id)).map((s) => [s.id, s.simNumber, s.status])).toEqual([[boot.id, 1, "active"]]);
+    });
+
+    it("a device reporting several SIMs retires its SIM-less sender and moves the messages pinned to it to its lowest SIM", async () => {
+      const acc = await account();
+      const boot = await bootSender(acc.id, "phone-a");
+      const user = await insertUser(db);
+      const pinned = await Promise.all(
+        (["queued", "scheduled", "delivered"] as const).map((status) => insertMessage(db, user.id, { status, pinnedSenderId: boot.id })),
+      );
+      devices = [{ id: "phone-a", lastSeen: seen, simCards: [sim(2), sim(1)] }];
+      await syncGatewayAccount(db, acc, settings);
+      const [one, two, retired] = await rows(acc.id);
+      expect(retired).toMatchObject({ id: boot.id, simNumber: null, status: "retired", pausedReason: expect.stringMatching(/superseded/) });
+      expect([one, two].map((s) => [s!.simNumber, s!.status])).toEqual([[1, "active"], [2, "active"]]);
+      const pins = await db.select({ id: messages.id, pin: messages.pinnedSenderId }).from(messages).where(eq(messages.userId, user.id));
+      const pinOf = (status: string) => pins.find((p) => p.id === pinned.find((m) => m.status === status)!.id)!.pin;
+      // Unfinished messages follow the SIM; a finished one keeps the pin it was sent under.
+      expect([pinOf("queued"), pinOf("scheduled"), pinOf("delivered")]).toEqual([one!.id, one!.id, boot.id]);
+    });
+
+    it("retires the SIM-less sender when its SIM already has a sender (deployments from before this rule)", async () => {
+      const acc = await account();
+      const boot = await bootSender(acc.id, "phone-a");
+      const [simOne] = await db.insert(senders).values({ accountId: acc.id, deviceId: "phone-a", simNumber: 1 }).returning();
+      devices = [{ id: "phone-a", lastSeen: seen, simCards: [sim(1)] }];
+      await syncGatewayAccount(db, acc, settings);
+      expect((await rows(acc.id)).map((s) => [s.id, s.status])).toEqual([
+        [simOne!.id, "active"],
+        [boot.id, "retired"],
+      ]);
+      expect((await routable(acc.id)).map((s) => s.id)).toEqual([simOne!.id]);
+    });
+
+    it("leaves the SIM-less sender of a device that reports no SIM cards, and a retired one unadopted", async () => {
+      const acc = await account();
+      const bare = await bootSender(acc.id, "phone-a");
+      const gone = await bootSender(acc.id, "phone-b");
+      await db.update(senders).set({ status: "retired" }).where(eq(senders.id, gone.id));
+      devices = [
+        { id: "phone-a", lastSeen: seen, simCards: [] },
+        { id: "phone-b", lastSeen: seen, simCards: [sim(1)] },
+      ];
+      await syncGatewayAccount(db, acc, settings);
+      expect((await rows(acc.id)).map((s) => [s.deviceId, s.simNumber, s.status, s.id === bare.id || s.id === gone.id])).toEqual([
+        ["phone-a", null, "active", true],
+        ["phone-b", 1, "active", false],
+        ["phone-b", null, "retired", true],
+      ]);
+    });
+  });
 });
+
