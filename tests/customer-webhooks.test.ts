@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_SECRETS_KEY } from "@inboxerr/api/testing";
 import { createPrivateDatabase, waitFor } from "@inboxerr/testing";
 import { startSystem, type RunningSystem } from "../scripts/system";
+import { json, post, registerUser, stopCleanly } from "./support/client";
 
 const TOTAL = 1_000;
 let system: RunningSystem;
@@ -66,28 +67,15 @@ beforeAll(async () => {
     LOG_LEVEL: "warn",
   });
   api = `${system.urls.api}/api/v1`;
-  const email = `cwh-${randomUUID()}@example.com`;
-  const password = "correct horse battery staple";
-  const reg = await fetch(`${api}/auth/register`, post({ email, password }));
-  expect(reg.status, await reg.clone().text()).toBe(201);
-  const token = await json(await fetch(`${api}/auth/token`, post({ email, password })));
-  auth = { authorization: `Bearer ${token.access_token}` };
+  auth = await registerUser(api, "cwh");
 }, 120_000);
 
 afterAll(async () => {
   receiver?.close();
   if (!system) return;
-  const exits = await system.stop();
-  await database.drop();
   // Every service, the dispatcher included, shuts down cleanly on SIGTERM.
-  expect(exits, system.logs()).toEqual(Object.fromEntries(Object.keys(exits).map((k) => [k, 0])));
+  await stopCleanly(system, database);
 }, 60_000);
-
-function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } };
-}
-
-const json = (res: Response): Promise<any> => res.json();
 
 describe("customers' webhooks through six processes", () => {
   it("delivers exactly one signed terminal event per message of a 1,000 bulk, and one batch.completed", async () => {

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrivateDatabase, waitFor } from "@inboxerr/testing";
 import { startSystem, type RunningSystem } from "../scripts/system";
+import { getJson, json, post, registerUser, stopCleanly } from "./support/client";
 
 const TOTAL = 2_000;
 let system: RunningSystem;
@@ -34,33 +35,14 @@ beforeAll(async () => {
     LOG_LEVEL: "warn",
   });
   api = `${system.urls.api}/api/v1`;
-  const email = `e2e-${randomUUID()}@example.com`;
-  const password = "correct horse battery staple";
-  const reg = await fetch(`${api}/auth/register`, post({ email, password }));
-  expect(reg.status, await reg.clone().text()).toBe(201);
-  const token = await json(await fetch(`${api}/auth/token`, post({ email, password })));
-  auth = { authorization: `Bearer ${token.access_token}` };
+  auth = await registerUser(api, "e2e");
 }, 90_000);
 
 afterAll(async () => {
   if (!system) return;
-  const exits = await system.stop();
-  await database.drop();
   // Every service shuts down cleanly on SIGTERM.
-  expect(exits, system.logs()).toEqual(Object.fromEntries(Object.keys(exits).map((k) => [k, 0])));
+  await stopCleanly(system, database);
 }, 60_000);
-
-function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } };
-}
-
-async function getJson(url: string) {
-  const res = await fetch(url, { headers: auth });
-  expect(res.status, `${url}: ${await res.clone().text()}`).toBe(200);
-  return json(res);
-}
-
-const json = (res: Response): Promise<any> => res.json();
 
 describe("end to end through five processes", () => {
   it("delivers or fails every message of a 2,000 bulk exactly as the simulator decided, counted once", async () => {
@@ -74,7 +56,7 @@ describe("end to end through five processes", () => {
 
     const batch = await waitFor(
       async () => {
-        const b = await getJson(`${api}/batches/${bulk.batchId}`);
+        const b = await getJson(`${api}/batches/${bulk.batchId}`, auth);
         return (b.counts.delivered ?? 0) + (b.counts.failed ?? 0) === TOTAL ? b : null;
       },
       { timeoutMs: 150_000, intervalMs: 1_000, message: `not every message reached a final status\n${system.logs()}` },
@@ -95,7 +77,7 @@ describe("end to end through five processes", () => {
     const until = new Date(Date.now() + 60_000).toISOString();
     const summary = await waitFor(
       async () => {
-        const s = await getJson(`${api}/metrics/summary?from=${started}&to=${until}`);
+        const s = await getJson(`${api}/metrics/summary?from=${started}&to=${until}`, auth);
         return s.counts.delivered === batch.counts.delivered && s.counts.failed === batch.counts.failed ? s : null;
       },
       { timeoutMs: 30_000, intervalMs: 500, message: "metrics never matched the message rows" },

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrivateDatabase, waitFor } from "@inboxerr/testing";
 import { startSystem, type RunningSystem } from "../scripts/system";
+import { getJson, json, post, registerUser, stopCleanly } from "./support/client";
 
 const TOTAL = 300;
 const PINNED = "pinnedDevice000000001";
@@ -38,39 +39,20 @@ beforeAll(async () => {
     { only: ["gateway-simulator", "webhook-ingest", "api", "sender-worker"] },
   );
   api = `${system.urls.api}/api/v1`;
-  const email = `pinned-${randomUUID()}@example.com`;
-  const password = "correct horse battery staple";
-  const reg = await fetch(`${api}/auth/register`, post({ email, password }));
-  expect(reg.status, await reg.clone().text()).toBe(201);
-  const token = await json(await fetch(`${api}/auth/token`, post({ email, password })));
-  auth = { authorization: `Bearer ${token.access_token}` };
+  auth = await registerUser(api, "pinned");
 }, 90_000);
 
 afterAll(async () => {
   if (!system) return;
-  const exits = await system.stop();
-  await database.drop();
-  expect(exits, system.logs()).toEqual(Object.fromEntries(Object.keys(exits).map((k) => [k, 0])));
+  await stopCleanly(system, database);
 }, 60_000);
-
-function post(body: unknown, headers: Record<string, string> = {}): RequestInit {
-  return { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } };
-}
-
-async function getJson(url: string) {
-  const res = await fetch(url, { headers: auth });
-  expect(res.status, `${url}: ${await res.clone().text()}`).toBe(200);
-  return json(res);
-}
-
-const json = (res: Response): Promise<any> => res.json();
 
 describe("a default account with a pinned device and a second phone", () => {
   it("settles every message, those sent through the unpinned phone included", async () => {
     // The sender-worker's first sync (within 5 s of boot) makes the second phone a sender.
     const other = await waitFor(
       async () => {
-        const { data } = await getJson(`${api}/senders`);
+        const { data } = await getJson(`${api}/senders`, auth);
         return (data as { deviceId: string }[]).find((s) => s.deviceId !== PINNED)?.deviceId ?? null;
       },
       { timeoutMs: 30_000, intervalMs: 250, message: "the second phone never became a sender" },
@@ -84,7 +66,7 @@ describe("a default account with a pinned device and a second phone", () => {
 
     const batch = await waitFor(
       async () => {
-        const b = await getJson(`${api}/batches/${bulk.batchId}`);
+        const b = await getJson(`${api}/batches/${bulk.batchId}`, auth);
         // Thrown, so a timeout reports where the messages were left.
         if ((b.counts.delivered ?? 0) + (b.counts.failed ?? 0) !== TOTAL) throw new Error(`counts ${JSON.stringify(b.counts)}`);
         return b;

@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
 import { messageEventJobSchema, type MessageEventJob } from "./queues";
 
@@ -34,4 +35,26 @@ export function readEventJob(data: unknown): ReadEventJob {
   }
   const single = messageEventJobSchema.safeParse(data);
   return single.success ? { ok: true, batch: false, events: [single.data], invalid: [] } : { ok: false, detail: describe(single.error) };
+}
+
+/** The events of a job a consumer can apply, as takeEventJob hands them over. */
+export type EventJobEvents = { batch: boolean; events: MessageEventJob[]; invalid: InvalidEvent[] };
+
+/**
+ * What both outbox consumers do first with a job (ADR 0024): read it (readEventJob), log each
+ * invalid event of a batch (skipped), and fail a job that is neither shape for good
+ * (UnrecoverableError: retrying cannot fix the data; the failed job is kept for inspection).
+ * The lines name the job by hand: consumers run no per-job log context.
+ */
+export function takeEventJob(
+  job: { id?: string | undefined; name: string; data: unknown },
+  logger: { error: (fields: object, message: string) => void },
+): EventJobEvents {
+  const read = readEventJob(job.data);
+  if (!read.ok) {
+    logger.error({ jobId: job.id, jobName: job.name, detail: read.detail }, "invalid event job; dropping it");
+    throw new UnrecoverableError(`invalid event job: ${read.detail}`);
+  }
+  for (const bad of read.invalid) logger.error({ jobId: job.id, index: bad.index, detail: bad.detail }, "invalid event in a batch job; skipping it");
+  return read;
 }

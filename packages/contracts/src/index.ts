@@ -22,7 +22,7 @@ export {
   type MessageEventBatchJob,
   type OutboxJobData,
 } from "./queues";
-export { readEventJob, type ReadEventJob, type InvalidEvent } from "./event-jobs";
+export { readEventJob, takeEventJob, type EventJobEvents, type ReadEventJob, type InvalidEvent } from "./event-jobs";
 export { createRedis } from "./redis";
 export {
   createQueue,

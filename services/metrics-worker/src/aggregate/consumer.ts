@@ -1,5 +1,5 @@
-import { UnrecoverableError, type Job } from "bullmq";
-import { readEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import type { Job } from "bullmq";
+import { takeEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import type { Db } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { MicroBatcher } from "@inboxerr/batch";
@@ -54,15 +54,7 @@ export function createEventConsumer(opts: {
     // in the process then pays for, and a job's work is a shared batch's anyway. The lines a
     // job logs name it by hand.
     process: async (job) => {
-      const read = readEventJob(job.data);
-      if (!read.ok) {
-        opts.logger.error({ jobId: job.id, jobName: job.name, detail: read.detail }, "invalid event job; dropping it");
-        // Retrying cannot fix the data; fail it for good so it is kept for inspection.
-        throw new UnrecoverableError(`invalid event job: ${read.detail}`);
-      }
-      for (const bad of read.invalid) {
-        opts.logger.error({ jobId: job.id, index: bad.index, detail: bad.detail }, "invalid event in a batch job; skipping it");
-      }
+      const read = takeEventJob(job, opts.logger);
       if (!read.batch) return batcher.add(read.events[0]!);
       // Every event is added before any is awaited, so they share batches. The job settles only
       // once none of its events is in flight; one failed batch fails it, and its retry counts

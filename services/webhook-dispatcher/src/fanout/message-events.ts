@@ -1,6 +1,6 @@
-import { UnrecoverableError, type Job } from "bullmq";
+import type { Job } from "bullmq";
 import { MicroBatcher } from "@inboxerr/batch";
-import { readEventJob, type MessageEventJob } from "@inboxerr/contracts";
+import { takeEventJob, type MessageEventJob } from "@inboxerr/contracts";
 import type { Db } from "@inboxerr/db";
 import type { Logger } from "@inboxerr/logger";
 import { loadMessages, messageEventType, type WebhookEvent } from "@inboxerr/webhooks";
@@ -48,14 +48,7 @@ export function createMessageEventConsumer(opts: {
     // in the process then pays for (~5% of the dispatcher's allocations), and a job's work is a
     // shared batch's anyway. The lines a job logs name it by hand.
     process: async (job) => {
-      const read = readEventJob(job.data);
-      if (!read.ok) {
-        opts.logger.error({ jobId: job.id, jobName: job.name, detail: read.detail }, "invalid event job; dropping it");
-        throw new UnrecoverableError(`invalid event job: ${read.detail}`);
-      }
-      for (const bad of read.invalid) {
-        opts.logger.error({ jobId: job.id, index: bad.index, detail: bad.detail }, "invalid event in a batch job; skipping it");
-      }
+      const read = takeEventJob(job, opts.logger);
       // Every event is added before any is awaited, so they share fan-outs. The job settles only
       // once none of its events is in flight; one failed fan-out fails it, and its retry finds
       // the others' deliveries already there (one per endpoint and event).
