@@ -96,6 +96,11 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_endpoint_due_idx")
       .on(t.endpointId, t.nextAttemptAt)
       .where(sql`${t.status} in ('pending', 'failed')`),
+    // The due loop's idle probe: whether anything is due at all, whatever the number of active
+    // endpoints, and without reading a backlog of retries due later.
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} in ('pending', 'failed')`),
   ],
 );
 

@@ -19,6 +19,11 @@ export type DeliverySettings = {
   secretsKey: SecretsKey | undefined;
   /** How often the due loop looks when it has nothing to do (default 250 ms). */
   idleIntervalMs?: number;
+  /**
+   * How often an idle loop claims anyway, without the probe's word (default 5 s): what the
+   * probe does not see, leases that lapsed (a killed replica), a re-enabled endpoint's backlog.
+   */
+  sweepIntervalMs?: number;
 };
 
 /** A delivery this replica holds the lease of, with what its next attempt needs. */
@@ -124,6 +129,33 @@ export const CLAIM = namedStatement<LeasedRow & { failing: boolean }>(
              e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.failing_since is not null as failing`,
 );
 
+/**
+ * Whether a row of an active endpoint came due, unleased, in the last $1 ms: through the partial
+ * index on next_attempt_at, so it reads only the rows that came due in that window, however many
+ * endpoints are active and however long the backlog of retries due later or of disabled
+ * endpoints' rows due long ago. The idle loop runs it instead of CLAIM (which probes every
+ * active endpoint) while the last claim found nothing.
+ */
+// Exported for idle.test.ts, which EXPLAINs it.
+export const DUE_PROBE = namedStatement<{ due: boolean }>(
+  "webhook_dispatcher_due_probe",
+  `select exists (
+     select 1 from webhook_deliveries d
+     join webhook_endpoints e on e.id = d.endpoint_id
+     where d.status in ('pending', 'failed')
+       and d.next_attempt_at <= now()
+       and d.next_attempt_at > now() - $1::int * interval '1 millisecond'
+       and (d.leased_until is null or d.leased_until <= now())
+       and e.status = 'active'
+   ) as due`,
+);
+
+/**
+ * Added to the probe's window: a row made due by a transaction that began before the last claim
+ * and committed after it has next_attempt_at = that transaction's start. A slower one is the sweep's.
+ */
+const PROBE_SLACK_MS = 5_000;
+
 /** Gives back leases a claim took but this replica has no slot for after all. */
 const UNLEASE = namedStatement(
   "webhook_dispatcher_unlease",
@@ -220,6 +252,8 @@ export type DeliveryEngine = {
   deliver: (d: LeasedDelivery) => void;
   /** Due rows may be waiting for a slot: claim as soon as one frees. */
   noteDue: () => void;
+  /** Full claims and idle probes run so far (for tests). */
+  counts: () => { claims: number; probes: number };
   /** Whether leases can be taken (SECRETS_KEY is set). */
   canDeliver: boolean;
   leaseMs: number;
@@ -234,9 +268,18 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
   const http: WebhookHttp = createWebhookHttp({ timeoutMs: settings.timeoutMs, policy: settings.policy });
   const leaseMs = settings.timeoutMs + leaseMarginMs(settings.timeoutMs);
   const idleMs = settings.idleIntervalMs ?? 250;
+  const sweepMs = settings.sweepIntervalMs ?? 5_000;
   const perEndpoint = new Map<string, number>();
   let total = 0;
   let moreDue = true;
+  /**
+   * When the last claim that proved nothing due began (it found no row and gave every endpoint a
+   * slot): since then only rows coming due can be due (and what the sweep is for), so the idle
+   * loop probes for those. Undefined: the next look is a full claim.
+   */
+  let settledAt: number | undefined;
+  let claims = 0;
+  let probes = 0;
   /** Bumped whenever work is noted due, so a claim that ran meanwhile does not forget it. */
   let dueSeq = 0;
   let started = false;
@@ -399,6 +442,15 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     const free = settings.concurrency - total;
     if (free <= 0 || stopped) return;
     const seq = dueSeq;
+    if (!moreDue && settledAt !== undefined && Date.now() - settledAt < sweepMs) {
+      probes++;
+      const { rows: probed } = await DUE_PROBE.run(db, [Date.now() - settledAt + PROBE_SLACK_MS]);
+      // Work noted during the probe is claimed now, whatever it said.
+      if (!probed[0]?.due && dueSeq === seq) return;
+    }
+    const startedAt = Date.now();
+    // A claim that fails proves nothing: the next look is a full claim again.
+    settledAt = undefined;
     const eps: string[] = [];
     const freeOf: number[] = [];
     const now = Date.now();
@@ -410,9 +462,12 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     }
     // What the others may take is checked again row by row below; this keeps the claim close to it.
     const others = total < half ? settings.endpointConcurrency : 1;
+    claims++;
     const { rows } = await CLAIM.run(db, [eps, freeOf, others, free, leaseMs]);
     // Rows found: more may be due behind them. Work noted during the claim is still there.
     moreDue = rows.length > 0 || dueSeq !== seq;
+    // An endpoint at its cap here may have due rows the claim did not look at: it claims again.
+    if (!moreDue && !freeOf.includes(0)) settledAt = startedAt;
     const excess: string[] = [];
     for (const r of rows) {
       if (r.failing && !healthy.has(r.endpoint_id)) noteHealth(r.endpoint_id, false);
@@ -461,6 +516,7 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
     release,
     deliver,
     noteDue,
+    counts: () => ({ claims, probes }),
     canDeliver: settings.secretsKey !== undefined,
     leaseMs,
     inFlight: () => total,
@@ -471,11 +527,9 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
         logger.error("SECRETS_KEY is not set: endpoints' secrets cannot be opened, so nothing is delivered (deliveries wait)");
         return;
       }
-      // The idle poll: retries coming due, rows a lapsed lease freed, rows another replica left.
-      timer = setInterval(() => {
-        moreDue = true;
-        kick();
-      }, idleMs);
+      // The idle poll: retries coming due, replays, rows another replica fanned out without a
+      // slot (the probe's window), and every sweepMs rows a lapsed lease freed (a full claim).
+      timer = setInterval(kick, idleMs);
       timer.unref();
       kick();
     },
