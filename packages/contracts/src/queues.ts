@@ -157,13 +157,19 @@ export function toEventJob(e: OutboxEvent): MessageEventJob {
   };
 }
 
-/** Every outbox queue's jobs: a consumer retries a job (its events, idempotently), then keeps it a week for inspection. */
+/**
+ * Every outbox queue's jobs: a consumer retries a job (its events, idempotently), then keeps it
+ * a week for inspection. Kept jobs are counted in jobs of up to OUTBOX_EVENTS_PER_JOB events
+ * (ADR 0024): 1,000 of them hold what 100,000 single-event jobs did (~60 MB of Redis at most,
+ * not the GBs an hour of batch jobs would be). Nothing relies on a kept job any more: a
+ * republish is dropped by the consumer, not by job id.
+ */
 const OUTBOX_JOB_DEFAULTS: JobsOptions = {
   stackTraceLimit: 0,
   attempts: 10,
   backoff: { type: "exponential", delay: 500, jitter: 0.5 },
-  removeOnComplete: { age: 3_600, count: 100_000 },
-  removeOnFail: { age: 7 * 24 * 3_600, count: 100_000 },
+  removeOnComplete: { age: 3_600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3_600, count: 1_000 },
 };
 
 /**

@@ -126,6 +126,22 @@ describe("syncGatewayAccount", () => {
       expect([pinOf("queued"), pinOf("scheduled"), pinOf("delivered")]).toEqual([one!.id, one!.id, boot.id]);
     });
 
+    it("moves, on the next sync, a message pinned to a retired sender after the retire (a send that raced it)", async () => {
+      // A send holding the sender `for share` makes the retire wait; it commits its message
+      // pinned to the sender, and only then is the sender retired. Such a message, committed
+      // after a pass's re-pin read the messages, is moved by the next pass.
+      const acc = await account();
+      const boot = await bootSender(acc.id, "phone-a");
+      devices = [{ id: "phone-a", lastSeen: seen, simCards: [sim(2), sim(1)] }];
+      await syncGatewayAccount(db, acc, settings);
+      const user = await insertUser(db);
+      const late = await insertMessage(db, user.id, { status: "queued", pinnedSenderId: boot.id });
+      await syncGatewayAccount(db, acc, settings);
+      const [one] = await rows(acc.id);
+      const [moved] = await db.select({ pin: messages.pinnedSenderId }).from(messages).where(eq(messages.id, late.id));
+      expect(moved!.pin).toBe(one!.id);
+    });
+
     it("retires the SIM-less sender when its SIM already has a sender (deployments from before this rule)", async () => {
       const acc = await account();
       const boot = await bootSender(acc.id, "phone-a");

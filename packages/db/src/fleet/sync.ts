@@ -65,7 +65,7 @@ export async function syncGatewayAccount(db: DbOrTx, account: GatewayAccount, se
   }
   const live = devices.filter((d) => d.deletedAt === null);
   const rows = sendersOf(live);
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     await adoptDefaultSimSenders(tx, account.id, live);
     const kept = rows.length === 0 ? [] : await upsertSenders(tx, account.id, rows);
     await retireSupersededSenders(tx, account.id, live);
@@ -76,6 +76,8 @@ export async function syncGatewayAccount(db: DbOrTx, account: GatewayAccount, se
       order by device_id, sim_number`);
     return { devices: live.length, unreported: unreported.rows.map((r) => r.id) };
   });
+  await repinFromSupersededSenders(db, account.id);
+  return result;
 }
 
 async function upsertSenders(tx: DbOrTx, accountId: string, rows: SenderRow[]): Promise<string[]> {
@@ -102,7 +104,7 @@ async function upsertSenders(tx: DbOrTx, accountId: string, rows: SenderRow[]): 
 }
 
 /** Why sync retired a device's SIM-less sender (ADR 0025); shown as the sender's pausedReason. */
-export const SUPERSEDED_REASON = "superseded by its SIMs' own senders after discovery";
+const SUPERSEDED_REASON = "superseded by its SIMs' own senders after discovery";
 
 /**
  * ADR 0025, first half: a device's "default SIM" sender (sim_number NULL, e.g. the env's
@@ -130,23 +132,35 @@ async function adoptDefaultSimSenders(tx: DbOrTx, accountId: string, live: Gatew
 /**
  * ADR 0025, second half: a device that reports SIM cards routes through their senders only,
  * so a SIM-less sender of it still standing (several SIMs, or both rows already there) is
- * retired: left beside them it would be a second budget for one of those SIMs. Messages still
- * pinned to it move to the device's lowest-numbered SIM's sender (the usual default SIM; the
- * gateway does not say which one is), else they would wait `no_active_sender` for ever.
+ * retired: left beside them it would be a second budget for one of those SIMs. Its pinned
+ * messages move in repinFromSupersededSenders, after this transaction commits.
  */
 async function retireSupersededSenders(tx: DbOrTx, accountId: string, live: GatewayDevice[]): Promise<void> {
   const withSims = live.filter((d) => d.simCards.length > 0).map((d) => d.id);
   if (withSims.length === 0) return;
   await tx.execute(sql`
-    with retired as (
-      update senders set status = 'retired', paused_reason = ${SUPERSEDED_REASON}, updated_at = now()
-      where account_id = ${accountId}::uuid and sim_number is null and status <> 'retired'
-        and device_id in (${sql.join(withSims.map((id) => sql`${id}`), sql`, `)})
-      returning id, device_id
-    ), heir as (
+    update senders set status = 'retired', paused_reason = ${SUPERSEDED_REASON}, updated_at = now()
+    where account_id = ${accountId}::uuid and sim_number is null and status <> 'retired'
+      and device_id in (${sql.join(withSims.map((id) => sql`${id}`), sql`, `)})`);
+}
+
+/**
+ * Unfinished messages pinned to a sender sync retired (ADR 0025) move to its device's
+ * lowest-numbered SIM's sender still standing (the usual default SIM; the gateway does not say
+ * which one is); else they would wait `no_active_sender` for ever. A statement of its own, on
+ * every sync, after the retire committed: a send that pinned the sender while the retire
+ * waited for its `for share` lock committed before the retire did, so this statement's
+ * snapshot has it (one statement with the retire would not: it reads as of its start), and
+ * what one pass misses the next one moves. Its own transaction, too: messages are locked after
+ * the senders' transaction ended, never in the order ingest's report batch takes them reversed.
+ */
+async function repinFromSupersededSenders(db: DbOrTx, accountId: string): Promise<void> {
+  await db.execute(sql`
+    with heir as (
       select distinct on (r.id) r.id as retired_id, s.id as heir_id
-      from retired r
-      join senders s on s.account_id = ${accountId}::uuid and s.device_id = r.device_id and s.sim_number is not null and s.status <> 'retired'
+      from senders r
+      join senders s on s.account_id = r.account_id and s.device_id = r.device_id and s.sim_number is not null and s.status <> 'retired'
+      where r.account_id = ${accountId}::uuid and r.sim_number is null and r.status = 'retired' and r.paused_reason = ${SUPERSEDED_REASON}
       order by r.id, s.sim_number
     )
     update messages m set pinned_sender_id = h.heir_id

@@ -66,7 +66,7 @@ export const UpdateSenderRequest = z
     ratePerMinute: z.number().int().min(1).max(100_000).nullable().optional().meta({ description: "Sends per minute; null = no limit" }),
     dailyCap: cap("Attempts per UTC day").optional(),
     monthlyUniqueCap: cap("Distinct recipients per UTC month").optional(),
-    status: z.enum(["active", "paused"]).optional().meta({ description: "Pause or resume; `offline`/`retired` are not set by hand (nor by sync, which keeps every status)" }),
+    status: z.enum(["active", "paused"]).optional().meta({ description: "Pause or resume; `offline`/`retired` are not set by hand (sync retires only a phone's SIM-less sender once its SIMs have their own, ADR 0025)" }),
     pausedReason: safeText().max(500).nullable().optional(),
   })
   .meta({ id: "UpdateSenderRequest" });

@@ -243,6 +243,15 @@ const RECORD = namedStatement<{ id: string; disabled_reason: string | null; newl
    returning e.id, e.disabled_reason, e.disabled_at = now() as newly_disabled`,
 );
 
+/**
+ * Text Postgres takes inside a json parameter: JSON.stringify writes a lone surrogate (an
+ * error message cut mid-emoji) as \udXXX and NUL as \u0000, and json_to_recordset refuses
+ * both, which would fail every outcome of the batch (each delivery then sent again).
+ */
+export function pgText(text: string | null): string | null {
+  return text === null ? null : text.toWellFormed().replaceAll("\0", "");
+}
+
 export type DeliveryEngine = {
   /** Takes a slot for one attempt to `endpointId`, if this replica has one free. */
   reserve: (endpointId: string) => boolean;
@@ -364,8 +373,8 @@ export function createDeliveryEngine(opts: { db: Db; logger: Logger; metrics: Di
         gone: o.gone,
         delay_ms: o.delayMs,
         code: o.result.statusCode,
-        error: o.result.error,
-        response: o.result.response,
+        error: pgText(o.result.error),
+        response: pgText(o.result.response),
         duration_ms: o.result.durationMs,
       }));
       const rows = await RECORD.run(db, [JSON.stringify(outcomes), settings.disableAfterDays]);

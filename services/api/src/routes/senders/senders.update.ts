@@ -39,7 +39,7 @@ export function updateSenderRoute(deps: ApiDeps) {
         const [locked] = await tx.select({ status: senders.status }).from(senders).where(eq(senders.id, id)).for("update");
         if (!locked) throw notFound("Sender");
         if (body.status && locked.status === "retired") {
-          throw new AppError("conflict", "The sender is retired (its SIM is gone from the gateway); it cannot be paused or resumed");
+          throw new AppError("conflict", "The sender is retired (see its pausedReason); it cannot be paused or resumed");
         }
         const statusChanges = body.status !== undefined && body.status !== locked.status;
         const [row] = await tx
